@@ -1,0 +1,152 @@
+/**
+ * The validated, typed configuration the rest of keygate works with. `load.ts` turns the YAML
+ * file into this shape (interpolated, schema-checked, cross-checked, durations in ms); nothing
+ * downstream re-validates. One object is one config generation: a reload builds a new one and
+ * swaps it in whole, so a request keeps the generation it started with.
+ */
+
+export interface ServerConfig {
+  /** @default 8080 */
+  port: number;
+  /** @default "0.0.0.0" */
+  host: string;
+  /** Time allowed for the request line and headers (slowloris guard) → 408. @default 10_000 */
+  headersTimeoutMs: number;
+  /** Time allowed to receive the whole request, body included → 408. @default 300_000 */
+  requestTimeoutMs: number;
+  /** Idle time on a kept-alive client connection. @default 5_000 */
+  keepAliveTimeoutMs: number;
+  /** Max total bytes of request line + headers (Node's parser) → 431. @default 16384 */
+  maxHeaderBytes: number;
+  /** Max number of request header fields → 431. @default 100 */
+  maxHeaders: number;
+  /** SIGTERM: how long in-flight requests may take to finish before connections are cut. @default 30_000 */
+  drainTimeoutMs: number;
+  /** Trust client-sent X-Forwarded-Proto/-Host (behind another proxy). XFF is always appended to. @default false */
+  trustForwarded: boolean;
+  /** Match route paths case-sensitively. Off by default so `/API/x` cannot dodge the `/api/*` route's rule. @default false */
+  caseSensitivePaths: boolean;
+  /** `;` in a path: `reject` (400 bad_path) or `allow` (kept literally). @default "reject" */
+  pathSemicolons: 'reject' | 'allow';
+}
+
+export interface AdminConfig {
+  /** @default 9090 */
+  port: number;
+  /** @default "127.0.0.1" */
+  host: string;
+  /** Bearer token for the admin API; empty disables token auth for it. */
+  token: string;
+}
+
+export interface StoreConfig {
+  /** Redis URL; empty selects the embedded in-memory store. */
+  redis: string;
+}
+
+export interface IdentityConfig {
+  /** Header carrying the principal name. @default "X-Authenticated-User" */
+  header: string;
+  /**
+   * Family prefix (lower case) of every identity header, derived from `header` by dropping its
+   * last `-Word` (`x-authenticated-`). Every inbound header starting with it is removed.
+   */
+  prefix: string;
+  /** Extra inbound header names (lower case) to strip, e.g. `x-forwarded-user`. */
+  strip: string[];
+  /** Sibling header names, in the case they are sent upstream. */
+  names: { user: string; id: string; kind: string; keyId: string; roles: string; org: string };
+}
+
+export interface CredentialsConfig {
+  /** Accept `Authorization: Bearer <key>`. @default true */
+  bearer: boolean;
+  /** Remove the credential from the forwarded request. @default true */
+  hideCredentials: boolean;
+}
+
+export interface RoleConfig {
+  name: string;
+  actions: string[];
+}
+
+export interface UpstreamConfig {
+  name: string;
+  /** Origin plus optional base path, e.g. `http://10.0.0.5:3000/base`. */
+  url: URL;
+  /** Time to receive response headers → 504. @default 30_000 */
+  timeoutMs: number;
+  /** @default 5_000 */
+  connectTimeoutMs: number;
+  /** Max idle time between response body chunks. @default 30_000 */
+  bodyTimeoutMs: number;
+  /** Keep-alive connections per upstream origin. @default 128 */
+  connections: number;
+  /** Forward the client's Host header instead of the upstream's. @default false */
+  preserveHost: boolean;
+}
+
+export interface RouteConfig {
+  name: string;
+  /** Pattern as written: literal segments, `:param` segments, optional trailing `*`. */
+  path: string;
+  /** Upper-case methods; empty means any. */
+  methods: string[];
+  /** Optional Host match (lower case, exact or `*.suffix`). */
+  hosts: string[];
+  upstream: string;
+  /** Action(s) the principal must hold; all must hold. Empty only when `public`. */
+  actions: string[];
+  public: boolean;
+  /** Strip this literal prefix from the path before forwarding. */
+  stripPrefix: string;
+  /** Line in the config file, for messages. */
+  line: number;
+}
+
+export interface DeclaredKey {
+  id: string;
+  /** `sha256:<64 hex>` */
+  hash: string;
+  name?: string;
+  expiresAt?: Date;
+}
+
+export interface DeclaredPrincipal {
+  name: string;
+  kind: 'user' | 'service';
+  roles: string[];
+  org?: string;
+  disabled: boolean;
+  keys: DeclaredKey[];
+}
+
+export interface LogConfig {
+  /** @default "info" */
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+export interface GatewayConfig {
+  /** Absolute path of the file this was loaded from ("" when built in code). */
+  file: string;
+  server: ServerConfig;
+  admin: AdminConfig;
+  store: StoreConfig;
+  identity: IdentityConfig;
+  credentials: CredentialsConfig;
+  roles: Map<string, RoleConfig>;
+  upstreams: Map<string, UpstreamConfig>;
+  routes: RouteConfig[];
+  principals: DeclaredPrincipal[];
+  log: LogConfig;
+}
+
+/** One problem found in a config file: everything needed to fix it without guessing. */
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** JSON-pointer-like path, e.g. `/routes/2/upstream`. */
+  path: string;
+  message: string;
+}

@@ -1,0 +1,52 @@
+/**
+ * Every error keygate answers with, in one table: a stable `code` (clients and alerts key on it),
+ * its HTTP status and a default message. `docs/errors.md` lists the same codes; a test keeps the
+ * two in sync. Error bodies never echo request data: no credential, header or path can leak.
+ */
+
+export const ERRORS = {
+  bad_path: { status: 400, message: 'The request path is not acceptable' },
+  invalid_request: { status: 400, message: 'The request is malformed' },
+  missing_credentials: { status: 401, message: 'No credentials were presented' },
+  invalid_key: { status: 401, message: 'The presented credential is not valid' },
+  key_expired: { status: 401, message: 'The presented key has expired' },
+  key_revoked: { status: 401, message: 'The presented key has been revoked' },
+  principal_disabled: { status: 401, message: 'The principal of this key is disabled' },
+  forbidden: { status: 403, message: 'The principal lacks the permission this route requires' },
+  route_not_found: { status: 404, message: 'No route matches this request' },
+  request_timeout: { status: 408, message: 'The request was not received in time' },
+  headers_too_large: { status: 431, message: 'The request headers are too large or too many' },
+  internal_error: { status: 500, message: 'Internal error' },
+  upstream_unavailable: { status: 502, message: 'The upstream could not be reached' },
+  keystore_unavailable: { status: 503, message: 'The key store is unavailable' },
+  shutting_down: { status: 503, message: 'The gateway is shutting down' },
+  upstream_timeout: { status: 504, message: 'The upstream did not answer in time' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A failure with a stable code. `headers` are added to the response (e.g. WWW-Authenticate). */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, message?: string, opts?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message ?? ERRORS[code].message, opts?.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.headers = opts?.headers;
+  }
+}
+
+/** The JSON body of every error response: `{"error":{"code","message","requestId"}}`. */
+export function errorBody(code: ErrorCode, message: string, requestId: string): string {
+  return JSON.stringify({ error: { code, message, requestId } });
+}
+
+/** Maps anything thrown on the request path to a GatewayError; unknown faults become 500. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new GatewayError('internal_error', undefined, { cause: err });
+}
