@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * The `keygate` command. Exit codes (also in `keygate --help` and docs/operations.md):
+ *   0 success · 1 runtime failure · 2 usage error · 3 invalid configuration
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { EXIT, type CommandResult } from './exit-codes.ts';
+import { serveCommand } from './serve.ts';
+import { checkConfigCommand } from './check-config.ts';
+import { hashKeyCommand } from './hash-key.ts';
+
+const HELP = `keygate — API-key gateway
+
+Usage:
+  keygate serve [--config FILE]     run the gateway (default config/keygate.yaml, or $KEYGATE_CONFIG)
+  keygate check-config FILE         validate a config file; print every problem or a route summary
+  keygate hash-key                  read a secret on stdin, print its "sha256:<hex>" for the YAML file
+  keygate --help | --version
+
+Exit codes:
+  0  success
+  1  runtime failure (a listener could not start, an unexpected fault)
+  2  usage error (unknown command or option)
+  3  invalid configuration (every problem is printed as file:line:column: path: reason)
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function run(argv: string[]): Promise<CommandResult> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    case '--version':
+    case '-v':
+      process.stdout.write(`keygate ${version()}\n`);
+      return EXIT.ok;
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true });
+      return serveCommand(values.config ?? process.env['KEYGATE_CONFIG'] ?? 'config/keygate.yaml');
+    }
+    case 'check-config': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true });
+      if (positionals.length !== 1) throw new UsageError('check-config takes exactly one FILE');
+      return checkConfigCommand(positionals[0] as string);
+    }
+    case 'hash-key':
+      parseArgs({ args: rest, strict: true });
+      return hashKeyCommand();
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+
+try {
+  const code = await run(process.argv.slice(2));
+  if (code !== EXIT.serving) process.exitCode = code;
+} catch (e) {
+  const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`keygate: ${(e as Error).message}\n${usage ? 'Run "keygate --help" for usage.\n' : ''}`);
+  process.exitCode = usage ? EXIT.usage : EXIT.failure;
+}

@@ -1,0 +1,49 @@
+import { loadConfigFile } from '../config/load.ts';
+import { formatProblems } from '../config/format.ts';
+import { createReloader } from '../config/reloader.ts';
+import { createLogger } from '../log/logger.ts';
+import { startGateway } from '../server.ts';
+import { EXIT, type CommandResult } from './exit-codes.ts';
+
+/**
+ * `keygate serve`: load and validate the config (refusing to start on any problem), start the
+ * listeners, reload on SIGHUP and on file change, drain on SIGTERM/SIGINT and exit 0.
+ */
+export async function serveCommand(file: string): Promise<CommandResult> {
+  const loaded = await loadConfigFile(file);
+  if (!loaded.ok) {
+    process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file}\n`);
+    return EXIT.invalidConfig;
+  }
+  const logger = createLogger(loaded.config.log.level);
+  let gateway;
+  try {
+    gateway = await startGateway({ config: loaded.config, logger });
+  } catch (e) {
+    logger.fatal({ err: e }, 'could not start');
+    logger.flush();
+    return EXIT.failure;
+  }
+  const running = gateway;
+  const reloader = createReloader({ file, logger, onSwap: (config) => void running.applyConfig(config) });
+  reloader.watch();
+  process.on('SIGHUP', () => void reloader.reload('sighup'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    reloader.close();
+    running.shutdown().then(
+      () => logger.flush(() => process.exit(EXIT.ok)),
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        logger.flush(() => process.exit(EXIT.failure));
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return EXIT.serving;
+}

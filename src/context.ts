@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Generation } from './generation.ts';
+import type { RouteMatch } from './routing/types.ts';
+import type { KeyRecord, PrincipalRecord } from './keystore/types.ts';
+
+/** Which credential style authenticated (or failed to authenticate) the request. */
+export type CredentialStyle = 'bearer' | 'none';
+
+/** What the extractor leaves behind: the hash of the secret, never the secret itself. */
+export interface PresentedCredential {
+  style: CredentialStyle;
+  /** Lower-case hex SHA-256 of the secret. */
+  hash: string;
+  /** Name (lower case) of the header that carried it, removed upstream under hideCredentials. */
+  header: string;
+}
+
+/**
+ * Everything known about one request, in one typed object that each stage reads and extends.
+ * Stages never keep per-request state anywhere else.
+ */
+export interface RequestContext {
+  /** X-Request-Id: the client's when well-formed, else generated. */
+  id: string;
+  /** process.hrtime.bigint() at arrival. */
+  start: bigint;
+  /** The config generation this request started on; a reload never changes it mid-flight. */
+  gen: Generation;
+  req: IncomingMessage;
+  /** Absent for WebSocket upgrades, which answer on the raw socket. */
+  res: ServerResponse | undefined;
+  /** The client asked `Expect: 100-continue`; answered only once the request is authorized. */
+  expectContinue: boolean;
+  /** Normalized path (matched and forwarded) and the raw query string. */
+  path: string;
+  query: string;
+  match: RouteMatch | null;
+  credential: PresentedCredential | null;
+  principal: PrincipalRecord | null;
+  key: KeyRecord | null;
+  /** Stable error code when the request was refused or failed. */
+  errorCode: string | null;
+}

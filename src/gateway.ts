@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from './context.ts';
+import type { Generation } from './generation.ts';
+import type { KeyResolver } from './keystore/resolve.ts';
+import type { AccessLog } from './log/access.ts';
+import { GatewayError, toGatewayError } from './errors.ts';
+import { sendError } from './respond.ts';
+import { normalizePath, matchRoute } from './routing/stages.ts';
+import { extractCredential } from './credentials/extract.ts';
+import { authenticate } from './keystore/authenticate.ts';
+import { authorizeRoute } from './authz/check-route.ts';
+import { forward } from './proxy/forward.ts';
+
+/** One step of the request chain: reads and extends the context, throws a GatewayError to refuse. */
+export type Stage = (ctx: RequestContext) => void | Promise<void>;
+
+export interface GatewayDeps {
+  /** The config generation new requests start on. */
+  current: () => Generation;
+  resolver: KeyResolver;
+  accessLog: AccessLog;
+}
+
+export interface Gateway {
+  handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void>;
+  /** The same checks for a WebSocket upgrade, without forwarding; throws to refuse. */
+  admit(ctx: RequestContext): Promise<void>;
+  newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Guard that Node's own limits do not give: it drops headers past maxHeadersCount silently. */
+function checkHeaderCount(ctx: RequestContext): void {
+  if (ctx.req.rawHeaders.length / 2 > ctx.gen.config.server.maxHeaders) throw new GatewayError('headers_too_large');
+}
+
+/** Answer 100 Continue only for an authorized request, so a refused upload is never sent. */
+function continueUpload(ctx: RequestContext): void {
+  if (ctx.expectContinue) ctx.res?.writeContinue();
+}
+
+/** Was the body of this request possibly left unread when we answered? */
+function bodyUnread(req: IncomingMessage): boolean {
+  return !req.complete && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  // The request path, in order. Reading this list tells the whole story of a request.
+  const chain: Stage[] = [
+    checkHeaderCount,
+    normalizePath,
+    matchRoute,
+    extractCredential,
+    authenticate(deps.resolver),
+    authorizeRoute,
+    continueUpload,
+  ];
+
+  async function admit(ctx: RequestContext): Promise<void> {
+    for (const stage of chain) {
+      const r = stage(ctx);
+      if (r !== undefined) await r;
+    }
+  }
+
+  function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
+    return {
+      id: requestId(req), start: process.hrtime.bigint(), gen: deps.current(), req, res, expectContinue,
+      path: '', query: '', match: null, credential: null, principal: null, key: null, errorCode: null,
+    };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+    const ctx = newContext(req, res, expectContinue);
+    try {
+      await admit(ctx);
+      await forward(ctx, ctx.gen.pools.get(ctx.match!.upstream.name)!); // pools cover every upstream of the generation
+    } catch (e) {
+      const err = toGatewayError(e);
+      ctx.errorCode = err.code;
+      sendError(res, err, ctx.id, bodyUnread(req));
+      if (err.code === 'internal_error') deps.accessLog.fault(ctx, err);
+    }
+    deps.accessLog.request(ctx);
+  }
+
+  return { handle, admit, newContext };
+}

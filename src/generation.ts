@@ -1,0 +1,30 @@
+import type { Dispatcher } from 'undici';
+import type { GatewayConfig } from './config/types.ts';
+import type { Router } from './routing/types.ts';
+import { compileRoutes } from './routing/match.ts';
+import { Authorizer } from './authz/authorize.ts';
+import type { UpstreamPools } from './proxy/pools.ts';
+
+/**
+ * Everything derived from one config file load, built once and swapped in whole on reload.
+ * A request holds on to the generation it started with, so in-flight requests finish on the
+ * routes, roles and upstreams they began with.
+ */
+export interface Generation {
+  /** Increments on every successful (re)load. */
+  seq: number;
+  config: GatewayConfig;
+  router: Router;
+  authorizer: Authorizer;
+  pools: Map<string, Dispatcher>;
+}
+
+export function buildGeneration(config: GatewayConfig, seq: number, pools: UpstreamPools): Generation {
+  return {
+    seq,
+    config,
+    router: compileRoutes(config.routes, config.upstreams, { caseSensitive: config.server.caseSensitivePaths }),
+    authorizer: new Authorizer(config.roles),
+    pools: pools.forGeneration(config.upstreams),
+  };
+}

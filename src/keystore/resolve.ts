@@ -1,0 +1,37 @@
+import type { KeyRecord, KeyStore, PrincipalRecord } from './types.ts';
+import { MemoryKeyStore } from './memory-store.ts';
+
+/**
+ * A bad credential is a value, not an exception (CONVENTIONS §4): the resolver answers with a
+ * status, and exceptions are left for faults such as a store that cannot be reached.
+ */
+export type Resolution =
+  | { status: 'valid'; key: KeyRecord; principal: PrincipalRecord }
+  | { status: 'not_found' }
+  | { status: 'expired'; key: KeyRecord; principal: PrincipalRecord }
+  | { status: 'revoked'; key: KeyRecord; principal: PrincipalRecord }
+  | { status: 'principal_disabled'; key: KeyRecord; principal: PrincipalRecord };
+
+const NOT_FOUND: Resolution = { status: 'not_found' };
+
+export interface KeyResolver {
+  /** Resolves a secret's hash. Synchronous when the answer is in memory, so hits cost no await. */
+  resolve(hash: string, now: number): Resolution | Promise<Resolution>;
+}
+
+/** Expiry, revocation and principal state are checked on every lookup, never left to a cache TTL. */
+export function judge(found: { key: KeyRecord; principal: PrincipalRecord } | null, now: number): Resolution {
+  if (found === null) return NOT_FOUND;
+  const { key, principal } = found;
+  if (key.revokedAt !== undefined && key.revokedAt.getTime() <= now) return { status: 'revoked', key, principal };
+  if (key.expiresAt !== undefined && key.expiresAt.getTime() <= now) return { status: 'expired', key, principal };
+  if (principal.disabled) return { status: 'principal_disabled', key, principal };
+  return { status: 'valid', key, principal };
+}
+
+export function createResolver(store: KeyStore): KeyResolver {
+  if (store instanceof MemoryKeyStore) {
+    return { resolve: (hash, now) => judge(store.findByHashSync(hash), now) };
+  }
+  return { resolve: async (hash, now) => judge(await store.findByHash(hash), now) };
+}

@@ -1,0 +1,39 @@
+import type { RequestContext } from '../context.ts';
+import type { GatewayError } from '../errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface AccessLog {
+  /** One line per request: who, which route, what status, how long. Never a credential. */
+  request(ctx: RequestContext): void;
+  /** An unexpected fault (a bug or a broken dependency), with its cause for the operator. */
+  fault(ctx: RequestContext, err: GatewayError): void;
+}
+
+export function createAccessLog(logger: Logger): AccessLog {
+  return {
+    request(ctx) {
+      const res = ctx.res;
+      // 499: the client went away before the response was complete (the nginx convention).
+      const status = res === undefined ? 101 : res.writableFinished || res.headersSent ? res.statusCode : 499;
+      logger.info(
+        {
+          reqId: ctx.id,
+          method: ctx.req.method,
+          path: ctx.path,
+          route: ctx.match?.route.name ?? null,
+          status,
+          durationMs: Number(process.hrtime.bigint() - ctx.start) / 1e6,
+          principalId: ctx.principal?.id ?? null,
+          keyId: ctx.key?.id ?? null,
+          credential: ctx.credential?.style ?? null,
+          error: ctx.errorCode,
+          client: ctx.req.socket.remoteAddress,
+        },
+        'request',
+      );
+    },
+    fault(ctx, err) {
+      logger.error({ reqId: ctx.id, err: err.cause ?? err }, 'request failed');
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { Dispatcher } from 'undici';
+import type { RequestContext } from '../context.ts';
+import { upstreamHeaders } from './request-headers.ts';
+import { clientHeaders } from './response-headers.ts';
+import { upstreamError } from './upstream-errors.ts';
+import type { GatewayError } from '../errors.ts';
+import { upstreamPathOf } from './upstream-path.ts';
+
+/** A body is sent only when the request says it has one (RFC 9112 §6.3). */
+function hasBody(ctx: RequestContext): boolean {
+  const h = ctx.req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+/**
+ * Streams the request to its upstream with undici's dispatch API and the response back, both
+ * ways with backpressure and no buffering. Resolves when the exchange is over (either side).
+ * Errors before response headers reject with a GatewayError for the error responder; after
+ * them the client response is destroyed, since a status can no longer be sent.
+ */
+export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
+  const res = ctx.res!; // HTTP path only; upgrades go through proxy/websocket.ts
+  const req = ctx.req;
+  return new Promise<void>((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | null = null;
+    let clientGone = false;
+    let settled = false;
+    const done = (err?: GatewayError) => {
+      if (settled) return;
+      settled = true;
+      res.off('close', onClientClose);
+      res.off('drain', onDrain);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    // A client that goes away aborts the upstream exchange at once, so no pool connection
+    // stays tied to a dead client.
+    const onClientClose = () => {
+      if (res.writableFinished) return;
+      clientGone = true;
+      controller?.abort(new Error('client closed the connection'));
+      done();
+    };
+    const onDrain = () => controller?.resume();
+    res.on('close', onClientClose);
+    res.on('drain', onDrain);
+
+    pool.dispatch(
+      {
+        path: upstreamPathOf(ctx),
+        method: req.method ?? 'GET',
+        headers: upstreamHeaders(ctx),
+        body: hasBody(ctx) ? req : null,
+        headersTimeout: ctx.match!.upstream.timeoutMs,
+        bodyTimeout: ctx.match!.upstream.bodyTimeoutMs,
+      },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (clientGone) c.abort(new Error('client closed the connection'));
+        },
+        onResponseStart(c, statusCode, _headers, statusMessage) {
+          if (statusCode < 200) return; // 1xx from upstream: node answers 100 Continue itself
+          res.writeHead(statusCode, statusMessage, clientHeaders(c.rawHeaders as (Buffer | string)[], ctx.id));
+        },
+        onResponseData(c, chunk) {
+          if (!res.write(chunk)) c.pause();
+        },
+        onResponseEnd() {
+          res.end();
+          done();
+        },
+        onResponseError(_c, err) {
+          if (clientGone) return done();
+          if (res.headersSent) {
+            // Too late for a status: cut the client off so it sees a truncated response, not a complete one.
+            res.destroy(err);
+            return done();
+          }
+          done(upstreamError(err));
+        },
+      },
+    );
+  });
+}
