@@ -4,6 +4,7 @@ import type { RequestContext } from './context.ts';
 import type { Generation } from './generation.ts';
 import type { KeyResolver } from './keystore/resolve.ts';
 import type { AccessLog } from './log/access.ts';
+import type { KeyRecord } from './keystore/types.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendError } from './respond.ts';
 import { normalizePath, matchRoute } from './routing/stages.ts';
@@ -20,6 +21,8 @@ export interface GatewayDeps {
   current: () => Generation;
   resolver: KeyResolver;
   accessLog: AccessLog;
+  /** Called for every request authenticated by a key (last-used bookkeeping; must be cheap). */
+  onAuthenticated?: (key: KeyRecord, now: number) => void;
 }
 
 export interface Gateway {
@@ -58,7 +61,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     normalizePath,
     matchRoute,
     extractCredential,
-    authenticate(deps.resolver),
+    authenticate(deps.resolver, deps.onAuthenticated),
     authorizeRoute,
     continueUpload,
   ];

@@ -4,6 +4,7 @@ import type { Router } from './routing/types.ts';
 import { compileRoutes } from './routing/match.ts';
 import { Authorizer } from './authz/authorize.ts';
 import type { UpstreamPools } from './proxy/pools.ts';
+import { createHasher, type Hasher } from './credentials/hash.ts';
 
 /**
  * Everything derived from one config file load, built once and swapped in whole on reload.
@@ -17,6 +18,8 @@ export interface Generation {
   router: Router;
   authorizer: Authorizer;
   pools: Map<string, Dispatcher>;
+  /** Secret → store key (SHA-256, or HMAC with the configured pepper). */
+  hasher: Hasher;
 }
 
 export function buildGeneration(config: GatewayConfig, seq: number, pools: UpstreamPools): Generation {
@@ -26,5 +29,6 @@ export function buildGeneration(config: GatewayConfig, seq: number, pools: Upstr
     router: compileRoutes(config.routes, config.upstreams, { caseSensitive: config.server.caseSensitivePaths }),
     authorizer: new Authorizer(config.roles),
     pools: pools.forGeneration(config.upstreams),
+    hasher: createHasher(config.keys.pepper),
   };
 }

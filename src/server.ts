@@ -1,19 +1,29 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import type { GatewayConfig } from './config/types.ts';
 import type { KeyStore } from './keystore/types.ts';
 import type { Logger } from './log/logger.ts';
 import { buildGeneration, type Generation } from './generation.ts';
 import { createGateway } from './gateway.ts';
-import { createResolver } from './keystore/resolve.ts';
+import { createResolver, type KeyResolver } from './keystore/resolve.ts';
 import { MemoryKeyStore } from './keystore/memory-store.ts';
+import { createStore } from './keystore/create-store.ts';
+import { createCachedResolver, type CacheEvent } from './keystore/cached-resolver.ts';
+import { overlayResolver } from './keystore/overlay-resolver.ts';
+import { LastUsedRecorder } from './keystore/last-used.ts';
 import { createAccessLog } from './log/access.ts';
 import { UpstreamPools } from './proxy/pools.ts';
 import { createWebSocketProxy } from './proxy/websocket.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
+import { createAdminAuth } from './admin/auth.ts';
+import { adminRoutes } from './admin/v1/routes.ts';
+import { createDispatcher } from './admin/v1/dispatch.ts';
+import { openApiDocument } from './admin/v1/openapi.ts';
+import { createLifecycle } from './lifecycle/service.ts';
+import { createAdminAudit } from './lifecycle/audit.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -30,8 +40,10 @@ export interface RunningGateway {
 export interface StartOptions {
   config: GatewayConfig;
   logger: Logger;
-  /** Defaults to the embedded store. */
+  /** The shared store; defaults to the one the config names (embedded or Redis). */
   store?: KeyStore;
+  /** Observer of key cache events (metrics). */
+  onCacheEvent?: (e: CacheEvent) => void;
 }
 
 /** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
@@ -53,20 +65,44 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   const { logger } = opts;
-  const store = opts.store ?? new MemoryKeyStore();
+  const config0 = opts.config;
+  // Keys declared in the YAML file are held in process; the shared store is the embedded one
+  // (then the same object) or Redis.
+  const declared = new MemoryKeyStore();
+  const store = opts.store ?? (config0.store.redis === '' && config0.store.sentinel === null && config0.store.cluster === null ? declared : createStore(config0.store, logger));
+  await declared.syncDeclarative(config0.principals);
+  let resolver: KeyResolver;
+  if (store === declared) resolver = createResolver(declared);
+  else {
+    const c = config0.store;
+    const cached = createCachedResolver(store, {
+      max: c.cache.max, ttlMs: c.cache.ttlMs, negativeTtlMs: c.cache.negativeTtlMs, onError: c.onError, staleTtlMs: c.staleTtlMs,
+      ...(opts.onCacheEvent === undefined ? {} : { onEvent: opts.onCacheEvent }),
+    });
+    resolver = overlayResolver(declared, cached);
+    store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
+  }
+  const lastUsed = new LastUsedRecorder(store, (e) => logger.warn({ err: e }, 'could not record key last-used times'));
+
   const pools = new UpstreamPools();
   let seq = 1;
-  await store.syncDeclarative(opts.config.principals);
-  let gen = buildGeneration(opts.config, seq, pools);
+  let gen = buildGeneration(config0, seq, pools);
   let draining = false;
   let inflight = 0;
   let drained: (() => void) | null = null;
 
-  const gateway = createGateway({ current: () => gen, resolver: createResolver(store), accessLog: createAccessLog(logger) });
+  const gateway = createGateway({
+    current: () => gen,
+    resolver,
+    accessLog: createAccessLog(logger),
+    onAuthenticated: (key, now) => lastUsed.touch(key.id, now),
+  });
   const ws = createWebSocketProxy();
-  const cfg = opts.config.server;
+  const cfg = config0.server;
 
   async function onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     inflight++;
@@ -107,20 +143,40 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     );
   });
 
-  const port = await listen(server, cfg.port, cfg.host);
-  const admin = createAdminServer({
-    ready: () => (draining ? { ready: false, reason: 'draining' } : store.isReady() ? { ready: true } : { ready: false, reason: 'keystore' }),
-    logger,
+  const audit = createAdminAudit(logger);
+  const lifecycle = createLifecycle({
+    store,
+    roles: () => gen.config.roles,
+    hashSecret: (s) => gen.hasher(s),
+    keyPrefix: config0.keys.prefix,
+    maxKeysPerPrincipal: config0.keys.maxPerPrincipal,
+    audit,
   });
-  const adminPort = await listen(admin, opts.config.admin.port, opts.config.admin.host);
-  logger.info({ port, adminPort, store: store.kind, routes: opts.config.routes.length }, 'keygate listening');
+  const routes = adminRoutes(lifecycle);
+  const openapi = openApiDocument(routes, VERSION);
+  const admin = createAdminServer({
+    logger,
+    ready: () => {
+      const checks = { config: `generation ${gen.seq}`, store: store.isReady() ? 'up' : 'down', listener: draining ? 'draining' : 'serving' };
+      return { ready: !draining && store.isReady(), checks };
+    },
+    api: {
+      authenticate: createAdminAuth({ token: () => gen.config.admin.token, resolver, authorizer: () => gen.authorizer }),
+      dispatch: createDispatcher(routes),
+      openapi: () => openapi,
+    },
+  });
+
+  const port = await listen(server, cfg.port, cfg.host);
+  const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
+  logger.info({ port, adminPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
 
   return {
     port,
     adminPort,
     current: () => gen,
     async applyConfig(config) {
-      await store.syncDeclarative(config.principals);
+      await declared.syncDeclarative(config.principals);
       gen = buildGeneration(config, ++seq, pools);
     },
     async shutdown() {
@@ -138,6 +194,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       await new Promise<void>((r) => admin.close(() => r()));
       admin.closeAllConnections();
       await pools.destroy();
+      await lastUsed.close();
       await store.close();
       logger.info({}, 'keygate stopped');
     },

@@ -1,35 +1,61 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.ts';
+import { AdminError } from '../lifecycle/errors.ts';
+import { sendAdminError, sendJson } from './http.ts';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+export type Readiness = { ready: true; checks: Record<string, string> } | { ready: false; checks: Record<string, string> };
 
 export interface AdminDeps {
   ready(): Readiness;
   logger: Logger;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
+  /** The /v1 API: authenticate, then dispatch. Absent: /v1 answers 404. */
+  api?: {
+    authenticate(req: IncomingMessage): Promise<{ name: string }>;
+    dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: { name: string }): Promise<void>;
+    openapi(): object;
+  };
+  /** Prometheus exposition: content type and text. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /**
- * The admin listener (loopback by default): liveness and readiness for orchestrators. Kept on
- * its own port so it is never reachable through the proxy routes.
+ * The admin listener (loopback by default): liveness, readiness, metrics and the /v1 API. It is
+ * a separate port so none of it is reachable through the proxy's routes.
  */
 export function createAdminServer(deps: AdminDeps): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'method_not_allowed', message: 'Use GET' } });
-    switch (path) {
-      // Liveness: the process answers. Restarting it would not fix anything readiness reports.
-      case '/healthz': return json(res, 200, { status: 'ok' });
-      case '/readyz': {
-        const r = deps.ready();
-        return r.ready ? json(res, 200, { status: 'ready' }) : json(res, 503, { status: 'not_ready', reason: r.reason });
-      }
-      default: return json(res, 404, { error: { code: 'not_found', message: 'No such admin endpoint' } });
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const path = url.pathname;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    // Liveness: the process answers. Restarting it would not fix anything readiness reports.
+    if (path === '/healthz' && read) return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz' && read) {
+      const r = deps.ready();
+      return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
     }
+    if (path === '/metrics' && read && deps.metrics !== undefined) {
+      const m = await deps.metrics();
+      res.writeHead(200, { 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.body) });
+      return void res.end(m.body);
+    }
+    if (path === '/v1/openapi.json' && read && deps.api !== undefined) return sendJson(res, 200, deps.api.openapi());
+    if (path.startsWith('/v1/') && deps.api !== undefined) {
+      const actor = await deps.api.authenticate(req);
+      return deps.api.dispatch(req, res, url, actor);
+    }
+    throw new AdminError('not_found', 'No such admin endpoint');
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      if (e instanceof AdminError) {
+        // A refused request may leave its body unread: close rather than parse it as the next request.
+        if (!req.complete) res.setHeader('connection', 'close');
+        return sendAdminError(res, e);
+      }
+      deps.logger.error({ err: e, path: (req.url ?? '').split('?')[0] }, 'admin request failed');
+      if (!res.headersSent) sendAdminError(res, new AdminError('internal_error', 'Internal error; see the gateway log'));
+      else res.destroy();
+    });
   });
 }

@@ -9,6 +9,8 @@ import { EXIT, type CommandResult } from './exit-codes.ts';
 import { serveCommand } from './serve.ts';
 import { checkConfigCommand } from './check-config.ts';
 import { hashKeyCommand } from './hash-key.ts';
+import { adminCommand, CliUsageError } from './admin-commands.ts';
+import { AdminApiError } from './admin-client.ts';
 
 const HELP = `keygate — API-key gateway
 
@@ -18,11 +20,22 @@ Usage:
   keygate hash-key                  read a secret on stdin, print its "sha256:<hex>" for the YAML file
   keygate --help | --version
 
+Administration (over the admin API: $KEYGATE_ADMIN_URL, default http://127.0.0.1:9090,
+with $KEYGATE_ADMIN_TOKEN; add --json to any of them for scripts):
+  keygate principals list | show ID | create NAME --kind user|service [--role R]... [--group G]...
+                     [--org O] [--meta k=v]... | update ID [--role R]... | disable ID | enable ID | delete ID
+  keygate keys list [--principal P] [--status active|expired|revoked|rotated] | show ID
+  keygate keys create --principal P [--name N] [--purpose T] [--expires-in 90d] [--scope A]... [--type key_pair]
+  keygate keys import --principal P [--name N] [--expires-in 90d]       (secret on stdin)
+  keygate keys update ID [--name N] [--purpose T] | expire ID | rotate ID [--grace 24h] | delete ID
+  keygate groups list | show NAME | create NAME [--role R]... [--resource type=id]... | update NAME ... | delete NAME
+
 Exit codes:
   0  success
   1  runtime failure (a listener could not start, an unexpected fault)
   2  usage error (unknown command or option)
   3  invalid configuration (every problem is printed as file:line:column: path: reason)
+  4  the admin API refused the request or could not be reached
 `;
 
 function version(): string {
@@ -55,6 +68,10 @@ async function run(argv: string[]): Promise<CommandResult> {
     case 'hash-key':
       parseArgs({ args: rest, strict: true });
       return hashKeyCommand();
+    case 'principals':
+    case 'keys':
+    case 'groups':
+      return adminCommand(command, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -66,7 +83,12 @@ try {
   const code = await run(process.argv.slice(2));
   if (code !== EXIT.serving) process.exitCode = code;
 } catch (e) {
-  const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`keygate: ${(e as Error).message}\n${usage ? 'Run "keygate --help" for usage.\n' : ''}`);
-  process.exitCode = usage ? EXIT.usage : EXIT.failure;
+  if (e instanceof AdminApiError) {
+    process.stderr.write(`keygate: ${e.code === 'unreachable' ? '' : `${e.status} ${e.code}: `}${e.message}\n`);
+    process.exitCode = EXIT.apiError;
+  } else {
+    const usage = e instanceof UsageError || e instanceof CliUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`keygate: ${(e as Error).message}\n${usage ? 'Run "keygate --help" for usage.\n' : ''}`);
+    process.exitCode = usage ? EXIT.usage : EXIT.failure;
+  }
 }

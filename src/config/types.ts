@@ -40,8 +40,35 @@ export interface AdminConfig {
 }
 
 export interface StoreConfig {
-  /** Redis URL; empty selects the embedded in-memory store. */
+  /** Redis URL (standalone); empty, with no sentinel or cluster, selects the embedded in-memory store. */
   redis: string;
+  /** Redis Sentinel: the sentinels and the master group name. */
+  sentinel: { name: string; nodes: { host: string; port: number }[] } | null;
+  /** Redis Cluster seed nodes. */
+  cluster: { host: string; port: number }[] | null;
+  /** Prefix (hash tag) of every Redis key and the pub/sub channel. @default "kg" */
+  prefix: string;
+  /** While the store is unreachable: serve cached keys for staleTtl, or refuse at once. @default "serve-stale" */
+  onError: 'serve-stale' | 'deny';
+  /** @default 30_000 */
+  staleTtlMs: number;
+  cache: {
+    /** @default 100_000 */
+    max: number;
+    /** @default 60_000 */
+    ttlMs: number;
+    /** @default 2_000 */
+    negativeTtlMs: number;
+  };
+}
+
+export interface KeysConfig {
+  /** Prefix of generated secrets. @default "kg_" */
+  prefix: string;
+  /** Live keys a principal may hold. @default 10 */
+  maxPerPrincipal: number;
+  /** Server-side secret: when set, secrets are stored as HMAC-SHA256 with it instead of SHA-256. @default "" */
+  pepper: string;
 }
 
 export interface IdentityConfig {
@@ -134,6 +161,7 @@ export interface GatewayConfig {
   store: StoreConfig;
   identity: IdentityConfig;
   credentials: CredentialsConfig;
+  keys: KeysConfig;
   roles: Map<string, RoleConfig>;
   upstreams: Map<string, UpstreamConfig>;
   routes: RouteConfig[];

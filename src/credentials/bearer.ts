@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { PresentedCredential } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { hashSecret } from './hash.ts';
+import type { Hasher } from './hash.ts';
 import { singleRawHeader } from './raw-headers.ts';
 
 /** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
@@ -18,7 +18,7 @@ export function bearerChallenge(error: 'invalid_token' | 'insufficient_scope', d
  * `Authorization: Bearer <key>`. Returns null when the request has no Authorization header or
  * one of another scheme; the secret is hashed here and goes no further.
  */
-export function extractBearer(req: IncomingMessage): PresentedCredential | null {
+export function extractBearer(req: IncomingMessage, hash: Hasher): PresentedCredential | null {
   const value = singleRawHeader(req, 'authorization');
   if (value === undefined) return null;
   // Auth scheme names are case-insensitive (RFC 9110 §11.1).
@@ -29,5 +29,5 @@ export function extractBearer(req: IncomingMessage): PresentedCredential | null 
       headers: { 'www-authenticate': bearerChallenge('invalid_token', 'malformed credential') },
     });
   }
-  return { style: 'bearer', hash: hashSecret(token), header: 'authorization' };
+  return { style: 'bearer', hash: hash(token), header: 'authorization' };
 }

@@ -1,7 +1,7 @@
 /**
  * The key store contract. Secrets never reach it: keys are found by the SHA-256 (or peppered
- * HMAC) of their secret, computed at the edge by `credentials/`. The embedded store implements
- * this now; the Redis store (shared by replicas) implements the same contract.
+ * HMAC) of their secret, computed at the edge by `credentials/`. Two implementations — the
+ * embedded in-memory store and Redis — pass one contract test suite.
  */
 
 export type PrincipalKind = 'user' | 'service';
@@ -12,6 +12,7 @@ export interface PrincipalRecord {
   name: string;
   kind: PrincipalKind;
   roles: string[];
+  /** Names of groups (roles granted on named resources). */
   groups: string[];
   org?: string;
   disabled: boolean;
@@ -21,19 +22,35 @@ export interface PrincipalRecord {
   source: 'config' | 'api';
 }
 
+export interface GroupRecord {
+  name: string;
+  roles: string[];
+  /** Resource type → ids, e.g. `{ application: ["app-1", "app-2"] }`. */
+  resources: Record<string, string[]>;
+  createdAt: Date;
+}
+
 export interface KeyRecord {
   id: string;
   principalId: string;
   name?: string;
   purpose?: string;
+  /** First characters of the secret, safe to display (e.g. `kg_4fT9`). */
+  prefix?: string;
   /** Lower-case hex of the secret's hash. The only form in which a secret is ever stored. */
   hash: string;
   createdAt: Date;
+  /** Principal name or `admin-token` that created it. */
+  createdBy?: string;
   expiresAt?: Date;
+  lastUsedAt?: Date;
   revokedAt?: Date;
   /** When set, narrows the principal's actions for requests made with this key. */
   scopes?: string[];
   type: 'api_key' | 'key_pair';
+  /** Rotation: the key this one replaced / the key that replaced this one. */
+  rotatedFrom?: string;
+  rotatedTo?: string;
 }
 
 export interface KeyWithPrincipal {
@@ -41,12 +58,90 @@ export interface KeyWithPrincipal {
   principal: PrincipalRecord;
 }
 
+/** What changed, so every replica's cache drops exactly what it must. */
+export type Invalidation =
+  | { type: 'key'; hash: string }
+  | { type: 'principal'; id: string }
+  | { type: 'group'; name: string }
+  | { type: 'all' };
+
+/** Faults the store reports as values the admin API maps to 409s. */
+export class StoreConflictError extends Error {
+  readonly code: 'duplicate' | 'key_limit_reached';
+  constructor(code: 'duplicate' | 'key_limit_reached', message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+    this.code = code;
+  }
+}
+
+/** The store could not be reached or answered with an error: a fault, not a verdict on a key. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org'>>;
+export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo'>>;
+
 export interface KeyStore {
   readonly kind: 'memory' | 'redis';
-  /** The key whose secret hashes to `hash`, with its principal; null when there is none. */
+
+  /** The key whose secret hashes to `hash`, with its principal; null when there is none. One round trip. */
   findByHash(hash: string): Promise<KeyWithPrincipal | null>;
-  /** Replace every `source: config` principal and key with the declared set (config load/reload). */
+
+  /** Replace every `source: config` principal and its keys with the declared set (config load/reload). */
   syncDeclarative(principals: DeclaredPrincipalInput[]): Promise<void>;
+
+  // Principals. Names are unique (StoreConflictError 'duplicate').
+  createPrincipal(p: PrincipalRecord): Promise<void>;
+  getPrincipal(id: string): Promise<PrincipalRecord | null>;
+  getPrincipalByName(name: string): Promise<PrincipalRecord | null>;
+  listPrincipals(): Promise<PrincipalRecord[]>;
+  /** Returns the updated record, or null when there is no such principal. */
+  updatePrincipal(id: string, patch: PrincipalPatch): Promise<PrincipalRecord | null>;
+  /** Deletes the principal and all its keys in one atomic step. False when absent. */
+  deletePrincipal(id: string): Promise<boolean>;
+
+  // Keys.
+  /**
+   * Atomically: refuse with StoreConflictError('key_limit_reached') when the principal already
+   * has `maxLive` live keys (not revoked, not expired at `now`), refuse 'duplicate' on an id or
+   * hash that exists, else insert. Never half-created.
+   */
+  createKey(k: KeyRecord, limits: { maxLive: number; now: Date }): Promise<void>;
+  getKey(id: string): Promise<KeyRecord | null>;
+  listKeys(filter: { principalId?: string }): Promise<KeyRecord[]>;
+  updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | null>;
+  deleteKey(id: string): Promise<boolean>;
+  /**
+   * Atomically insert `next` and mark `oldId` rotated: its `rotatedTo` = next.id and its
+   * `expiresAt` = `oldExpiresAt` (the end of the grace period; now when there is none).
+   * Rotation does not count against the live-key limit. Null when `oldId` does not exist.
+   */
+  rotateKey(oldId: string, next: KeyRecord, oldExpiresAt: Date): Promise<KeyRecord | null>;
+  /** Records last use, batched by the caller; no invalidation (not security relevant). */
+  touchKeys(lastUsed: Map<string, Date>): Promise<void>;
+
+  // Groups.
+  putGroup(g: GroupRecord, opts: { create: boolean }): Promise<void>;
+  getGroup(name: string): Promise<GroupRecord | null>;
+  listGroups(): Promise<GroupRecord[]>;
+  deleteGroup(name: string): Promise<boolean>;
+
+  /**
+   * Every write above publishes an Invalidation that reaches the listeners of every store
+   * instance on the same backend (all replicas), including the writer's own.
+   */
+  onInvalidate(listener: (inv: Invalidation) => void): void;
+  /**
+   * Called when the store's connection state changes. After `up` following a `down`, caches
+   * must be flushed: invalidations may have been missed while disconnected.
+   */
+  onConnectionChange(listener: (state: 'up' | 'down') => void): void;
+
   /** Whether lookups can currently be answered (for /readyz). */
   isReady(): boolean;
   close(): Promise<void>;

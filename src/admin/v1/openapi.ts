@@ -1,0 +1,47 @@
+import { schemas } from './schemas.ts';
+import type { AdminRoute } from './routes.ts';
+
+const ERROR_RESPONSES = {
+  '400': 'Invalid input: the field and the reason',
+  '401': 'Missing or wrong admin credential',
+  '403': 'The key\'s principal lacks keygate:admin',
+  '404': 'No such principal, key or group',
+  '409': 'Duplicate, key limit reached, or not allowed in this state',
+  '503': 'The key store is unavailable; nothing was changed',
+};
+
+function ref(name: string) {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+/** The OpenAPI 3.1 document of the admin API, generated from the route table that serves it. */
+export function openApiDocument(routes: AdminRoute[], version: string): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const r of routes) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const query = Object.entries(r.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } }));
+    const s = r.ok.schema;
+    const okContent = s === null ? undefined
+      : typeof s === 'object' ? { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(s.list) } } } } }
+      : { 'application/json': { schema: ref(s) } };
+    const responses: Record<string, object> = {
+      [String(r.ok.status)]: { description: 'Success', ...(okContent === undefined ? {} : { content: okContent }) },
+    };
+    for (const [code, description] of Object.entries(ERROR_RESPONSES)) responses[code] = { description, content: { 'application/json': { schema: ref('Error') } } };
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = {
+      summary: r.summary,
+      operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)/g, (_m, c: string) => c.toUpperCase())}`,
+      parameters: [...params, ...query],
+      ...(r.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: ref(r.body) } } } }),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'keygate admin API', version, description: 'Principals, keys and groups. Authenticate with `Authorization: Bearer <KEYGATE_ADMIN_TOKEN>` or a keygate key whose principal holds `keygate:admin`.' },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
+    paths,
+  };
+}

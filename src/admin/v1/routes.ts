@@ -1,0 +1,110 @@
+import type { Lifecycle, KeyStatus } from '../../lifecycle/service.ts';
+import { keyStatus } from '../../lifecycle/service.ts';
+import { parseLifetime } from '../../lifecycle/duration.ts';
+import { AdminError } from '../../lifecycle/errors.ts';
+import type { KeyRecord, PrincipalRecord, GroupRecord } from '../../keystore/types.ts';
+import type { SchemaName } from './schemas.ts';
+
+/** What a handler gets: path parameters, query, the validated body, and who is calling. */
+export interface Call {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  actor: { name: string };
+}
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** OpenAPI-style template: `/v1/keys/{id}/rotate`. */
+  path: string;
+  summary: string;
+  body?: SchemaName;
+  /** Status and response schema of success; `null` schema for 204. */
+  ok: { status: number; schema: SchemaName | { list: SchemaName } | null };
+  query?: Record<string, string>;
+  handle(call: Call): Promise<unknown>;
+}
+
+function keyView(k: KeyRecord) {
+  const { hash: _hash, ...rest } = k; // the hash is as good as a secret for offline guessing: never shown
+  return { ...rest, status: keyStatus(k, new Date()) };
+}
+
+const principalView = (p: PrincipalRecord) => p;
+const groupView = (g: GroupRecord) => g;
+
+function lifetimeOf(value: unknown, field: string): number | undefined {
+  return value === undefined ? undefined : parseLifetime(value as string | number, field);
+}
+
+const ONCE = 'This secret is shown once. keygate stores only its hash; store it now.';
+
+/** The admin API, one entry per operation: dispatch and the OpenAPI document both read this list. */
+export function adminRoutes(lc: Lifecycle): AdminRoute[] {
+  return [
+    { method: 'GET', path: '/v1/principals', summary: 'List principals', ok: { status: 200, schema: { list: 'Principal' } },
+      handle: async () => ({ items: (await lc.principals.list()).map(principalView) }) },
+    { method: 'POST', path: '/v1/principals', summary: 'Create a principal (human user or service account)', body: 'PrincipalCreate', ok: { status: 201, schema: 'Principal' },
+      handle: async (c) => principalView(await lc.principals.create(c.body as never, c.actor)) },
+    { method: 'GET', path: '/v1/principals/{id}', summary: 'Show a principal (by id or name)', ok: { status: 200, schema: 'Principal' },
+      handle: async (c) => principalView(await lc.principals.get(c.params['id']!)) },
+    { method: 'PATCH', path: '/v1/principals/{id}', summary: 'Change roles, groups, org or metadata; applies to existing keys at once', body: 'PrincipalUpdate', ok: { status: 200, schema: 'Principal' },
+      handle: async (c) => principalView(await lc.principals.update(c.params['id']!, c.body, c.actor)) },
+    { method: 'DELETE', path: '/v1/principals/{id}', summary: 'Delete a principal and all its keys', ok: { status: 204, schema: null },
+      handle: async (c) => lc.principals.delete(c.params['id']!, c.actor) },
+    { method: 'POST', path: '/v1/principals/{id}/disable', summary: 'Disable: every key and token of the principal stops working at once', ok: { status: 200, schema: 'Principal' },
+      handle: async (c) => principalView(await lc.principals.setDisabled(c.params['id']!, true, c.actor)) },
+    { method: 'POST', path: '/v1/principals/{id}/enable', summary: 'Enable a disabled principal', ok: { status: 200, schema: 'Principal' },
+      handle: async (c) => principalView(await lc.principals.setDisabled(c.params['id']!, false, c.actor)) },
+
+    { method: 'GET', path: '/v1/keys', summary: 'List keys (never secrets)', ok: { status: 200, schema: { list: 'Key' } },
+      query: { principal: 'Principal id or name', status: 'active | expired | revoked | rotated' },
+      handle: async (c) => {
+        const status = c.query.get('status') ?? undefined;
+        if (status !== undefined && !['active', 'expired', 'revoked', 'rotated'].includes(status)) {
+          throw new AdminError('invalid_input', 'status: one of active, expired, revoked, rotated', 'status');
+        }
+        const principal = c.query.get('principal') ?? undefined;
+        const items = await lc.keys.list({ ...(principal === undefined ? {} : { principal }), ...(status === undefined ? {} : { status: status as KeyStatus }) });
+        return { items: items.map(keyView) };
+      } },
+    { method: 'POST', path: '/v1/keys', summary: 'Issue a key; the response carries its secret, once', body: 'KeyCreate', ok: { status: 201, schema: 'KeyWithSecret' },
+      handle: async (c) => {
+        const b = c.body as { principal: string; name?: string; purpose?: string; expiresIn?: string | number; scopes?: string[]; type?: 'api_key' | 'key_pair' };
+        const expiresInMs = lifetimeOf(b.expiresIn, 'expiresIn');
+        const { key, secret } = await lc.keys.create({ ...b, ...(expiresInMs === undefined ? {} : { expiresInMs }) }, c.actor);
+        return { key: keyView(key), secret, notice: ONCE };
+      } },
+    { method: 'POST', path: '/v1/keys/import', summary: 'Import an existing secret from a system being migrated', body: 'KeyImport', ok: { status: 201, schema: 'Key' },
+      handle: async (c) => {
+        const { secret, expiresIn, ...b } = c.body as { principal: string; secret: string; name?: string; purpose?: string; expiresIn?: string | number; scopes?: string[] };
+        const expiresInMs = lifetimeOf(expiresIn, 'expiresIn');
+        return keyView(await lc.keys.import({ ...b, ...(expiresInMs === undefined ? {} : { expiresInMs }) }, secret, c.actor));
+      } },
+    { method: 'GET', path: '/v1/keys/{id}', summary: 'Show a key', ok: { status: 200, schema: 'Key' },
+      handle: async (c) => keyView(await lc.keys.get(c.params['id']!)) },
+    { method: 'PATCH', path: '/v1/keys/{id}', summary: 'Change a key\'s name or purpose', body: 'KeyUpdate', ok: { status: 200, schema: 'Key' },
+      handle: async (c) => keyView(await lc.keys.update(c.params['id']!, c.body, c.actor)) },
+    { method: 'DELETE', path: '/v1/keys/{id}', summary: 'Delete a key', ok: { status: 204, schema: null },
+      handle: async (c) => lc.keys.delete(c.params['id']!, c.actor) },
+    { method: 'POST', path: '/v1/keys/{id}/expire', summary: 'Expire a key now, on every replica', ok: { status: 200, schema: 'Key' },
+      handle: async (c) => keyView(await lc.keys.expire(c.params['id']!, c.actor)) },
+    { method: 'POST', path: '/v1/keys/{id}/rotate', summary: 'Rotate: a new secret; the old one works for the grace period', body: 'KeyRotate', ok: { status: 201, schema: 'KeyWithSecret' },
+      handle: async (c) => {
+        const grace = lifetimeOf((c.body as { grace?: string | number }).grace, 'grace') ?? 0;
+        const { key, secret } = await lc.keys.rotate(c.params['id']!, grace, c.actor);
+        return { key: keyView(key), secret, notice: ONCE };
+      } },
+
+    { method: 'GET', path: '/v1/groups', summary: 'List groups', ok: { status: 200, schema: { list: 'Group' } },
+      handle: async () => ({ items: (await lc.groups.list()).map(groupView) }) },
+    { method: 'POST', path: '/v1/groups', summary: 'Create a group: roles granted on named resources', body: 'GroupCreate', ok: { status: 201, schema: 'Group' },
+      handle: async (c) => groupView(await lc.groups.create(c.body as never, c.actor)) },
+    { method: 'GET', path: '/v1/groups/{name}', summary: 'Show a group', ok: { status: 200, schema: 'Group' },
+      handle: async (c) => groupView(await lc.groups.get(c.params['name']!)) },
+    { method: 'PATCH', path: '/v1/groups/{name}', summary: 'Change a group\'s roles or resources', body: 'GroupUpdate', ok: { status: 200, schema: 'Group' },
+      handle: async (c) => groupView(await lc.groups.update(c.params['name']!, c.body, c.actor)) },
+    { method: 'DELETE', path: '/v1/groups/{name}', summary: 'Delete a group', ok: { status: 204, schema: null },
+      handle: async (c) => lc.groups.delete(c.params['name']!, c.actor) },
+  ];
+}

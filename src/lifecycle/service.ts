@@ -1,0 +1,271 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RoleConfig } from '../config/types.ts';
+import { displayPrefix, generateSecret } from '../credentials/key-format.ts';
+import {
+  StoreConflictError, StoreUnavailableError,
+  type GroupRecord, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
+} from '../keystore/types.ts';
+import { AdminError } from './errors.ts';
+import type { AdminAudit } from './audit.ts';
+
+export interface LifecycleDeps {
+  store: KeyStore;
+  /** Roles of the config generation in force (role names are checked at write time). */
+  roles: () => Map<string, RoleConfig>;
+  /** Secret → stored hash (SHA-256, or HMAC with the server's pepper). */
+  hashSecret: (secret: string) => string;
+  keyPrefix: string;
+  /** @default 10 (Mend allows up to 10 user keys) */
+  maxKeysPerPrincipal: number;
+  audit: AdminAudit;
+  now?: () => Date;
+}
+
+/** Who is making the change, for the audit trail and `createdBy`. */
+export interface Actor {
+  name: string;
+}
+
+export interface NewPrincipal {
+  name: string;
+  kind: 'user' | 'service';
+  roles?: string[];
+  groups?: string[];
+  org?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface NewKey {
+  principal: string;
+  name?: string;
+  purpose?: string;
+  /** Lifetime in ms from now; absent: no expiry. */
+  expiresInMs?: number;
+  scopes?: string[];
+  type?: 'api_key' | 'key_pair';
+}
+
+export type KeyStatus = 'active' | 'expired' | 'revoked' | 'rotated';
+
+export function keyStatus(k: KeyRecord, now: Date): KeyStatus {
+  if (k.revokedAt !== undefined && k.revokedAt <= now) return 'revoked';
+  if (k.expiresAt !== undefined && k.expiresAt <= now) return k.rotatedTo !== undefined ? 'rotated' : 'expired';
+  return 'active';
+}
+
+function newKeyId(): string {
+  return `key_${randomBytes(12).toString('base64url').replace(/[-_]/g, '0')}`;
+}
+
+/**
+ * The business rules of principals, keys and groups, shared by every admin front end. Store
+ * faults become `store_unavailable`, conflicts `conflict`/`key_limit_reached`: an admin write
+ * either happened and is acknowledged, or failed with a clear error.
+ */
+export function createLifecycle(deps: LifecycleDeps) {
+  const now = deps.now ?? (() => new Date());
+  const { store, audit } = deps;
+
+  async function guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw new AdminError('store_unavailable', 'The key store is unavailable; nothing was changed');
+      if (e instanceof StoreConflictError) {
+        throw e.code === 'key_limit_reached'
+          ? new AdminError('key_limit_reached', `A principal may hold at most ${deps.maxKeysPerPrincipal} live keys`)
+          : new AdminError('conflict', e.message);
+      }
+      throw e;
+    }
+  }
+
+  function checkRoles(roles: string[], kind: 'user' | 'service'): void {
+    const known = deps.roles();
+    for (const r of roles) {
+      const role = known.get(r);
+      if (role === undefined) throw new AdminError('invalid_input', `roles: unknown role "${r}" (known: ${[...known.keys()].join(', ')})`, 'roles');
+      if ((role as RoleConfig & { serviceOnly?: boolean }).serviceOnly === true && kind !== 'service') {
+        throw new AdminError('invalid_input', `roles: role "${r}" may only be given to service principals`, 'roles');
+      }
+    }
+  }
+
+  async function checkGroups(groups: string[]): Promise<void> {
+    for (const g of groups) if ((await store.getGroup(g)) === null) throw new AdminError('invalid_input', `groups: unknown group "${g}"`, 'groups');
+  }
+
+  /** A principal by id or by unique name. */
+  async function principal(ref: string): Promise<PrincipalRecord> {
+    const p = (await store.getPrincipal(ref)) ?? (await store.getPrincipalByName(ref));
+    if (p === null) throw new AdminError('not_found', `No principal "${ref}"`);
+    return p;
+  }
+
+  function writable(p: PrincipalRecord): void {
+    if (p.source === 'config') throw new AdminError('read_only', `Principal "${p.name}" is declared in the config file; change it there`);
+  }
+
+  async function key(id: string): Promise<KeyRecord> {
+    const k = await store.getKey(id);
+    if (k === null) throw new AdminError('not_found', `No key "${id}"`);
+    return k;
+  }
+
+  const principals = {
+    get: (ref: string) => guard(() => principal(ref)),
+    list: () => guard(() => store.listPrincipals()),
+    create: (input: NewPrincipal, actor: Actor) => guard(async () => {
+      const roles = input.roles ?? [];
+      const groups = input.groups ?? [];
+      checkRoles(roles, input.kind);
+      await checkGroups(groups);
+      const p: PrincipalRecord = {
+        id: `p_${randomUUID()}`, name: input.name, kind: input.kind, roles, groups, disabled: false,
+        createdAt: now(), metadata: input.metadata ?? {}, source: 'api', ...(input.org === undefined ? {} : { org: input.org }),
+      };
+      await store.createPrincipal(p);
+      audit.record(actor, 'principal.create', p.id, { name: p.name, kind: p.kind, roles });
+      return p;
+    }),
+    update: (ref: string, patch: PrincipalPatch, actor: Actor) => guard(async () => {
+      const p = await principal(ref);
+      writable(p);
+      if (patch.roles !== undefined) checkRoles(patch.roles, p.kind);
+      if (patch.groups !== undefined) await checkGroups(patch.groups);
+      const updated = await store.updatePrincipal(p.id, patch);
+      if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
+      audit.record(actor, 'principal.update', p.id, { fields: Object.keys(patch) });
+      return updated;
+    }),
+    setDisabled: (ref: string, disabled: boolean, actor: Actor) => guard(async () => {
+      const p = await principal(ref);
+      writable(p);
+      const updated = await store.updatePrincipal(p.id, { disabled });
+      if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
+      audit.record(actor, disabled ? 'principal.disable' : 'principal.enable', p.id, {});
+      return updated;
+    }),
+    delete: (ref: string, actor: Actor) => guard(async () => {
+      const p = await principal(ref);
+      writable(p);
+      await store.deletePrincipal(p.id);
+      audit.record(actor, 'principal.delete', p.id, { name: p.name });
+    }),
+  };
+
+  async function insertKey(input: NewKey, secret: string, actor: Actor): Promise<KeyRecord> {
+    const p = await principal(input.principal);
+    writable(p);
+    const t = now();
+    const k: KeyRecord = {
+      id: newKeyId(), principalId: p.id, hash: deps.hashSecret(secret), prefix: displayPrefix(secret, deps.keyPrefix),
+      createdAt: t, createdBy: actor.name, type: input.type ?? 'api_key',
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
+      ...(input.scopes === undefined ? {} : { scopes: input.scopes }),
+      ...(input.expiresInMs === undefined ? {} : { expiresAt: new Date(t.getTime() + input.expiresInMs) }),
+    };
+    await store.createKey(k, { maxLive: deps.maxKeysPerPrincipal, now: t });
+    return k;
+  }
+
+  const keys = {
+    get: (id: string) => guard(() => key(id)),
+    list: (filter: { principal?: string; status?: KeyStatus }) => guard(async () => {
+      const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
+      const all = await store.listKeys(principalId === undefined ? {} : { principalId });
+      const t = now();
+      return filter.status === undefined ? all : all.filter((k) => keyStatus(k, t) === filter.status);
+    }),
+    /** Returns the secret exactly once; it is not stored and cannot be recovered. */
+    create: (input: NewKey, actor: Actor) => guard(async () => {
+      const secret = generateSecret(deps.keyPrefix);
+      const k = await insertKey(input, secret, actor);
+      audit.record(actor, 'key.create', k.id, { principalId: k.principalId, expiresAt: k.expiresAt?.toISOString() ?? null });
+      return { key: k, secret };
+    }),
+    /** Brings in a secret from a system being migrated; stored as its hash like any other. */
+    import: (input: NewKey, secret: string, actor: Actor) => guard(async () => {
+      if (secret.length < 16 || secret.length > 512 || /\s/.test(secret)) {
+        throw new AdminError('invalid_input', 'secret: 16-512 characters without whitespace', 'secret');
+      }
+      const k = await insertKey(input, secret, actor);
+      audit.record(actor, 'key.import', k.id, { principalId: k.principalId });
+      return k;
+    }),
+    update: (id: string, patch: { name?: string; purpose?: string }, actor: Actor) => guard(async () => {
+      const k = await key(id);
+      const updated = await store.updateKey(k.id, patch);
+      if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
+      audit.record(actor, 'key.update', k.id, { fields: Object.keys(patch) });
+      return updated;
+    }),
+    /** Expire now: refused on every replica at once, with every token minted from it. */
+    expire: (id: string, actor: Actor) => guard(async () => {
+      const k = await key(id);
+      const updated = await store.updateKey(k.id, { expiresAt: now() });
+      if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
+      audit.record(actor, 'key.expire', k.id, {});
+      return updated;
+    }),
+    /** New secret for the same principal; the old one works for `graceMs` more (default: not at all). */
+    rotate: (id: string, graceMs: number, actor: Actor) => guard(async () => {
+      const old = await key(id);
+      const t = now();
+      if (keyStatus(old, t) !== 'active') throw new AdminError('conflict', `Key "${id}" is not active and cannot be rotated`);
+      const secret = generateSecret(deps.keyPrefix);
+      const next: KeyRecord = {
+        ...old, id: newKeyId(), hash: deps.hashSecret(secret), prefix: displayPrefix(secret, deps.keyPrefix),
+        createdAt: t, createdBy: actor.name, rotatedFrom: old.id,
+      };
+      delete next.rotatedTo;
+      delete next.lastUsedAt;
+      const oldEnd = new Date(t.getTime() + graceMs);
+      const previous = await store.rotateKey(old.id, next, old.expiresAt !== undefined && old.expiresAt < oldEnd ? old.expiresAt : oldEnd);
+      if (previous === null) throw new AdminError('not_found', `No key "${id}"`);
+      audit.record(actor, 'key.rotate', old.id, { newKeyId: next.id, graceMs });
+      return { key: next, secret, previous };
+    }),
+    delete: (id: string, actor: Actor) => guard(async () => {
+      const k = await key(id);
+      await store.deleteKey(k.id);
+      audit.record(actor, 'key.delete', k.id, { principalId: k.principalId });
+    }),
+  };
+
+  async function group(name: string): Promise<GroupRecord> {
+    const g = await store.getGroup(name);
+    if (g === null) throw new AdminError('not_found', `No group "${name}"`);
+    return g;
+  }
+
+  const groups = {
+    get: (name: string) => guard(() => group(name)),
+    list: () => guard(() => store.listGroups()),
+    create: (input: { name: string; roles?: string[]; resources?: Record<string, string[]> }, actor: Actor) => guard(async () => {
+      checkRoles(input.roles ?? [], 'service');
+      const g: GroupRecord = { name: input.name, roles: input.roles ?? [], resources: input.resources ?? {}, createdAt: now() };
+      await store.putGroup(g, { create: true });
+      audit.record(actor, 'group.create', g.name, { roles: g.roles });
+      return g;
+    }),
+    update: (name: string, patch: { roles?: string[]; resources?: Record<string, string[]> }, actor: Actor) => guard(async () => {
+      const g = await group(name);
+      if (patch.roles !== undefined) checkRoles(patch.roles, 'service');
+      const next: GroupRecord = { ...g, ...patch };
+      await store.putGroup(next, { create: false });
+      audit.record(actor, 'group.update', name, { fields: Object.keys(patch) });
+      return next;
+    }),
+    delete: (name: string, actor: Actor) => guard(async () => {
+      await group(name);
+      await store.deleteGroup(name);
+      audit.record(actor, 'group.delete', name, {});
+    }),
+  };
+
+  return { principals, keys, groups };
+}
+
+export type Lifecycle = ReturnType<typeof createLifecycle>;
