@@ -19,7 +19,6 @@ export const ERRORS = {
   internal_error: { status: 500, message: 'Internal error' },
   upstream_unavailable: { status: 502, message: 'The upstream could not be reached' },
   keystore_unavailable: { status: 503, message: 'The key store is unavailable' },
-  shutting_down: { status: 503, message: 'The gateway is shutting down' },
   upstream_timeout: { status: 504, message: 'The upstream did not answer in time' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

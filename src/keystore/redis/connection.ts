@@ -1,0 +1,63 @@
+import { Cluster, Redis } from 'ioredis';
+
+export type RedisConn = Redis | Cluster;
+
+export interface RedisTarget {
+  /** Standalone Redis, e.g. `redis://:pass@host:6379/0`. */
+  url?: string;
+  /** Sentinel addresses; requires `sentinelName`. */
+  sentinels?: { host: string; port: number }[];
+  /** The master name the sentinels monitor. */
+  sentinelName?: string;
+  /** Cluster startup nodes. */
+  cluster?: { host: string; port: number }[];
+}
+
+export interface ConnectionTuning {
+  /** @default 2000 */
+  connectTimeoutMs?: number;
+  /** Backstop for a server that accepts but never answers (e.g. stopped). @default 1000 */
+  commandTimeoutMs?: number;
+}
+
+/** Reconnect forever, backing off to one attempt every 2 s. */
+const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 2000);
+
+/**
+ * The command connection. No offline queue: while Redis is unreachable a call must fail at once
+ * (the cache decides whether to serve stale), not wait for a reconnect. `maxRetriesPerRequest: 0`
+ * and no resend of unanswered commands: a write whose reply was lost on a dropped connection
+ * fails instead of being sent a second time after the reconnect (where a createKey would then
+ * report its own first attempt as a duplicate).
+ */
+export function connectCommand(target: RedisTarget, tuning: ConnectionTuning): RedisConn {
+  const connectTimeout = tuning.connectTimeoutMs ?? 2000;
+  const commandTimeout = tuning.commandTimeoutMs ?? 1000;
+  const perNode = {
+    connectTimeout, commandTimeout, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false,
+  };
+  const modes = [target.url, target.sentinels, target.cluster].filter((m) => m !== undefined).length;
+  if (modes !== 1) throw new TypeError('redis store: give exactly one of url, sentinels, cluster');
+  if (target.cluster !== undefined) {
+    return new Cluster(target.cluster, {
+      enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions: perNode,
+    });
+  }
+  const common = { ...perNode, enableOfflineQueue: false, retryStrategy };
+  if (target.sentinels !== undefined) {
+    if (target.sentinelName === undefined) throw new TypeError('redis store: sentinels need sentinelName');
+    return new Redis({ ...common, sentinels: target.sentinels, name: target.sentinelName });
+  }
+  if (target.url === undefined) throw new TypeError('redis store: give exactly one of url, sentinels, cluster');
+  return new Redis(target.url, common);
+}
+
+/**
+ * The subscriber connection, same target. It subscribes itself on every `ready` (see
+ * redis-store), so the built-in resubscription is off for standalone/Sentinel: "up" then means
+ * "subscribed again", not merely "connected".
+ */
+export function connectSubscriber(cmd: RedisConn): RedisConn {
+  if (cmd instanceof Cluster) return cmd.duplicate();
+  return cmd.duplicate({ autoResubscribe: false });
+}

@@ -1,0 +1,129 @@
+import { connectCommand, connectSubscriber, type ConnectionTuning, type RedisConn, type RedisTarget } from './connection.ts';
+
+export interface StoreLogger {
+  info(o: object, m: string): void;
+  warn(o: object, m: string): void;
+  error(o: object, m: string): void;
+}
+
+/** The two connections of a Redis store and their joint state. */
+export interface Link {
+  /** For commands and scripts. */
+  readonly cmd: RedisConn;
+  /**
+   * A promise while the very first connection attempt is still under way, else null. Calls
+   * made right after start-up wait for it (bounded by the connect timeout) instead of failing
+   * because the socket is not open yet; once Redis has been seen down, calls fail at once.
+   */
+  firstAttempt(): Promise<void> | null;
+  /** The command connection can answer now. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+export interface LinkEvents {
+  /** A payload published on the invalidation channel. */
+  message(payload: string): void;
+  /** `down` when either connection is lost; `up` when both are back (subscriber re-subscribed). */
+  state(s: 'up' | 'down'): void;
+}
+
+type Conn = 'command' | 'subscriber';
+
+export function openLink(
+  target: RedisTarget, tuning: ConnectionTuning, channel: string, logger: StoreLogger, events: LinkEvents,
+): Link {
+  const cmd = connectCommand(target, tuning);
+  const sub = connectSubscriber(cmd);
+  const up = { command: false, subscriber: false };
+  let state: 'initial' | 'up' | 'down' = 'initial';
+  let closing = false;
+  let lastError: string | undefined;
+  /** Bumped when the subscriber drops, so a SUBSCRIBE answered for an older socket counts for nothing. */
+  let subEpoch = 0;
+
+  let endFirstAttempt = (): void => {};
+  const first = new Promise<void>((resolve) => (endFirstAttempt = resolve));
+  const firstTimer = setTimeout(() => endFirstAttempt(), (tuning.connectTimeoutMs ?? 2000) + 500);
+  firstTimer.unref();
+
+  function reached(which: Conn): void {
+    up[which] = true;
+    if (closing || !up.command || !up.subscriber || state === 'up') return;
+    const was = state;
+    state = 'up';
+    endFirstAttempt();
+    logger.info({ store: 'redis' }, was === 'down' ? 'redis store reconnected' : 'redis store connected');
+    // Only a recovery is news: the first connect has nothing for caches to flush.
+    if (was === 'down') events.state('up');
+  }
+
+  function lost(which: Conn): void {
+    up[which] = false;
+    if (which === 'subscriber') subEpoch++;
+    if (closing || state === 'down') return;
+    state = 'down';
+    endFirstAttempt();
+    logger.warn({ store: 'redis', connection: which, err: lastError }, 'redis store connection lost');
+    events.state('down');
+  }
+
+  function onError(which: Conn) {
+    return function redisErrorListener(e: Error): void {
+      lastError = e.message;
+      // While down, every reconnect attempt fails again: say it once (in `lost`), not every 2 s.
+      if (state === 'up' && !closing) logger.warn({ store: 'redis', connection: which, err: e.message }, 'redis store error');
+    };
+  }
+
+  cmd.on('ready', () => reached('command'));
+  cmd.on('close', () => lost('command'));
+  cmd.on('end', () => lost('command'));
+  cmd.on('error', onError('command'));
+
+  sub.on('ready', () => {
+    const epoch = subEpoch;
+    sub.subscribe(channel).then(
+      () => {
+        if (epoch === subEpoch) reached('subscriber');
+      },
+      (e: unknown) => {
+        lastError = e instanceof Error ? e.message : String(e);
+        if (closing || epoch !== subEpoch) return;
+        logger.error({ store: 'redis', err: lastError }, 'redis store could not subscribe to invalidations; reconnecting');
+        // A fresh connection gets a fresh `ready`, hence another attempt.
+        sub.disconnect(true);
+      },
+    );
+  });
+  sub.on('close', () => lost('subscriber'));
+  sub.on('end', () => lost('subscriber'));
+  sub.on('error', onError('subscriber'));
+  sub.on('message', (ch: string, payload: string) => {
+    if (ch === channel) events.message(payload);
+  });
+
+  async function quit(c: RedisConn): Promise<void> {
+    if (c.status === 'ready') {
+      try {
+        await c.quit();
+      } catch {
+        // Closing anyway.
+      }
+    }
+    c.disconnect();
+  }
+
+  return {
+    cmd,
+    firstAttempt: () => (state === 'initial' ? first : null),
+    isReady: () => cmd.status === 'ready',
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearTimeout(firstTimer);
+      endFirstAttempt();
+      await Promise.all([quit(cmd), quit(sub)]);
+    },
+  };
+}
