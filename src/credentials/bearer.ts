@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { PresentedCredential } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import type { Hasher } from './hash.ts';
+import { checkSecretFormat } from './key-format.ts';
 import { singleRawHeader } from './raw-headers.ts';
 
 /** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
@@ -18,7 +19,7 @@ export function bearerChallenge(error: 'invalid_token' | 'insufficient_scope', d
  * `Authorization: Bearer <key>`. Returns null when the request has no Authorization header or
  * one of another scheme; the secret is hashed here and goes no further.
  */
-export function extractBearer(req: IncomingMessage, hash: Hasher): PresentedCredential | null {
+export function extractBearer(req: IncomingMessage, hash: Hasher, keyPrefix: string): PresentedCredential | null {
   const value = singleRawHeader(req, 'authorization');
   if (value === undefined) return null;
   // Auth scheme names are case-insensitive (RFC 9110 §11.1).
@@ -28,6 +29,10 @@ export function extractBearer(req: IncomingMessage, hash: Hasher): PresentedCred
     throw new GatewayError('invalid_key', 'Malformed bearer credential', {
       headers: { 'www-authenticate': bearerChallenge('invalid_token', 'malformed credential') },
     });
+  }
+  // A key in our format with a wrong checksum is a typo or a forgery: refuse it without a lookup.
+  if (checkSecretFormat(token, keyPrefix) === 'malformed') {
+    throw new GatewayError('invalid_key', undefined, { headers: { 'www-authenticate': bearerChallenge('invalid_token', 'invalid_key') } });
   }
   return { style: 'bearer', hash: hash(token), header: 'authorization' };
 }

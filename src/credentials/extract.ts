@@ -9,7 +9,7 @@ import { BEARER_CHALLENGE, extractBearer } from './bearer.ts';
 export function extractCredential(ctx: RequestContext): void {
   if (ctx.match!.route.public) return; // matchRoute ran first
   const creds = ctx.gen.config.credentials;
-  const found = creds.bearer ? extractBearer(ctx.req, ctx.gen.hasher) : null;
+  const found = creds.bearer ? extractBearer(ctx.req, ctx.gen.hasher, ctx.gen.config.keys.prefix) : null;
   if (found === null) {
     throw new GatewayError('missing_credentials', undefined, { headers: { 'www-authenticate': BEARER_CHALLENGE } });
   }

@@ -65,10 +65,13 @@ export type Invalidation =
   | { type: 'group'; name: string }
   | { type: 'all' };
 
-/** Faults the store reports as values the admin API maps to 409s. */
+/**
+ * Faults the store reports as values the admin API maps to 409s. `principal_not_found`: a key
+ * was created or rotated for a principal that does not exist (e.g. deleted meanwhile).
+ */
 export class StoreConflictError extends Error {
-  readonly code: 'duplicate' | 'key_limit_reached';
-  constructor(code: 'duplicate' | 'key_limit_reached', message: string) {
+  readonly code: 'duplicate' | 'key_limit_reached' | 'principal_not_found';
+  constructor(code: 'duplicate' | 'key_limit_reached' | 'principal_not_found', message: string) {
     super(message);
     this.name = 'StoreConflictError';
     this.code = code;
@@ -83,6 +86,7 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** Only the named fields change; an optional field given as `undefined` is cleared. */
 export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org'>>;
 export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo'>>;
 
@@ -92,13 +96,18 @@ export interface KeyStore {
   /** The key whose secret hashes to `hash`, with its principal; null when there is none. One round trip. */
   findByHash(hash: string): Promise<KeyWithPrincipal | null>;
 
-  /** Replace every `source: config` principal and its keys with the declared set (config load/reload). */
+  /**
+   * Replace every `source: config` principal and its keys with the declared set (config
+   * load/reload). A declared name, key id or hash already used by a `source: api` record is
+   * refused with StoreConflictError('duplicate') and nothing changes.
+   */
   syncDeclarative(principals: DeclaredPrincipalInput[]): Promise<void>;
 
   // Principals. Names are unique (StoreConflictError 'duplicate').
   createPrincipal(p: PrincipalRecord): Promise<void>;
   getPrincipal(id: string): Promise<PrincipalRecord | null>;
   getPrincipalByName(name: string): Promise<PrincipalRecord | null>;
+  /** Sorted by name. */
   listPrincipals(): Promise<PrincipalRecord[]>;
   /** Returns the updated record, or null when there is no such principal. */
   updatePrincipal(id: string, patch: PrincipalPatch): Promise<PrincipalRecord | null>;
@@ -109,25 +118,31 @@ export interface KeyStore {
   /**
    * Atomically: refuse with StoreConflictError('key_limit_reached') when the principal already
    * has `maxLive` live keys (not revoked, not expired at `now`), refuse 'duplicate' on an id or
-   * hash that exists, else insert. Never half-created.
+   * hash that exists, refuse 'principal_not_found' when `k.principalId` does not exist, else
+   * insert. Never half-created.
    */
   createKey(k: KeyRecord, limits: { maxLive: number; now: Date }): Promise<void>;
   getKey(id: string): Promise<KeyRecord | null>;
+  /** Sorted by createdAt, then id. */
   listKeys(filter: { principalId?: string }): Promise<KeyRecord[]>;
   updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | null>;
   deleteKey(id: string): Promise<boolean>;
   /**
    * Atomically insert `next` and mark `oldId` rotated: its `rotatedTo` = next.id and its
    * `expiresAt` = `oldExpiresAt` (the end of the grace period; now when there is none).
-   * Rotation does not count against the live-key limit. Null when `oldId` does not exist.
+   * Rotation does not count against the live-key limit. Never extends the old key: an earlier
+   * `expiresAt` it already had is kept. Returns the old key as updated; null when `oldId` does
+   * not exist.
    */
   rotateKey(oldId: string, next: KeyRecord, oldExpiresAt: Date): Promise<KeyRecord | null>;
   /** Records last use, batched by the caller; no invalidation (not security relevant). */
   touchKeys(lastUsed: Map<string, Date>): Promise<void>;
 
   // Groups.
+  /** `create`: refuse an existing name ('duplicate'); otherwise replace the whole record (or insert). */
   putGroup(g: GroupRecord, opts: { create: boolean }): Promise<void>;
   getGroup(name: string): Promise<GroupRecord | null>;
+  /** Sorted by name. */
   listGroups(): Promise<GroupRecord[]>;
   deleteGroup(name: string): Promise<boolean>;
 
