@@ -40,4 +40,12 @@ export interface RequestContext {
   key: KeyRecord | null;
   /** Stable error code when the request was refused or failed. */
   errorCode: string | null;
+  /** Time spent authenticating and authorizing; null when the route is public or auth never ran. */
+  authNs: bigint | null;
+  /** When the request was handed to the upstream; null when it never was. */
+  upstreamStart: bigint | null;
+  /** The request passed every stage and was forwarded (a later upstream error does not undo that). */
+  forwarded: boolean;
+  /** Set when the upstream exchange failed: timeout, unavailable or client_aborted. */
+  upstreamError: string | null;
 }

@@ -3,32 +3,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from './context.ts';
 import type { Generation } from './generation.ts';
 import type { KeyResolver } from './keystore/resolve.ts';
-import type { AccessLog } from './log/access.ts';
 import type { KeyRecord } from './keystore/types.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendError } from './respond.ts';
+import { runStages, timedAuth, type Stage } from './stages.ts';
 import { normalizePath, matchRoute } from './routing/stages.ts';
 import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
 
-/** One step of the request chain: reads and extends the context, throws a GatewayError to refuse. */
-export type Stage = (ctx: RequestContext) => void | Promise<void>;
-
 export interface GatewayDeps {
   /** The config generation new requests start on. */
   current: () => Generation;
   resolver: KeyResolver;
-  accessLog: AccessLog;
   /** Called for every request authenticated by a key (last-used bookkeeping; must be cheap). */
   onAuthenticated?: (key: KeyRecord, now: number) => void;
+  /** Called once per request when it is over (access log, metrics, audit): off the forwarding path. */
+  onFinished: (ctx: RequestContext, status: number) => void;
+  /** An unexpected fault (a bug or a broken dependency). */
+  onFault: (ctx: RequestContext, err: GatewayError) => void;
 }
 
 export interface Gateway {
   handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void>;
-  /** The same checks for a WebSocket upgrade, without forwarding; throws to refuse. */
-  admit(ctx: RequestContext): Promise<void>;
+  /** Every check of the chain without forwarding (WebSocket upgrades); throws to refuse. */
+  admit(ctx: RequestContext): void | Promise<void>;
   newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext;
 }
 
@@ -54,45 +54,50 @@ function bodyUnread(req: IncomingMessage): boolean {
   return !req.complete && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
 }
 
+/** The status the client got; 499 when it went away before the response was complete (nginx's convention). */
+function finalStatus(res: ServerResponse | undefined): number {
+  if (res === undefined) return 101;
+  return res.writableFinished || res.headersSent ? res.statusCode : 499;
+}
+
 export function createGateway(deps: GatewayDeps): Gateway {
   // The request path, in order. Reading this list tells the whole story of a request.
   const chain: Stage[] = [
     checkHeaderCount,
     normalizePath,
     matchRoute,
-    extractCredential,
-    authenticate(deps.resolver, deps.onAuthenticated),
-    authorizeRoute,
+    timedAuth([
+      extractCredential,
+      authenticate(deps.resolver, deps.onAuthenticated),
+      authorizeRoute,
+    ]),
     continueUpload,
   ];
-
-  async function admit(ctx: RequestContext): Promise<void> {
-    for (const stage of chain) {
-      const r = stage(ctx);
-      if (r !== undefined) await r;
-    }
-  }
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     return {
       id: requestId(req), start: process.hrtime.bigint(), gen: deps.current(), req, res, expectContinue,
       path: '', query: '', match: null, credential: null, principal: null, key: null, errorCode: null,
+      authNs: null, upstreamStart: null, forwarded: false, upstreamError: null,
     };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const ctx = newContext(req, res, expectContinue);
     try {
-      await admit(ctx);
+      const admitted = runStages(chain, ctx);
+      if (admitted !== undefined) await admitted;
+      ctx.forwarded = true;
+      ctx.upstreamStart = process.hrtime.bigint();
       await forward(ctx, ctx.gen.pools.get(ctx.match!.upstream.name)!); // pools cover every upstream of the generation
     } catch (e) {
       const err = toGatewayError(e);
       ctx.errorCode = err.code;
       sendError(res, err, ctx.id, bodyUnread(req));
-      if (err.code === 'internal_error') deps.accessLog.fault(ctx, err);
+      if (err.code === 'internal_error') deps.onFault(ctx, err);
     }
-    deps.accessLog.request(ctx);
+    deps.onFinished(ctx, finalStatus(res));
   }
 
-  return { handle, admit, newContext };
+  return { handle, admit: (ctx) => runStages(chain, ctx), newContext };
 }

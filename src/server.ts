@@ -9,10 +9,12 @@ import { createGateway } from './gateway.ts';
 import { createResolver, type KeyResolver } from './keystore/resolve.ts';
 import { MemoryKeyStore } from './keystore/memory-store.ts';
 import { createStore } from './keystore/create-store.ts';
-import { createCachedResolver, type CacheEvent } from './keystore/cached-resolver.ts';
+import { createCachedResolver } from './keystore/cached-resolver.ts';
 import { overlayResolver } from './keystore/overlay-resolver.ts';
 import { LastUsedRecorder } from './keystore/last-used.ts';
 import { createAccessLog } from './log/access.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createRequestMetrics } from './metrics/request-metrics.ts';
 import { UpstreamPools } from './proxy/pools.ts';
 import { createWebSocketProxy } from './proxy/websocket.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
@@ -42,8 +44,8 @@ export interface StartOptions {
   logger: Logger;
   /** The shared store; defaults to the one the config names (embedded or Redis). */
   store?: KeyStore;
-  /** Observer of key cache events (metrics). */
-  onCacheEvent?: (e: CacheEvent) => void;
+  /** The metrics to record into; a fresh registry when absent. */
+  metrics?: Metrics;
 }
 
 /** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
@@ -70,6 +72,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   const { logger } = opts;
   const config0 = opts.config;
+  const metrics = opts.metrics ?? createMetrics();
   // Keys declared in the YAML file are held in process; the shared store is the embedded one
   // (then the same object) or Redis.
   const declared = new MemoryKeyStore();
@@ -81,7 +84,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     const c = config0.store;
     const cached = createCachedResolver(store, {
       max: c.cache.max, ttlMs: c.cache.ttlMs, negativeTtlMs: c.cache.negativeTtlMs, onError: c.onError, staleTtlMs: c.staleTtlMs,
-      ...(opts.onCacheEvent === undefined ? {} : { onEvent: opts.onCacheEvent }),
+      onEvent: (e) => metrics.cache.labels(e).inc(),
+      onStoreCall: (op, seconds) => metrics.storeDuration.labels(op).observe(seconds),
     });
     resolver = overlayResolver(declared, cached);
     store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
@@ -95,11 +99,20 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   let inflight = 0;
   let drained: (() => void) | null = null;
 
+  metrics.storeUp.set(store.isReady() ? 1 : 0);
+  store.onConnectionChange((state) => metrics.storeUp.set(state === 'up' ? 1 : 0));
+  const accessLog = createAccessLog(logger);
+  const observe = createRequestMetrics(metrics);
   const gateway = createGateway({
     current: () => gen,
     resolver,
-    accessLog: createAccessLog(logger),
     onAuthenticated: (key, now) => lastUsed.touch(key.id, now),
+    onFinished: (ctx, status) => {
+      accessLog.request(ctx, status);
+      observe(ctx, status);
+      if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
+    },
+    onFault: (ctx, err) => accessLog.fault(ctx, err),
   });
   const ws = createWebSocketProxy();
   const cfg = config0.server;
@@ -137,10 +150,23 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const ctx = gateway.newContext(req, undefined, false);
     socket.on('error', () => socket.destroy());
-    gateway.admit(ctx).then(
-      () => ws.forward(ctx, socket, head),
-      (e: unknown) => sendErrorOnSocket(socket, toGatewayError(e), ctx.id),
-    );
+    Promise.resolve()
+      .then(() => gateway.admit(ctx))
+      .then(
+        () => {
+          ctx.forwarded = true;
+          ws.forward(ctx, socket, head);
+          accessLog.request(ctx, 101);
+          observe(ctx, 101);
+        },
+        (e: unknown) => {
+          const err = toGatewayError(e);
+          ctx.errorCode = err.code;
+          sendErrorOnSocket(socket, err, ctx.id);
+          accessLog.request(ctx, err.status);
+          observe(ctx, err.status);
+        },
+      );
   });
 
   const audit = createAdminAudit(logger);
@@ -156,6 +182,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     ready: () => {
       const checks = { config: `generation ${gen.seq}`, store: store.isReady() ? 'up' : 'down', listener: draining ? 'draining' : 'serving' };
       return { ready: !draining && store.isReady(), checks };

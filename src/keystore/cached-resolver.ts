@@ -18,6 +18,8 @@ export interface CacheOptions {
   staleTtlMs: number;
   /** Observer for metrics; called synchronously, must be cheap. */
   onEvent?: (e: CacheEvent) => void;
+  /** Observer of store round trips (seconds), for keygate_keystore_duration_seconds. */
+  onStoreCall?: (op: 'find_by_hash', seconds: number) => void;
   /** Injected clock for tests. @default Date.now */
   now?: () => number;
 }
@@ -62,8 +64,10 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     fetchMethod: async (hash, stale, { options }) => {
       const startEpoch = epoch;
       let found: KeyWithPrincipal | null;
+      const t0 = performance.now();
       try {
         found = await store.findByHash(hash);
+        opts.onStoreCall?.('find_by_hash', (performance.now() - t0) / 1000);
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         downSince ??= now();

@@ -4,17 +4,14 @@ import type { Logger } from './logger.ts';
 
 export interface AccessLog {
   /** One line per request: who, which route, what status, how long. Never a credential. */
-  request(ctx: RequestContext): void;
+  request(ctx: RequestContext, status: number): void;
   /** An unexpected fault (a bug or a broken dependency), with its cause for the operator. */
   fault(ctx: RequestContext, err: GatewayError): void;
 }
 
 export function createAccessLog(logger: Logger): AccessLog {
   return {
-    request(ctx) {
-      const res = ctx.res;
-      // 499: the client went away before the response was complete (the nginx convention).
-      const status = res === undefined ? 101 : res.writableFinished || res.headersSent ? res.statusCode : 499;
+    request(ctx, status) {
       logger.info(
         {
           reqId: ctx.id,

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../context.ts';
 import { upstreamHeaders } from './request-headers.ts';
 import { clientHeaders } from './response-headers.ts';
-import { upstreamError } from './upstream-errors.ts';
+import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
 import type { GatewayError } from '../errors.ts';
 import { upstreamPathOf } from './upstream-path.ts';
 
@@ -71,6 +71,7 @@ export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
           done();
         },
         onResponseError(_c, err) {
+          ctx.upstreamError = clientGone ? 'client_aborted' : classifyUpstreamError(err);
           if (clientGone) return done();
           if (res.headersSent) {
             // Too late for a status: cut the client off so it sees a truncated response, not a complete one.

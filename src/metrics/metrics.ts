@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Auth runs in microseconds on a cache hit; buckets start well below a millisecond. */
+const AUTH_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1];
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Methods outside this set are counted as `OTHER`: the method is request-controlled. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+export function methodLabel(method: string | undefined): string {
+  return method !== undefined && KNOWN_METHODS.has(method) ? method : 'OTHER';
+}
+
+export type AuthResult = 'allowed' | 'unauthenticated' | 'forbidden' | 'error';
+
+/**
+ * keygate's metrics on an injected registry (CONVENTIONS §10). Label values come only from the
+ * config (route and upstream names), from fixed sets (methods, results, events) or from status
+ * codes — never from paths, keys, principals or header values, so the series count is bounded.
+ */
+export function createMetrics(registry = new Registry()) {
+  const r = [registry];
+  const m = {
+    registry,
+    requests: new Counter({ name: 'keygate_requests_total', help: 'Requests answered, by route (config name or "unmatched"), method and status', labelNames: ['route', 'method', 'status'], registers: r }),
+    requestDuration: new Histogram({ name: 'keygate_request_duration_seconds', help: 'Time from request arrival to the end of the response', labelNames: ['route'], buckets: REQUEST_BUCKETS, registers: r }),
+    auth: new Counter({ name: 'keygate_auth_total', help: 'Authentication and authorization decisions on protected routes', labelNames: ['route', 'credential', 'result'], registers: r }),
+    authDuration: new Histogram({ name: 'keygate_auth_duration_seconds', help: 'Time to extract, resolve and authorize a credential', labelNames: ['credential'], buckets: AUTH_BUCKETS, registers: r }),
+    upstreamDuration: new Histogram({ name: 'keygate_upstream_duration_seconds', help: 'Time from dispatch to the end of the upstream response', labelNames: ['upstream'], buckets: REQUEST_BUCKETS, registers: r }),
+    upstreamErrors: new Counter({ name: 'keygate_upstream_errors_total', help: 'Upstream failures by kind (timeout, unavailable, client_aborted)', labelNames: ['upstream', 'kind'], registers: r }),
+    cache: new Counter({ name: 'keygate_keystore_cache_total', help: 'Key cache events (hit, miss, negative_hit, coalesced, invalidated, stale_serve, flushed)', labelNames: ['event'], registers: r }),
+    storeUp: new Gauge({ name: 'keygate_keystore_up', help: '1 when the key store answers, 0 when it cannot be reached', registers: r }),
+    storeDuration: new Histogram({ name: 'keygate_keystore_duration_seconds', help: 'Key store round trips by operation', labelNames: ['op'], buckets: AUTH_BUCKETS, registers: r }),
+    tokenExchanges: new Counter({ name: 'keygate_token_exchanges_total', help: 'Short-lived token exchanges by result', labelNames: ['result'], registers: r }),
+    configReloads: new Counter({ name: 'keygate_config_reloads_total', help: 'Config reloads by result (success, failure)', labelNames: ['result'], registers: r }),
+    auditDropped: new Counter({ name: 'keygate_audit_events_dropped_total', help: 'Audit events dropped because the queue was full or the store failed', registers: r }),
+  };
+  collectDefaultMetrics({ register: registry });
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
