@@ -16,7 +16,11 @@ export interface Link {
    * because the socket is not open yet; once Redis has been seen down, calls fail at once.
    */
   firstAttempt(): Promise<void> | null;
-  /** The command connection can answer now. */
+  /**
+   * The command connection is ready and the subscriber is subscribed. Stricter than "a lookup
+   * would work": while invalidations cannot reach us, cached answers may be stale, and a
+   * caller that treats a successful lookup plus `isReady` as "recovered" must not flush too early.
+   */
   isReady(): boolean;
   close(): Promise<void>;
 }
@@ -62,24 +66,25 @@ export function openLink(
     up[which] = false;
     if (which === 'subscriber') subEpoch++;
     if (closing || state === 'down') return;
+    const was = state;
     state = 'down';
     endFirstAttempt();
-    logger.warn({ store: 'redis', connection: which, err: lastError }, 'redis store connection lost');
+    logger.warn({ store: 'redis', connection: which, err: lastError }, was === 'up' ? 'redis store connection lost' : 'redis store cannot connect');
     events.state('down');
   }
 
-  function onError(which: Conn) {
-    return function redisErrorListener(e: Error): void {
-      lastError = e.message;
-      // While down, every reconnect attempt fails again: say it once (in `lost`), not every 2 s.
-      if (state === 'up' && !closing) logger.warn({ store: 'redis', connection: which, err: e.message }, 'redis store error');
-    };
+  /**
+   * Connection errors are followed by `close`, which reports the last one. Logging each here
+   * would repeat it every 2 s while Redis stays down. (Command errors reject their call instead.)
+   */
+  function redisErrorListener(e: Error): void {
+    lastError = e.message;
   }
 
   cmd.on('ready', () => reached('command'));
   cmd.on('close', () => lost('command'));
   cmd.on('end', () => lost('command'));
-  cmd.on('error', onError('command'));
+  cmd.on('error', redisErrorListener);
 
   sub.on('ready', () => {
     const epoch = subEpoch;
@@ -98,7 +103,7 @@ export function openLink(
   });
   sub.on('close', () => lost('subscriber'));
   sub.on('end', () => lost('subscriber'));
-  sub.on('error', onError('subscriber'));
+  sub.on('error', redisErrorListener);
   sub.on('message', (ch: string, payload: string) => {
     if (ch === channel) events.message(payload);
   });
@@ -117,7 +122,8 @@ export function openLink(
   return {
     cmd,
     firstAttempt: () => (state === 'initial' ? first : null),
-    isReady: () => cmd.status === 'ready',
+    // The command socket can die a moment before its `close` event: `state` knows from the subscriber.
+    isReady: () => state === 'up' && cmd.status === 'ready',
     async close() {
       if (closing) return;
       closing = true;
