@@ -55,6 +55,7 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     ttl: opts.ttlMs,
     // An entry that outlived its TTL is still the best answer while the store is down.
     noDeleteOnFetchRejection: true,
+    noDeleteOnStaleGet: true,
     // An invalidation deletes the entry even while its fetch runs; that fetch must still answer
     // its callers (the epoch check below keeps its result out of the cache).
     ignoreFetchAbort: true,
