@@ -3,16 +3,28 @@ import type { Generation } from './generation.ts';
 import type { RouteMatch } from './routing/types.ts';
 import type { KeyRecord, PrincipalRecord } from './keystore/types.ts';
 
+import type { CredentialStyleName } from './config/types.ts';
+
 /** Which credential style authenticated (or failed to authenticate) the request. */
-export type CredentialStyle = 'bearer' | 'none';
+export type CredentialStyle = CredentialStyleName;
 
 /** What the extractor leaves behind: the hash of the secret, never the secret itself. */
 export interface PresentedCredential {
   style: CredentialStyle;
-  /** Lower-case hex SHA-256 of the secret. */
+  /** Hash of the secret (the store key). For `token`, the hash of the token itself. */
   hash: string;
-  /** Name (lower case) of the header that carried it, removed upstream under hideCredentials. */
-  header: string;
+  /** Where it came from, so `hideCredentials` removes exactly that. */
+  source: { kind: 'header'; name: string } | { kind: 'query'; param: string } | { kind: 'body'; field: string };
+  /** Service keys: the user name the caller claimed, which must be the key's principal. */
+  claimedUser?: string;
+  /** Tokens: the verified claims (key id, expiry). */
+  token?: { keyId: string; principalId: string; expiresAt: number };
+}
+
+/** An org-level key presented alongside (Contrast API-Key header, Mend orgToken). */
+export interface PresentedOrgKey {
+  hash: string;
+  source: { kind: 'header'; name: string } | { kind: 'body'; field: string };
 }
 
 /**
@@ -36,6 +48,11 @@ export interface RequestContext {
   query: string;
   match: RouteMatch | null;
   credential: PresentedCredential | null;
+  orgKey: PresentedOrgKey | null;
+  /** The org the org key belongs to, once verified. */
+  org: string | null;
+  /** A request body that had to be read (body credentials): forwarded instead of the stream. */
+  body: Buffer | null;
   principal: PrincipalRecord | null;
   key: KeyRecord | null;
   /** Stable error code when the request was refused or failed. */

@@ -23,6 +23,8 @@ export interface GatewayDeps {
   onFinished: (ctx: RequestContext, status: number) => void;
   /** An unexpected fault (a bug or a broken dependency). */
   onFault: (ctx: RequestContext, err: GatewayError) => void;
+  /** The built-in token exchange endpoint (tokens.path), when tokens are enabled. */
+  tokenExchange?: (ctx: RequestContext, res: ServerResponse) => Promise<void>;
 }
 
 export interface Gateway {
@@ -61,10 +63,9 @@ function finalStatus(res: ServerResponse | undefined): number {
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
-  // The request path, in order. Reading this list tells the whole story of a request.
+  // The request path, in order. Reading these lists tells the whole story of a request.
+  const front: Stage[] = [checkHeaderCount, normalizePath];
   const chain: Stage[] = [
-    checkHeaderCount,
-    normalizePath,
     matchRoute,
     timedAuth([
       extractCredential,
@@ -77,7 +78,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     return {
       id: requestId(req), start: process.hrtime.bigint(), gen: deps.current(), req, res, expectContinue,
-      path: '', query: '', match: null, credential: null, principal: null, key: null, errorCode: null,
+      path: '', query: '', match: null, credential: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null,
     };
   }
@@ -85,6 +86,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const ctx = newContext(req, res, expectContinue);
     try {
+      runStages(front, ctx); // synchronous stages
+      const tokens = ctx.gen.config.tokens;
+      if (tokens.enabled && deps.tokenExchange !== undefined && ctx.path === tokens.path) {
+        if (ctx.expectContinue) res.writeContinue();
+        await deps.tokenExchange(ctx, res);
+        deps.onFinished(ctx, finalStatus(res));
+        return;
+      }
       const admitted = runStages(chain, ctx);
       if (admitted !== undefined) await admitted;
       ctx.forwarded = true;
@@ -99,5 +108,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     deps.onFinished(ctx, finalStatus(res));
   }
 
-  return { handle, admit: (ctx) => runStages(chain, ctx), newContext };
+  return {
+    handle,
+    admit: (ctx) => {
+      runStages(front, ctx);
+      return runStages(chain, ctx);
+    },
+    newContext,
+  };
 }

@@ -3,8 +3,11 @@ import type { GatewayConfig } from './config/types.ts';
 import type { Router } from './routing/types.ts';
 import { compileRoutes } from './routing/match.ts';
 import { Authorizer } from './authz/authorize.ts';
+import type { GroupDirectory } from './authz/groups.ts';
 import type { UpstreamPools } from './proxy/pools.ts';
 import { createHasher, type Hasher } from './credentials/hash.ts';
+import { TokenSigner } from './tokens/signer.ts';
+import { stripAlgorithm } from './keystore/memory-store.ts';
 
 /**
  * Everything derived from one config file load, built once and swapped in whole on reload.
@@ -20,15 +23,21 @@ export interface Generation {
   pools: Map<string, Dispatcher>;
   /** Secret → store key (SHA-256, or HMAC with the configured pepper). */
   hasher: Hasher;
+  /** Short-lived token signing and verification with this generation's signing keys. */
+  tokens: TokenSigner;
+  /** Org keys declared in the config: hash → org name. */
+  orgKeys: Map<string, string>;
 }
 
-export function buildGeneration(config: GatewayConfig, seq: number, pools: UpstreamPools): Generation {
+export function buildGeneration(config: GatewayConfig, seq: number, pools: UpstreamPools, groups: GroupDirectory | null = null): Generation {
   return {
     seq,
     config,
     router: compileRoutes(config.routes, config.upstreams, { caseSensitive: config.server.caseSensitivePaths }),
-    authorizer: new Authorizer(config.roles),
+    authorizer: new Authorizer(config.roles, groups),
     pools: pools.forGeneration(config.upstreams),
     hasher: createHasher(config.keys.pepper),
+    tokens: new TokenSigner(config.tokens),
+    orgKeys: new Map([...config.orgs.values()].flatMap((o) => o.keys.map((k) => [stripAlgorithm(k.hash), o.name] as const))),
   };
 }

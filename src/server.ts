@@ -26,6 +26,8 @@ import { createDispatcher } from './admin/v1/dispatch.ts';
 import { openApiDocument } from './admin/v1/openapi.ts';
 import { createLifecycle } from './lifecycle/service.ts';
 import { createAdminAudit } from './lifecycle/audit.ts';
+import { GroupDirectory } from './authz/groups.ts';
+import { createTokenExchange } from './tokens/exchange.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -92,9 +94,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   }
   const lastUsed = new LastUsedRecorder(store, (e) => logger.warn({ err: e }, 'could not record key last-used times'));
 
+  const groups = new GroupDirectory(store);
+  await groups.start((e) => logger.warn({ err: e }, 'could not load groups; keeping the last known'));
   const pools = new UpstreamPools();
   let seq = 1;
-  let gen = buildGeneration(config0, seq, pools);
+  let gen = buildGeneration(config0, seq, pools, groups);
   let draining = false;
   let inflight = 0;
   let drained: (() => void) | null = null;
@@ -113,6 +117,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
+    tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
   const ws = createWebSocketProxy();
   const cfg = config0.server;
@@ -204,7 +209,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
-      gen = buildGeneration(config, ++seq, pools);
+      gen = buildGeneration(config, ++seq, pools, groups);
     },
     async shutdown() {
       draining = true;

@@ -1,12 +1,27 @@
 import type { RequestContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { bearerChallenge } from '../credentials/bearer.ts';
+import type { ResourceRef } from './authorize.ts';
 
-/** Stage: the principal must hold every action the route names; 403 names the first missing one. */
+/** The resource id named by the route's path parameter, percent-decoded (ids are compared decoded). */
+function resourceOf(ctx: RequestContext): ResourceRef | null {
+  const { route, params } = ctx.match!; // matchRoute ran first
+  if (route.resource === null) return null;
+  const raw = params[route.resource.param] ?? '';
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError('bad_path');
+  }
+  return { type: route.resource.type, id };
+}
+
+/** Stage: the principal (as narrowed by its key) must hold every action the route names; 403 names the first missing one. */
 export function authorizeRoute(ctx: RequestContext): void {
-  const route = ctx.match!.route; // matchRoute ran first
+  const route = ctx.match!.route;
   if (route.public) return;
-  const decision = ctx.gen.authorizer.authorize(ctx.principal!, route.actions); // authenticate ran first
+  const decision = ctx.gen.authorizer.authorize(ctx.principal!, ctx.key!, route.actions, resourceOf(ctx)); // authenticate ran first
   if (!decision.allowed) {
     throw new GatewayError('forbidden', `Missing permission: ${decision.missing}`, {
       headers: { 'www-authenticate': bearerChallenge('insufficient_scope', `requires ${decision.missing}`) },

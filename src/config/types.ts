@@ -85,16 +85,57 @@ export interface IdentityConfig {
   names: { user: string; id: string; kind: string; keyId: string; roles: string; org: string };
 }
 
+/** Credential styles, as named in `routes[].credentials` and the `keygate_auth_total` label. */
+export type CredentialStyleName = 'bearer' | 'token' | 'apikey' | 'service_key' | 'body' | 'query';
+
 export interface CredentialsConfig {
-  /** Accept `Authorization: Bearer <key>`. @default true */
+  /** Accept `Authorization: Bearer <key>` (RegScale). @default true */
   bearer: boolean;
   /** Remove the credential from the forwarded request. @default true */
   hideCredentials: boolean;
+  /** `Authorization: <scheme> <key>` (ThreadFix's `APIKEY`). */
+  apiKey: { enabled: boolean; /** @default "APIKEY" */ scheme: string };
+  /** Contrast: `Authorization: base64(user:key)` or `Basic <same>`, plus an optional org key header. */
+  serviceKey: { enabled: boolean; /** @default "API-Key" */ orgHeader: string; /** @default false */ requireOrgKey: boolean };
+  /** Mend: a key field inside a JSON request body, only on routes that list `body`. */
+  body: { enabled: boolean; /** @default "userKey" */ field: string; /** @default "orgToken" */ orgField: string; /** @default 1 MiB */ maxBytes: number; /** @default 64 */ maxDepth: number };
+  /** `?apiKey=` — discouraged (RFC 6750 §5.3: URLs end up in logs). @default off */
+  query: { enabled: boolean; /** @default "apiKey" */ param: string };
+  /** Mend's "enforce user level access": an org key alone is refused (401 user_key_required). @default false */
+  requireUserKey: boolean;
+}
+
+export interface SigningKeyConfig {
+  id: string;
+  secret: string;
+  /** Accepted for verification but never used to sign: the first step of a rotation. */
+  verifyOnly: boolean;
+}
+
+export interface TokensConfig {
+  /** Serve the token exchange and accept its tokens. @default false */
+  enabled: boolean;
+  /** @default "/auth/token" */
+  path: string;
+  /** @default 3_600_000 (1 h) */
+  ttlMs: number;
+  /** Upper bound of any token lifetime. @default 43_200_000 (12 h) */
+  maxTtlMs: number;
+  /** HS256 keys; the first one without verifyOnly signs, all verify. */
+  signingKeys: SigningKeyConfig[];
+}
+
+export interface OrgConfig {
+  name: string;
+  /** Org-level keys (Contrast's API-Key header, Mend's orgToken). */
+  keys: DeclaredKey[];
 }
 
 export interface RoleConfig {
   name: string;
   actions: string[];
+  /** Only service principals may hold it (Mend: Auditor is for service users). @default false */
+  serviceOnly: boolean;
 }
 
 export interface UpstreamConfig {
@@ -127,6 +168,10 @@ export interface RouteConfig {
   public: boolean;
   /** Strip this literal prefix from the path before forwarding. */
   stripPrefix: string;
+  /** Credential styles accepted on this route; null: every globally enabled style except `body`. */
+  credentials: CredentialStyleName[] | null;
+  /** Resource scoping: the path parameter naming the resource the action applies to. */
+  resource: { type: string; param: string } | null;
   /** Line in the config file, for messages. */
   line: number;
 }
@@ -162,6 +207,8 @@ export interface GatewayConfig {
   identity: IdentityConfig;
   credentials: CredentialsConfig;
   keys: KeysConfig;
+  tokens: TokensConfig;
+  orgs: Map<string, OrgConfig>;
   roles: Map<string, RoleConfig>;
   upstreams: Map<string, UpstreamConfig>;
   routes: RouteConfig[];

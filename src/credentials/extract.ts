@@ -1,17 +1,139 @@
-import type { RequestContext } from '../context.ts';
+import type { CredentialStyleName } from '../config/types.ts';
+import type { PresentedCredential, RequestContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
-import { BEARER_CHALLENGE, extractBearer } from './bearer.ts';
+import { parseAuthorization } from './authorization.ts';
+import { BEARER_CHALLENGE, bearerChallenge } from './bearer.ts';
+import { isJson, readBodyCredential } from './body.ts';
+import { checkSecretFormat } from './key-format.ts';
+import { queryKey, withoutParam } from './query.ts';
+import { singleRawHeader } from './raw-headers.ts';
+import type { VerifyResult } from '../tokens/signer.ts';
 
 /**
- * Stage: find the caller's credential and reduce it to a hash. Public routes skip it. A
- * protected route without any credential is a 401 carrying the RFC 6750 challenge.
+ * Styles a route accepts: its own list, or every globally enabled style but `body` (reading a
+ * body to find a key is opt-in per route, so other routes keep streaming).
  */
-export function extractCredential(ctx: RequestContext): void {
-  if (ctx.match!.route.public) return; // matchRoute ran first
-  const creds = ctx.gen.config.credentials;
-  const found = creds.bearer ? extractBearer(ctx.req, ctx.gen.hasher, ctx.gen.config.keys.prefix) : null;
-  if (found === null) {
+export function acceptedStyles(ctx: RequestContext): Set<CredentialStyleName> {
+  const cfg = ctx.gen.config;
+  const c = cfg.credentials;
+  const enabled: Record<CredentialStyleName, boolean> = {
+    bearer: c.bearer, token: cfg.tokens.enabled, apikey: c.apiKey.enabled,
+    service_key: c.serviceKey.enabled, body: c.body.enabled, query: c.query.enabled,
+  };
+  const listed = ctx.match!.route.credentials; // matchRoute ran first
+  const names = listed ?? (Object.keys(enabled) as CredentialStyleName[]).filter((s) => s !== 'body');
+  return new Set(names.filter((s) => enabled[s]));
+}
+
+function malformed(): GatewayError {
+  return new GatewayError('invalid_key', 'Malformed credential', { headers: { 'www-authenticate': bearerChallenge('invalid_token', 'malformed credential') } });
+}
+
+/** A key secret becomes its hash here; nothing after this stage sees the secret. */
+function keyCredential(ctx: RequestContext, style: CredentialStyleName, secret: string, source: PresentedCredential['source']): PresentedCredential {
+  // A key in our format with a wrong checksum is a typo or a forgery: refuse it without a lookup.
+  if (checkSecretFormat(secret, ctx.gen.config.keys.prefix) === 'malformed') throw malformed();
+  return { style, hash: ctx.gen.hasher(secret), source };
+}
+
+/** Credentials carried in headers and the query. Precedence is fixed; see docs/credentials.md. */
+function fromHeadersAndQuery(ctx: RequestContext, accepted: Set<CredentialStyleName>): { found: PresentedCredential[]; jwt: string | null } {
+  const cfg = ctx.gen.config;
+  const found: PresentedCredential[] = [];
+  let jwt: string | null = null;
+  const auth = singleRawHeader(ctx.req, 'authorization');
+  if (auth !== undefined) {
+    const header = { kind: 'header', name: 'authorization' } as const;
+    const v = parseAuthorization(auth, cfg.credentials, accepted.has('token'));
+    switch (v.kind) {
+      case 'bearer': if (accepted.has('bearer')) found.push(keyCredential(ctx, 'bearer', v.token, header)); break;
+      case 'jwt':
+        jwt = v.token;
+        found.push({ style: 'token', hash: ctx.gen.hasher(v.token), source: header });
+        break;
+      case 'apikey': if (accepted.has('apikey')) found.push(keyCredential(ctx, 'apikey', v.key, header)); break;
+      case 'service_key':
+        if (accepted.has('service_key')) found.push({ ...keyCredential(ctx, 'service_key', v.key, header), claimedUser: v.user });
+        break;
+      case 'malformed': throw malformed();
+      case 'other': break;
+    }
+  }
+  if (accepted.has('query')) {
+    const param = cfg.credentials.query.param;
+    const key = queryKey(ctx.query, param);
+    if (key !== null) {
+      found.push(keyCredential(ctx, 'query', key, { kind: 'query', param }));
+      if (cfg.credentials.hideCredentials) ctx.query = withoutParam(ctx.query, param);
+    }
+  }
+  return { found, jwt };
+}
+
+/** A short-lived token is verified here (signature, expiry) so only its claims travel on. */
+function verifyToken(ctx: RequestContext, jwt: string): void | Promise<void> {
+  const signer = ctx.gen.tokens;
+  const now = Date.now();
+  const accept = (r: VerifyResult): void => {
+    if (!r.ok) {
+      const code = r.reason === 'expired' ? 'token_expired' : 'invalid_key';
+      throw new GatewayError(code, undefined, { headers: { 'www-authenticate': bearerChallenge('invalid_token', code) } });
+    }
+    ctx.credential!.token = r.claims; // set by choose()
+  };
+  const cached = signer.cached(jwt, now);
+  if (cached !== undefined) return accept(cached);
+  return signer.verify(jwt, now).then(accept);
+}
+
+/** The org key header (Contrast `API-Key`), hashed like any secret. */
+function orgKeyHeader(ctx: RequestContext): void {
+  const sk = ctx.gen.config.credentials.serviceKey;
+  if (!sk.enabled) return;
+  const name = sk.orgHeader.toLowerCase();
+  const value = singleRawHeader(ctx.req, name);
+  if (value !== undefined) ctx.orgKey = { hash: ctx.gen.hasher(value.trim()), source: { kind: 'header', name } };
+}
+
+function choose(ctx: RequestContext, found: PresentedCredential[]): void {
+  if (found.length > 1 && found.some((c) => c.hash !== found[0]!.hash)) throw new GatewayError('ambiguous_credentials');
+  if (found.length === 0) {
+    if (ctx.orgKey !== null && ctx.gen.config.credentials.requireUserKey) throw new GatewayError('user_key_required');
     throw new GatewayError('missing_credentials', undefined, { headers: { 'www-authenticate': BEARER_CHALLENGE } });
   }
-  ctx.credential = found;
+  ctx.credential = found[0]!;
+}
+
+async function withBody(ctx: RequestContext, found: PresentedCredential[]): Promise<void> {
+  const b = ctx.gen.config.credentials.body;
+  // The body must be read before the request is authorized: answer 100 Continue now.
+  if (ctx.expectContinue) {
+    ctx.res?.writeContinue();
+    ctx.expectContinue = false;
+  }
+  const r = await readBodyCredential(ctx.req, { ...b, hide: ctx.gen.config.credentials.hideCredentials });
+  ctx.body = r.forward;
+  if (r.orgKey !== null && ctx.orgKey === null) ctx.orgKey = { hash: ctx.gen.hasher(r.orgKey), source: { kind: 'body', field: b.orgField } };
+  if (r.key !== null) found.push(keyCredential(ctx, 'body', r.key, { kind: 'body', field: b.field }));
+  choose(ctx, found);
+}
+
+/** Does the request carry a body at all (RFC 9112 §6.3)? */
+function hasBody(ctx: RequestContext): boolean {
+  const h = ctx.req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+/**
+ * Stage: find the caller's credential, in whatever style the route accepts, and reduce it to a
+ * hash. The body is read only on routes that accept `body`, only for JSON, and only when no
+ * header or query credential is present — otherwise the request keeps streaming.
+ */
+export function extractCredential(ctx: RequestContext): void | Promise<void> {
+  const accepted = acceptedStyles(ctx);
+  const { found, jwt } = fromHeadersAndQuery(ctx, accepted);
+  orgKeyHeader(ctx);
+  if (accepted.has('body') && found.length === 0 && hasBody(ctx) && isJson(ctx.req)) return withBody(ctx, found);
+  choose(ctx, found);
+  if (jwt !== null && ctx.credential!.style === 'token') return verifyToken(ctx, jwt);
 }

@@ -4,29 +4,48 @@ import { bearerChallenge } from '../credentials/bearer.ts';
 import type { KeyResolver, Resolution } from './resolve.ts';
 import type { KeyRecord } from './types.ts';
 
-const REFUSALS: Record<Exclude<Resolution['status'], 'valid'>, ErrorCode> = {
+type Refusal = Exclude<Resolution['status'], 'valid'>;
+
+const REFUSALS: Record<Refusal, ErrorCode> = {
   not_found: 'invalid_key',
   expired: 'key_expired',
   revoked: 'key_revoked',
   principal_disabled: 'principal_disabled',
 };
 
-function refuse(status: Exclude<Resolution['status'], 'valid'>): GatewayError {
-  const code = REFUSALS[status];
+function refuse(code: ErrorCode): GatewayError {
   return new GatewayError(code, undefined, { headers: { 'www-authenticate': bearerChallenge('invalid_token', code) } });
 }
 
-/** Stage: resolve the credential's hash to a principal; every refusal is a 401 with its own code. */
+/**
+ * Stage: resolve the credential to a principal. Every refusal is a 401 with its own code, and
+ * "no such key" and "not this user's key" get the same answer (no oracle for guessing).
+ */
 export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyRecord, now: number) => void) {
   function accept(ctx: RequestContext, r: Resolution): void {
-    if (r.status !== 'valid') throw refuse(r.status);
+    if (r.status !== 'valid') throw refuse(REFUSALS[r.status]);
+    const c = ctx.credential!; // extractCredential ran first
+    // Contrast service keys: the user name sent with the key must be the key's principal.
+    if (c.claimedUser !== undefined && c.claimedUser !== r.principal.name) throw refuse('invalid_key');
+    // Tokens: only key pairs mint them, and the token must name the principal the key still has.
+    if (c.token !== undefined && (r.key.type !== 'key_pair' || r.principal.id !== c.token.principalId)) throw refuse('invalid_key');
+    // An org key, when presented, must be valid and of the principal's own org.
+    if (ctx.orgKey !== null) {
+      const org = ctx.gen.orgKeys.get(ctx.orgKey.hash);
+      if (org === undefined || org !== r.principal.org) throw refuse('invalid_org_key');
+      ctx.org = org;
+    } else if (ctx.gen.config.credentials.serviceKey.requireOrgKey && c.style === 'service_key') {
+      throw refuse('invalid_org_key');
+    }
     ctx.principal = r.principal;
     ctx.key = r.key;
     onAuthenticated?.(r.key, Date.now());
   }
   return function authenticateStage(ctx: RequestContext): void | Promise<void> {
-    if (ctx.credential === null) return;
-    const r = resolver.resolve(ctx.credential.hash, Date.now());
+    const c = ctx.credential;
+    if (c === null) return;
+    const now = Date.now();
+    const r = c.token !== undefined ? resolver.resolveId(c.token.keyId, now) : resolver.resolve(c.hash, now);
     if (r instanceof Promise) return r.then((v) => accept(ctx, v));
     accept(ctx, r);
   };

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { GatewayError } from '../errors.ts';
-import { judge, type KeyResolver, type Resolution } from './resolve.ts';
+import { findById, judge, type KeyResolver, type Resolution } from './resolve.ts';
 import { StoreUnavailableError, type Invalidation, type KeyStore, type KeyWithPrincipal } from './types.ts';
 
 export type CacheEvent = 'hit' | 'miss' | 'negative_hit' | 'coalesced' | 'invalidated' | 'stale_serve' | 'flushed';
@@ -24,6 +24,9 @@ export interface CacheOptions {
   now?: () => number;
 }
 
+/** Cache-key prefix of entries looked up by key id; hashes are hex and never start with it. */
+const ID = '#id:';
+
 /** Stored for "this hash is no key": lru-cache cannot hold undefined. */
 const ABSENT = Symbol('absent');
 type Entry = KeyWithPrincipal | typeof ABSENT;
@@ -44,8 +47,10 @@ export interface CachedResolver extends KeyResolver {
 export function createCachedResolver(store: KeyStore, opts: CacheOptions): CachedResolver {
   const now = opts.now ?? Date.now;
   const emit = opts.onEvent ?? (() => {});
-  /** Hashes cached per principal, so a principal change drops every key of it. */
+  /** Cache keys per principal, so a principal change drops every key of it. */
   const byPrincipal = new Map<string, Set<string>>();
+  /** Entries cached by key id (tokens) are keyed `#id:<id>`; their key's hash → that cache key. */
+  const idEntryByHash = new Map<string, string>();
   /** Bumped on every invalidation: a fetch that raced one must not be kept. */
   let epoch = 0;
   let downSince: number | null = null;
@@ -61,18 +66,19 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     ignoreFetchAbort: true,
     // TTLs follow the injected clock, so tests can move time.
     ...(opts.now === undefined ? {} : { perf: { now: opts.now }, ttlResolution: 0 }),
-    dispose: (value, hash) => {
+    dispose: (value, cacheKey) => {
       if (value === ABSENT) return;
       const set = byPrincipal.get(value.principal.id);
-      set?.delete(hash);
+      set?.delete(cacheKey);
       if (set?.size === 0) byPrincipal.delete(value.principal.id);
+      if (cacheKey.startsWith(ID) && idEntryByHash.get(value.key.hash) === cacheKey) idEntryByHash.delete(value.key.hash);
     },
-    fetchMethod: async (hash, stale, { options }) => {
+    fetchMethod: async (cacheKey, stale, { options }) => {
       const startEpoch = epoch;
       let found: KeyWithPrincipal | null;
       const t0 = performance.now();
       try {
-        found = await store.findByHash(hash);
+        found = cacheKey.startsWith(ID) ? await findById(store, cacheKey.slice(ID.length)) : await store.findByHash(cacheKey);
         opts.onStoreCall?.('find_by_hash', (performance.now() - t0) / 1000);
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
@@ -89,15 +95,16 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
       if (found === null) options.ttl = opts.negativeTtlMs;
       // Raced an invalidation: answer this caller, but keep nothing.
       if (epoch !== startEpoch) options.ttl = 1;
-      if (found !== null) index(hash, found);
+      if (found !== null) index(cacheKey, found);
       return found ?? ABSENT;
     },
   });
 
-  function index(hash: string, found: KeyWithPrincipal): void {
+  function index(cacheKey: string, found: KeyWithPrincipal): void {
     let set = byPrincipal.get(found.principal.id);
     if (set === undefined) byPrincipal.set(found.principal.id, (set = new Set()));
-    set.add(hash);
+    set.add(cacheKey);
+    if (cacheKey.startsWith(ID)) idEntryByHash.set(found.key.hash, cacheKey);
   }
 
   function staleAllowed(): boolean {
@@ -112,7 +119,12 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     epoch++;
     emit('invalidated');
     switch (inv.type) {
-      case 'key': cache.delete(inv.hash); break;
+      case 'key': {
+        cache.delete(inv.hash);
+        const byId = idEntryByHash.get(inv.hash);
+        if (byId !== undefined) cache.delete(byId);
+        break;
+      }
       case 'principal': for (const h of [...(byPrincipal.get(inv.id) ?? [])]) cache.delete(h); break;
       // Groups only shape authorization, which is computed from the principal per request.
       case 'group': break;
@@ -139,30 +151,33 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
   }
 
   const status: LRUCache.Status<string, Entry> = {};
+  function lookup(cacheKey: string, t: number): Resolution | Promise<Resolution> {
+    if (downSince !== null) {
+      // While the store is unreachable, revocations elsewhere cannot reach us: a bounded window, then 503.
+      if (!staleAllowed()) throw unavailable();
+    }
+    const hit = cache.get(cacheKey);
+    if (hit !== undefined) {
+      emit(hit === ABSENT ? 'negative_hit' : downSince !== null ? 'stale_serve' : 'hit');
+      return answer(hit, t);
+    }
+    status.fetch = undefined;
+    const p = cache.fetch(cacheKey, { status });
+    emit(status.fetch === 'inflight' ? 'coalesced' : 'miss');
+    return p.then(
+      (entry) => {
+        if (entry === undefined) throw unavailable();
+        return answer(entry, t);
+      },
+      (e: unknown) => {
+        throw e instanceof StoreUnavailableError ? unavailable(e) : e;
+      },
+    );
+  }
+
   return {
-    resolve(hash, t) {
-      if (downSince !== null) {
-        // While the store is unreachable, revocations elsewhere cannot reach us: a bounded window, then 503.
-        if (!staleAllowed()) throw unavailable();
-      }
-      const hit = cache.get(hash);
-      if (hit !== undefined) {
-        emit(hit === ABSENT ? 'negative_hit' : downSince !== null ? 'stale_serve' : 'hit');
-        return answer(hit, t);
-      }
-      status.fetch = undefined;
-      const p = cache.fetch(hash, { status });
-      emit(status.fetch === 'inflight' ? 'coalesced' : 'miss');
-      return p.then(
-        (entry) => {
-          if (entry === undefined) throw unavailable();
-          return answer(entry, t);
-        },
-        (e: unknown) => {
-          throw e instanceof StoreUnavailableError ? unavailable(e) : e;
-        },
-      );
-    },
+    resolve: (hash, t) => lookup(hash, t),
+    resolveId: (keyId, t) => lookup(ID + keyId, t),
     size: () => cache.size,
     storeDown: () => downSince !== null,
   };

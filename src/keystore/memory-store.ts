@@ -42,6 +42,14 @@ export class MemoryKeyStore implements KeyStore {
     return principal === undefined ? null : { key, principal };
   }
 
+  /** By key id, for tokens (which name the key they were minted from). Same read-only contract. */
+  findByIdSync(keyId: string): KeyWithPrincipal | null {
+    const key = this.keysById.get(keyId);
+    if (key === undefined) return null;
+    const principal = this.principals.get(key.principalId);
+    return principal === undefined ? null : { key, principal };
+  }
+
   async syncDeclarative(declared: DeclaredPrincipalInput[]): Promise<void> {
     const records = declaredRecords(declared, new Date());
     // Check everything before changing anything: a refused reload leaves the old set in force.

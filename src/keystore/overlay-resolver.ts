@@ -12,5 +12,9 @@ export function overlayResolver(declared: MemoryKeyStore, shared: KeyResolver): 
       const found = declared.findByHashSync(hash);
       return found === null ? shared.resolve(hash, now) : judge(found, now);
     },
+    resolveId(keyId, now) {
+      const found = declared.findByIdSync(keyId);
+      return found === null ? shared.resolveId(keyId, now) : judge(found, now);
+    },
   };
 }

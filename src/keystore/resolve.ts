@@ -1,5 +1,5 @@
 import type { KeyRecord, KeyStore, PrincipalRecord } from './types.ts';
-import { MemoryKeyStore } from './memory-store.ts';
+import type { MemoryKeyStore } from './memory-store.ts';
 
 /**
  * A bad credential is a value, not an exception (CONVENTIONS §4): the resolver answers with a
@@ -17,6 +17,8 @@ const NOT_FOUND: Resolution = { status: 'not_found' };
 export interface KeyResolver {
   /** Resolves a secret's hash. Synchronous when the answer is in memory, so hits cost no await. */
   resolve(hash: string, now: number): Resolution | Promise<Resolution>;
+  /** Resolves a key by its id (tokens name the key they were minted from). */
+  resolveId(keyId: string, now: number): Resolution | Promise<Resolution>;
 }
 
 /** Expiry, revocation and principal state are checked on every lookup, never left to a cache TTL. */
@@ -29,9 +31,18 @@ export function judge(found: { key: KeyRecord; principal: PrincipalRecord } | nu
   return { status: 'valid', key, principal };
 }
 
-export function createResolver(store: KeyStore): KeyResolver {
-  if (store instanceof MemoryKeyStore) {
-    return { resolve: (hash, now) => judge(store.findByHashSync(hash), now) };
-  }
-  return { resolve: async (hash, now) => judge(await store.findByHash(hash), now) };
+/** The embedded store answers synchronously; no cache in front of it. */
+export function createResolver(store: MemoryKeyStore): KeyResolver {
+  return {
+    resolve: (hash, now) => judge(store.findByHashSync(hash), now),
+    resolveId: (keyId, now) => judge(store.findByIdSync(keyId), now),
+  };
+}
+
+/** Key by id from any store: two reads, used on cache misses only. */
+export async function findById(store: KeyStore, keyId: string): Promise<{ key: KeyRecord; principal: PrincipalRecord } | null> {
+  const key = await store.getKey(keyId);
+  if (key === null) return null;
+  const principal = await store.getPrincipal(key.principalId);
+  return principal === null ? null : { key, principal };
 }

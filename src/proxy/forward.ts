@@ -50,7 +50,7 @@ export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
         path: upstreamPathOf(ctx),
         method: req.method ?? 'GET',
         headers: upstreamHeaders(ctx),
-        body: hasBody(ctx) ? req : null,
+        body: ctx.body ?? (hasBody(ctx) ? req : null),
         headersTimeout: ctx.match!.upstream.timeoutMs,
         bodyTimeout: ctx.match!.upstream.bodyTimeoutMs,
       },

@@ -14,7 +14,11 @@ export function upstreamHeaders(ctx: RequestContext): string[] {
   const upstream = ctx.match!.upstream; // forward() only runs after a route matched
   const raw = req.rawHeaders;
   const named = connectionNamed(raw);
-  const hideHeader = cfg.credentials.hideCredentials && ctx.credential !== null ? ctx.credential.header : '';
+  const hide = cfg.credentials.hideCredentials;
+  const hideHeader = hide && ctx.credential?.source.kind === 'header' ? ctx.credential.source.name : '';
+  const hideOrgHeader = hide && ctx.orgKey?.source.kind === 'header' ? ctx.orgKey.source.name : '';
+  // A body read for its credential is forwarded as a buffer: its own length replaces the client's framing.
+  const buffered = ctx.body !== null;
   const out: string[] = [];
   let xff = '';
   let xfProto = '';
@@ -35,7 +39,7 @@ export function upstreamHeaders(ctx: RequestContext): string[] {
       case 'x-forwarded-proto': xfProto = value; continue;
       case 'x-forwarded-host': xfHost = value; continue;
     }
-    if (lower === hideHeader) continue;
+    if (lower === hideHeader || lower === hideOrgHeader || (buffered && lower === 'content-length')) continue;
     out.push(name, value);
   }
   // X-Forwarded-For is appended to, never trusted or replaced: the upstream decides how many
@@ -45,6 +49,7 @@ export function upstreamHeaders(ctx: RequestContext): string[] {
   out.push('x-forwarded-proto', cfg.server.trustForwarded && xfProto !== '' ? xfProto : 'http');
   out.push('x-forwarded-host', cfg.server.trustForwarded && xfHost !== '' ? xfHost : host);
   out.push('x-request-id', ctx.id);
+  if (buffered) out.push('content-length', String(ctx.body!.length));
   if (upstream.preserveHost && host !== '') out.push('host', host);
   if (ctx.principal !== null && ctx.key !== null) out.push(...identityHeaders(cfg.identity, ctx.principal, ctx.key));
   return out;

@@ -30,7 +30,7 @@ export function createWebSocketProxy() {
       const connectionOnly = named !== null && named.has(name) && name !== 'upgrade';
       if (forwarded || connectionOnly || isIdentityHeader(name, cfg.identity)) delete h[name];
     }
-    if (cfg.credentials.hideCredentials && ctx.credential !== null) delete h[ctx.credential.header];
+    if (cfg.credentials.hideCredentials && ctx.credential?.source.kind === 'header') delete h[ctx.credential.source.name];
     h['x-request-id'] = ctx.id;
     if (ctx.principal !== null && ctx.key !== null) {
       const ids = identityHeaders(cfg.identity, ctx.principal, ctx.key);

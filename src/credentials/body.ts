@@ -1,0 +1,90 @@
+import type { IncomingMessage } from 'node:http';
+import { applyEdits, createScanner, modify, parseTree } from 'jsonc-parser';
+
+/** jsonc-parser's SyntaxKind is a const enum, which type stripping cannot inline: its values. */
+const OPEN_BRACE = 1, CLOSE_BRACE = 2, OPEN_BRACKET = 3, CLOSE_BRACKET = 4, EOF = 17;
+import { GatewayError } from '../errors.ts';
+
+export interface BodyCredential {
+  /** The credential field's value (hashed by the caller at once). */
+  key: string | null;
+  orgKey: string | null;
+  /** The body to forward: the bytes as sent, or with the credential field removed. */
+  forward: Buffer;
+}
+
+/** Only JSON bodies carry a credential field (`application/json`, `application/*+json`). */
+export function isJson(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** Reads at most `maxBytes`; more is 413 without reading further. */
+async function readLimited(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBytes) throw new GatewayError('body_too_large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new GatewayError('body_too_large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Nesting depth, counted with jsonc-parser's scanner (a loop, not recursion), before any tree is
+ * built: a body of 100 000 `[` must not exhaust the stack of whatever parses it next.
+ */
+function tooDeep(text: string, maxDepth: number): boolean {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  for (let t: number = scanner.scan(); t !== EOF; t = scanner.scan()) {
+    if (t === OPEN_BRACE || t === OPEN_BRACKET) {
+      if (++depth > maxDepth) return true;
+    } else if (t === CLOSE_BRACE || t === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
+
+/**
+ * Mend-style `{"requestType":…, "userKey":"…", "orgToken":"…"}`. The body is read once (bounded),
+ * validated strictly (UTF-8, JSON.parse, depth), and the top-level fields are located with
+ * jsonc-parser's offsets so that removing the credential leaves every other byte as sent.
+ * A field given twice is refused: parsers disagree on which duplicate wins.
+ */
+export async function readBodyCredential(
+  req: IncomingMessage,
+  opts: { field: string; orgField: string; maxBytes: number; maxDepth: number; hide: boolean },
+): Promise<BodyCredential> {
+  const raw = await readLimited(req, opts.maxBytes);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+    if (tooDeep(text, opts.maxDepth)) throw new Error('too deep');
+    JSON.parse(text);
+  } catch {
+    throw new GatewayError('invalid_json');
+  }
+  const tree = parseTree(text);
+  if (tree === undefined || tree.type !== 'object') return { key: null, orgKey: null, forward: raw };
+  const values = new Map<string, unknown[]>();
+  for (const prop of tree.children ?? []) {
+    const name = prop.children?.[0]?.value as string;
+    if (name !== opts.field && name !== opts.orgField) continue;
+    values.set(name, [...(values.get(name) ?? []), prop.children?.[1]?.value]);
+  }
+  const one = (name: string): string | null => {
+    const v = values.get(name);
+    if (v === undefined) return null;
+    if (v.length > 1) throw new GatewayError('invalid_json', `The ${name} field is repeated`);
+    if (typeof v[0] !== 'string' || v[0].length === 0 || v[0].length > 4096) throw new GatewayError('invalid_json', `The ${name} field must be a non-empty string`);
+    return v[0];
+  };
+  const key = one(opts.field);
+  const orgKey = one(opts.orgField);
+  if (!opts.hide || key === null) return { key, orgKey, forward: raw };
+  const edited = applyEdits(text, modify(text, [opts.field], undefined, {}));
+  return { key, orgKey, forward: Buffer.from(edited, 'utf8') };
+}
