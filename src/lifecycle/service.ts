@@ -85,7 +85,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     for (const r of roles) {
       const role = known.get(r);
       if (role === undefined) throw new AdminError('invalid_input', `roles: unknown role "${r}" (known: ${[...known.keys()].join(', ')})`, 'roles');
-      if ((role as RoleConfig & { serviceOnly?: boolean }).serviceOnly === true && kind !== 'service') {
+      if (role.serviceOnly && kind !== 'service') {
         throw new AdminError('invalid_input', `roles: role "${r}" may only be given to service principals`, 'roles');
       }
     }
