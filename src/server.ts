@@ -39,6 +39,7 @@ export interface RunningGateway {
   applyConfig(config: GatewayConfig): Promise<void>;
   /** Stop accepting, let in-flight requests finish up to the drain deadline, then close everything. */
   shutdown(): Promise<void>;
+  readonly metrics: Metrics;
 }
 
 export interface StartOptions {
@@ -81,6 +82,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const store = opts.store ?? (config0.store.redis === '' && config0.store.sentinel === null && config0.store.cluster === null ? declared : createStore(config0.store, logger));
   await declared.syncDeclarative(config0.principals);
   let resolver: KeyResolver;
+  let servingStale = () => false;
   if (store === declared) resolver = createResolver(declared);
   else {
     const c = config0.store;
@@ -90,6 +92,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       onStoreCall: (op, seconds) => metrics.storeDuration.labels(op).observe(seconds),
     });
     resolver = overlayResolver(declared, cached);
+    servingStale = () => cached.servingStale();
     store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
   }
   const lastUsed = new LastUsedRecorder(store, (e) => logger.warn({ err: e }, 'could not record key last-used times'));
@@ -188,12 +191,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const admin = createAdminServer({
     logger,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    // Ready means "send traffic here". While serve-stale rides out a store outage the gateway
+    // still serves cached keys, so it stays ready: taking every replica out of the Service at
+    // once would turn a Redis blip into a full outage.
     ready: () => {
-      const checks = { config: `generation ${gen.seq}`, store: store.isReady() ? 'up' : 'down', listener: draining ? 'draining' : 'serving' };
-      return { ready: !draining && store.isReady(), checks };
+      const up = store.isReady();
+      const canServe = up || servingStale();
+      const checks = { config: `generation ${gen.seq}`, store: up ? 'up' : canServe ? 'down (serving cached keys)' : 'down', listener: draining ? 'draining' : 'serving' };
+      return { ready: !draining && canServe, checks };
     },
     api: {
-      authenticate: createAdminAuth({ token: () => gen.config.admin.token, resolver, authorizer: () => gen.authorizer }),
+      authenticate: createAdminAuth({ token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer }),
       dispatch: createDispatcher(routes),
       openapi: () => openapi,
     },
@@ -206,6 +214,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   return {
     port,
     adminPort,
+    metrics,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);

@@ -10,6 +10,8 @@ export const ADMIN_ACTION = 'keygate:admin';
 export interface AdminAuthDeps {
   /** The configured admin token ("" disables token auth). */
   token: () => string;
+  /** Secret → store key, as for proxied requests (SHA-256, or HMAC with the pepper). */
+  hasher: () => (secret: string) => string;
   resolver: KeyResolver;
   authorizer: () => Authorizer;
 }
@@ -31,7 +33,7 @@ export function createAdminAuth(deps: AdminAuthDeps) {
     }
     let r;
     try {
-      r = await deps.resolver.resolve(hashSecret(presented), Date.now());
+      r = await deps.resolver.resolve(deps.hasher()(presented), Date.now());
     } catch {
       throw new AdminError('store_unavailable', 'The key store is unavailable');
     }

@@ -25,7 +25,11 @@ export async function serveCommand(file: string): Promise<CommandResult> {
     return EXIT.failure;
   }
   const running = gateway;
-  const reloader = createReloader({ file, logger, onSwap: (config) => void running.applyConfig(config) });
+  const reloader = createReloader({
+    file, logger,
+    onSwap: (config) => running.applyConfig(config),
+    onResult: (result) => running.metrics.configReloads.labels(result).inc(),
+  });
   reloader.watch();
   process.on('SIGHUP', () => void reloader.reload('sighup'));
 

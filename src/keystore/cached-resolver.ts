@@ -36,6 +36,8 @@ export interface CachedResolver extends KeyResolver {
   size(): number;
   /** Whether the store is currently considered unreachable. */
   storeDown(): boolean;
+  /** serve-stale: the store is down but cached keys still work (inside staleTtl). */
+  servingStale(): boolean;
 }
 
 /**
@@ -180,5 +182,6 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     resolveId: (keyId, t) => lookup(ID + keyId, t),
     size: () => cache.size,
     storeDown: () => downSince !== null,
+    servingStale: () => downSince !== null && staleAllowed(),
   };
 }

@@ -56,7 +56,10 @@ describe('when Redis fails', () => {
       const before = up.received.length;
 
       await redis.stop();
-      await until(async () => (await readyStatus(gw)) === 503);
+      // Riding out the outage on the cache, the gateway stays ready and says why.
+      await until(async () => (await proxiedStatus(url, cold.secret)).status === 503);
+      const ready = await request(`${gw.adminUrl}/readyz`);
+      expect([ready.statusCode, ((await ready.body.json()) as { checks: { store: string } }).checks.store]).toEqual([200, 'down (serving cached keys)']);
       expect((await proxiedStatus(url, k.secret)).status).toBe(200);
       expect(up.received.length).toBe(before + 1);
       expect(await proxiedStatus(url, cold.secret)).toEqual({ status: 503, code: 'keystore_unavailable' });
@@ -65,6 +68,7 @@ describe('when Redis fails', () => {
 
       // Past the stale window even the cached key is refused: a revocation elsewhere could not reach us.
       await until(async () => (await proxiedStatus(url, k.secret)).status === 503, 8_000);
+      expect(await readyStatus(gw)).toBe(503);
 
       await redis.restart();
       await until(async () => (await readyStatus(gw)) === 200);
