@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
@@ -75,10 +77,12 @@ async function untilAnswers(port: number, proc: ChildProcess, log: () => string)
   }
 }
 
-async function spawnOn(port: number): Promise<ChildProcess> {
+async function spawnOn(port: number, dir: string): Promise<ChildProcess> {
+  // An append-only file in the instance's own directory: a restart (SIGTERM, then start again on
+  // the same port) finds its data again, as a production Redis would.
   const proc = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(proc);
@@ -108,16 +112,18 @@ async function end(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 }
 
 /**
- * A real `redis-server` on a free loopback port, empty and without persistence. The port is
- * found by binding port 0 first; if another process takes it in between, we try again.
+ * A real `redis-server` on a free loopback port, starting empty, persisting to its own temp
+ * directory so that `restart()` keeps the data. The port is found by binding port 0 first; if
+ * another process takes it in between, we try again.
  */
 export async function startRedis(): Promise<TestRedis> {
   let port = 0;
   let proc: ChildProcess | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-redis-'));
   for (let attempt = 1; proc === undefined; attempt++) {
     port = await freePort();
     try {
-      proc = await spawnOn(port);
+      proc = await spawnOn(port, dir);
     } catch (e) {
       if (attempt >= 3) throw e;
     }
@@ -130,7 +136,7 @@ export async function startRedis(): Promise<TestRedis> {
     kill: () => end(current, 'SIGKILL'),
     async restart() {
       await end(current, 'SIGTERM');
-      current = await spawnOn(port);
+      current = await spawnOn(port, dir);
     },
     async commandCount() {
       const info = await command(port, ['INFO', 'stats']);

@@ -94,11 +94,11 @@ describe('authenticated requests', () => {
   });
 
   it('a Connection header naming an identity header cannot remove the injected one', async () => {
+    // undici normalizes the Connection header of its requests, so this one is written raw.
     const next = up.nextRequest();
-    const r = await request(`${gw.url}/api/applications/1/x`, {
-      headers: ['authorization', `Bearer ${viewer.secret}`, 'connection', 'keep-alive, X-Authenticated-User, X-Custom', 'x-custom', '1'],
-    });
-    await r.body.text();
+    const { text } = await rawExchange(gw.port,
+      `GET /api/applications/1/x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${viewer.secret}\r\nConnection: keep-alive, X-Authenticated-User, X-Custom\r\nX-Custom: 1\r\n\r\n`, 500);
+    expect(statuses(text)).toEqual([200]);
     const seen = await next;
     expect(seen.headers.get('x-authenticated-user')).toEqual(['ci-bot']);
     expect(seen.headers.has('x-custom')).toBe(false);
