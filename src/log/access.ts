@@ -24,7 +24,7 @@ export function createAccessLog(logger: Logger): AccessLog {
           keyId: ctx.key?.id ?? null,
           credential: ctx.credential?.style ?? null,
           error: ctx.errorCode,
-          client: ctx.req.socket.remoteAddress,
+          client: ctx.req.socket?.remoteAddress ?? null,
         },
         'request',
       );

@@ -44,7 +44,7 @@ export function upstreamHeaders(ctx: RequestContext): string[] {
   }
   // X-Forwarded-For is appended to, never trusted or replaced: the upstream decides how many
   // hops it believes. -Proto and -Host describe this hop unless the operator trusts a proxy in front.
-  const peer = req.socket.remoteAddress ?? '';
+  const peer = req.socket?.remoteAddress ?? '';
   out.push('x-forwarded-for', xff === '' ? peer : `${xff}, ${peer}`);
   out.push('x-forwarded-proto', cfg.server.trustForwarded && xfProto !== '' ? xfProto : 'http');
   out.push('x-forwarded-host', cfg.server.trustForwarded && xfHost !== '' ? xfHost : host);

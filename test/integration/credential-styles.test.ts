@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { startUpstream, type Received, type TestUpstream } from '../helpers/upstream.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -113,7 +114,8 @@ describe('1. Bearer (RegScale service-account tokens)', () => {
       'print(response.status_code)',
     ].join('\n');
     const next = up.nextRequest();
-    const r = spawnSync(pythonWithRequests(), ['-c', script], { encoding: 'utf8', timeout: 20_000 });
+    // Asynchronously: the gateway runs in this process and must keep serving while Python waits.
+    const r = await promisify(execFile)(pythonWithRequests(), ['-c', script], { encoding: 'utf8', timeout: 20_000 });
     expect(r.stdout.trim(), r.stderr).toBe('200');
     const seen = await next;
     expect(seen.url).toBe('/api/applications/app-7/issues/getAll');
