@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { GatewayConfig } from './config/types.ts';
-import type { KeyStore } from './keystore/types.ts';
+import type { Invalidation, KeyStore } from './keystore/types.ts';
 import type { Logger } from './log/logger.ts';
 import { buildGeneration, type Generation } from './generation.ts';
 import { createGateway } from './gateway.ts';
@@ -83,6 +83,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   await declared.syncDeclarative(config0.principals);
   let resolver: KeyResolver;
   let servingStale = () => false;
+  let invalidateCache: (inv: Invalidation) => void = () => {};
   if (store === declared) resolver = createResolver(declared);
   else {
     const c = config0.store;
@@ -93,6 +94,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     });
     resolver = overlayResolver(declared, cached);
     servingStale = () => cached.servingStale();
+    invalidateCache = (inv) => cached.invalidate(inv);
     store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
   }
   const lastUsed = new LastUsedRecorder(store, (e) => logger.warn({ err: e }, 'could not record key last-used times'));
@@ -185,6 +187,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     keyPrefix: config0.keys.prefix,
     maxKeysPerPrincipal: config0.keys.maxPerPrincipal,
     audit,
+    invalidateLocal: async (inv) => {
+      invalidateCache(inv);
+      if (inv.type === 'group') await groups.refresh();
+    },
   });
   const routes = adminRoutes(lifecycle);
   const openapi = openApiDocument(routes, VERSION);

@@ -38,6 +38,8 @@ export interface CachedResolver extends KeyResolver {
   storeDown(): boolean;
   /** serve-stale: the store is down but cached keys still work (inside staleTtl). */
   servingStale(): boolean;
+  /** Applies an invalidation now (the writer's own replica need not wait for its pub/sub echo). */
+  invalidate(inv: Invalidation): void;
 }
 
 /**
@@ -183,5 +185,6 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     size: () => cache.size,
     storeDown: () => downSince !== null,
     servingStale: () => downSince !== null && staleAllowed(),
+    invalidate,
   };
 }

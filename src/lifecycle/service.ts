@@ -3,7 +3,7 @@ import type { RoleConfig } from '../config/types.ts';
 import { displayPrefix, generateSecret } from '../credentials/key-format.ts';
 import {
   StoreConflictError, StoreUnavailableError,
-  type GroupRecord, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
+  type GroupRecord, type Invalidation, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
 } from '../keystore/types.ts';
 import { AdminError } from './errors.ts';
 import type { AdminAudit } from './audit.ts';
@@ -18,6 +18,11 @@ export interface LifecycleDeps {
   /** @default 10 (Mend allows up to 10 user keys) */
   maxKeysPerPrincipal: number;
   audit: AdminAudit;
+  /**
+   * Applies a write's invalidation in this process at once. Other replicas learn through the
+   * store's pub/sub; this one must not let its next request race its own write's echo.
+   */
+  invalidateLocal?: (inv: Invalidation) => void | Promise<void>;
   now?: () => Date;
 }
 
@@ -65,6 +70,7 @@ function newKeyId(): string {
 export function createLifecycle(deps: LifecycleDeps) {
   const now = deps.now ?? (() => new Date());
   const { store, audit } = deps;
+  const local = async (inv: Invalidation) => { await deps.invalidateLocal?.(inv); };
 
   async function guard<T>(op: () => Promise<T>): Promise<T> {
     try {
@@ -135,6 +141,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (patch.groups !== undefined) await checkGroups(patch.groups);
       const updated = await store.updatePrincipal(p.id, patch);
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
+      await local({ type: 'principal', id: p.id });
       audit.record(actor, 'principal.update', p.id, { fields: Object.keys(patch) });
       return updated;
     }),
@@ -143,6 +150,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       writable(p);
       const updated = await store.updatePrincipal(p.id, { disabled });
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
+      await local({ type: 'principal', id: p.id });
       audit.record(actor, disabled ? 'principal.disable' : 'principal.enable', p.id, {});
       return updated;
     }),
@@ -150,6 +158,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const p = await principal(ref);
       writable(p);
       await store.deletePrincipal(p.id);
+      await local({ type: 'principal', id: p.id });
       audit.record(actor, 'principal.delete', p.id, { name: p.name });
     }),
   };
@@ -167,6 +176,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       ...(input.expiresInMs === undefined ? {} : { expiresAt: new Date(t.getTime() + input.expiresInMs) }),
     };
     await store.createKey(k, { maxLive: deps.maxKeysPerPrincipal, now: t });
+    await local({ type: 'key', hash: k.hash }); // a negative cache entry for this secret must go
     return k;
   }
 
@@ -198,6 +208,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const k = await key(id);
       const updated = await store.updateKey(k.id, patch);
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
+      await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.update', k.id, { fields: Object.keys(patch) });
       return updated;
     }),
@@ -206,6 +217,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const k = await key(id);
       const updated = await store.updateKey(k.id, { expiresAt: now() });
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
+      await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.expire', k.id, {});
       return updated;
     }),
@@ -224,12 +236,15 @@ export function createLifecycle(deps: LifecycleDeps) {
       const oldEnd = new Date(t.getTime() + graceMs);
       const previous = await store.rotateKey(old.id, next, old.expiresAt !== undefined && old.expiresAt < oldEnd ? old.expiresAt : oldEnd);
       if (previous === null) throw new AdminError('not_found', `No key "${id}"`);
+      await local({ type: 'key', hash: old.hash });
+      await local({ type: 'key', hash: next.hash });
       audit.record(actor, 'key.rotate', old.id, { newKeyId: next.id, graceMs });
       return { key: next, secret, previous };
     }),
     delete: (id: string, actor: Actor) => guard(async () => {
       const k = await key(id);
       await store.deleteKey(k.id);
+      await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.delete', k.id, { principalId: k.principalId });
     }),
   };
@@ -247,6 +262,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       checkRoles(input.roles ?? [], 'service');
       const g: GroupRecord = { name: input.name, roles: input.roles ?? [], resources: input.resources ?? {}, createdAt: now() };
       await store.putGroup(g, { create: true });
+      await local({ type: 'group', name: g.name });
       audit.record(actor, 'group.create', g.name, { roles: g.roles });
       return g;
     }),
@@ -255,12 +271,14 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (patch.roles !== undefined) checkRoles(patch.roles, 'service');
       const next: GroupRecord = { ...g, ...patch };
       await store.putGroup(next, { create: false });
+      await local({ type: 'group', name });
       audit.record(actor, 'group.update', name, { fields: Object.keys(patch) });
       return next;
     }),
     delete: (name: string, actor: Actor) => guard(async () => {
       await group(name);
       await store.deleteGroup(name);
+      await local({ type: 'group', name });
       audit.record(actor, 'group.delete', name, {});
     }),
   };

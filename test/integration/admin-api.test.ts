@@ -24,7 +24,7 @@ function conforms(method: string, template: string, status: number, body: unknow
   expect(op, `${method} ${template} is documented`).toBeDefined();
   const schema = op!.responses[String(status)]?.content?.['application/json'].schema;
   if (schema === undefined) return;
-  const validate = ajv.compile({ ...schema, $id: `urn:${method}:${template}:${status}:${Math.random()}` });
+  const validate = ajv.compile(schema);
   expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
 }
 
@@ -47,7 +47,6 @@ routes:
   appUrl = `${gw.url}/api/applications/1/x`;
   doc = (await call<OpenApi>('GET', '/v1/openapi.json')).body;
   ajv = new Ajv2020({ strict: false });
-  ajv.addSchema({ $id: 'urn:doc', components: doc.components });
   for (const [name, s] of Object.entries(doc.components.schemas)) ajv.addSchema(s, `#/components/schemas/${name}`);
 });
 afterAll(async () => {
