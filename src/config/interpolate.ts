@@ -1,35 +1,62 @@
-import { isScalar, visit, type Document } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Document, type Node, type Scalar } from 'yaml';
+
+/** Where a value sits in the document: `['routes', 2, 'upstream']`. */
+export type NodePath = (string | number)[];
 
 export interface InterpolationProblem {
-  /** Offset in the file of the scalar holding the reference. */
-  offset: number;
+  path: NodePath;
+  /** The scalar holding the reference (its range gives the line). */
+  node: Scalar;
   message: string;
 }
 
-const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-/**
- * `${VAR}` and `${VAR:-default}` in scalar values, resolved on the parsed document — never by
- * substituting into the text — so line numbers stay true and an environment value can never
- * inject YAML structure. `$${` is a literal `${`. An unset variable without a default is a problem.
- */
-export function interpolate(doc: Document, env: NodeJS.ProcessEnv): InterpolationProblem[] {
-  const problems: InterpolationProblem[] = [];
-  visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value !== 'string' || !node.value.includes('$')) return;
-      const offset = node.range?.[0] ?? 0;
-      node.value = node.value.replace(REF, (whole, name: string | undefined, fallback: string | undefined) => {
-        if (whole === '$${') return '${';
-        const value = env[name as string];
-        if (value !== undefined && (value !== '' || fallback === undefined)) return value;
-        if (fallback !== undefined) return fallback;
-        problems.push({ offset, message: `environment variable ${name as string} is not set (use \${${name as string}:-default} for a default)` });
-        return '';
-      });
-    },
-  });
-  return problems;
+export interface InterpolationResult {
+  problems: InterpolationProblem[];
+  /** Scalars whose value came from a reference; only these may be re-typed from the schema. */
+  interpolated: { path: NodePath; node: Scalar }[];
 }
 
-export { isScalar };
+// `$${` (escape), `${NAME}` / `${NAME:-default}`, or any other `${` (malformed reference).
+const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g;
+
+/**
+ * `${VAR}` and `${VAR:-default}` in scalar *values*, resolved on the parsed document — never by
+ * substituting into the text — so line numbers stay true and an environment value can never
+ * inject YAML structure: whatever a variable holds, the result is one string. `$${` is a literal
+ * `${`. `:-` follows the shell: the default also replaces a variable set to "". Keys are never
+ * interpolated (a key that depends on the environment would make unknown-key checks moot).
+ */
+export function interpolate(doc: Document, env: NodeJS.ProcessEnv): InterpolationResult {
+  const result: InterpolationResult = { problems: [], interpolated: [] };
+  walk(doc.contents, [], (node, path) => {
+    if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+    let substituted = false;
+    node.value = node.value.replace(REF, (whole, name: string | undefined, fallback: string | undefined) => {
+      if (whole === '$${') return '${';
+      if (name === undefined) {
+        result.problems.push({ path, node, message: 'malformed reference: write ${VAR} or ${VAR:-default}, and $${ for a literal ${' });
+        return whole;
+      }
+      substituted = true;
+      const value = env[name];
+      if (value !== undefined && (value !== '' || fallback === undefined)) return value;
+      if (fallback !== undefined) return fallback;
+      result.problems.push({ path, node, message: `environment variable ${name} is not set (write \${${name}:-default} to give it a default)` });
+      return '';
+    });
+    if (substituted) result.interpolated.push({ path, node });
+  });
+  return result;
+}
+
+function walk(node: Node | null | undefined, path: NodePath, visit: (node: Scalar, path: NodePath) => void): void {
+  if (isScalar(node)) visit(node, path);
+  else if (isSeq(node)) node.items.forEach((item, i) => walk(item as Node, [...path, i], visit));
+  else if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      walk(pair.value as Node | null, [...path, key], visit);
+    }
+  }
+}

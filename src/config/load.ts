@@ -1,106 +1,112 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { resolve } from 'node:path';
+import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { Ajv } from 'ajv';
 import type { ConfigProblem, GatewayConfig } from './types.ts';
 import { interpolate } from './interpolate.ts';
-import { locate, pointerSegments } from './positions.ts';
+import { retypeInterpolated } from './retype.ts';
+import { schemaProblems } from './schema-messages.ts';
+import { duplicateKeyAt, locate, pointerSegments, positionOf, toPointer } from './positions.ts';
 import { buildConfig } from './build.ts';
 
 export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; problems: ConfigProblem[] };
 
-const schema = JSON.parse(readFileSync(new URL('../../config/keygate.schema.json', import.meta.url), 'utf8')) as object;
+/** The config's JSON Schema: validation, defaults and the generated reference all come from it. */
+export const CONFIG_SCHEMA = JSON.parse(readFileSync(new URL('../../config/keygate.schema.json', import.meta.url), 'utf8')) as object;
 
-// Defaults come from the schema (one source of truth, also for the generated reference).
-// Scalars are coerced so `port: "${PORT:-8080}"` is a number; structure is never coerced.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
-// ajv-formats is CommonJS; its callable default export arrives under `.default` from ESM.
-type AddFormats = (ajv: Ajv, formats: string[]) => Ajv;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as AddFormats;
-addFormats(ajv, ['date-time']);
-const validate = ajv.compile(schema);
+// strict: a mistake in the schema itself fails at startup. No coerceTypes: see retype.ts.
+// verbose: errors carry the offending value and the schema around it, for the messages.
+const validate = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(CONFIG_SCHEMA);
 
-function reason(e: ErrorObject): { message: string; key?: string } {
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const key = (e.params as { additionalProperty: string }).additionalProperty;
-      const parentSchema = e.parentSchema as { properties?: Record<string, unknown> } | undefined;
-      const allowed = Object.keys(parentSchema?.properties ?? {});
-      return { message: `unknown field "${key}"${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`, key };
-    }
-    case 'required':
-      return { message: `missing required field "${(e.params as { missingProperty: string }).missingProperty}"` };
-    case 'enum':
-      return { message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
-    case 'pattern': {
-      const p = (e.params as { pattern: string }).pattern;
-      if (p.includes('ms|s|m|h|d')) return { message: 'must be a duration like 500ms, 30s, 5m, 1h or 90d' };
-      return { message: `must match ${p}` };
-    }
-    case 'propertyNames':
-      return { message: `invalid name "${(e.params as { propertyName: string }).propertyName}"`, key: (e.params as { propertyName: string }).propertyName };
-    default:
-      return { message: e.message ?? 'is invalid' };
+/**
+ * YAML errors after which the tree is still the one the user wrote, so validation can go on and
+ * report the rest too. After real syntax errors the tree is a guess, and schema errors about it
+ * would mislead.
+ */
+const RECOVERABLE = new Set(['DUPLICATE_KEY']);
+
+function yamlProblem(doc: Document, lc: LineCounter, file: string, e: YAMLError): ConfigProblem {
+  const dup = e.code === 'DUPLICATE_KEY' ? duplicateKeyAt(doc, e.pos[0]) : null;
+  if (dup !== null) {
+    const first = positionOf(lc, dup.firstOffset);
+    return { file, ...positionOf(lc, e.pos[0]), path: toPointer(dup.path), message: `duplicate key "${dup.key}" (first at line ${first.line}); YAML would silently keep only the last one` };
   }
+  return { file, ...positionOf(lc, e.pos[0]), path: '', message: e.message.split('\n')[0] ?? e.message };
 }
 
 /**
- * Text → validated, typed config. Every problem — YAML syntax, unset variables, schema errors,
- * cross-field errors — is collected and returned together, each with file, line, column, the
- * field path and the reason, so one run of `keygate check-config` shows all of them.
+ * Text → validated, typed config. Every problem — YAML syntax, duplicate keys, unset variables,
+ * schema errors, cross-field errors — is collected and returned together, sorted by position,
+ * each with file, line, column, the field path and the reason, so one run of
+ * `keygate check-config` shows all of them.
  */
 export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  const problems: ConfigProblem[] = [];
-  const at = (offset: number) => { const p = lc.linePos(offset); return { line: p.line, column: p.col }; };
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    problems.push({ file, ...at(e.pos[0]), path: '', message: e.message.split('\n')[0] ?? e.message });
-  }
-  if (doc.errors.length > 0) return { ok: false, problems };
-  for (const p of interpolate(doc, env)) problems.push({ file, ...at(p.offset), path: '', message: p.message });
+  const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => yamlProblem(doc, lc, file, e));
+  if (doc.errors.some((e) => !RECOVERABLE.has(e.code))) return fail(problems);
 
-  const data: unknown = doc.toJS() ?? {};
-  const schemaOk = validate(data);
-  if (!schemaOk) {
-    const seen = new Set<string>();
-    for (const e of validate.errors ?? []) {
-      // oneOf/anyOf report each failed branch too; the branch errors say more than the summary.
-      if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
-      const r = reason(e);
-      const segments = pointerSegments(e.instancePath);
-      const path = r.key === undefined ? e.instancePath : `${e.instancePath}/${r.key}`;
-      const id = `${path}|${r.message}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      problems.push({ file, ...locate(doc, lc, segments, r.key), path: path === '' ? '/' : path, message: r.message });
+  // One problem per field, the first found: a field whose variable is unset holds "" rather
+  // than a value, so only that is reported there. Cross-field checks repeat nothing already
+  // said: not at a path reported before, and not below a value of the wrong type (a string
+  // where the list of routes belongs).
+  const reported = new Set<string>();
+  const wrongType: string[] = [];
+  const refs = interpolate(doc, env);
+  for (const p of refs.problems) {
+    const path = toPointer(p.path);
+    problems.push({ file, ...positionOf(lc, p.node.range?.[0] ?? 0), path, message: p.message });
+    reported.add(path);
+  }
+  retypeInterpolated(CONFIG_SCHEMA, refs.interpolated);
+
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? {};
+  } catch (e) {
+    // yaml refuses alias bombs ("billion laughs") here rather than at parse time.
+    problems.push({ file, line: 1, column: 1, path: '', message: (e as Error).message });
+    return fail(problems);
+  }
+  const at = (pointer: string, key?: string) => locate(doc, lc, pointerSegments(pointer), key);
+  if (!validate(data)) {
+    for (const p of schemaProblems(validate.errors ?? [])) {
+      if (reported.has(p.path)) continue;
+      problems.push({ file, ...at(p.parent, p.key), path: p.path === '' ? '/' : p.path, message: p.message });
+      reported.add(p.path);
+      if (p.wrongType) wrongType.push(p.path);
     }
   }
-  // Cross-field rules run even after schema errors (all problems at once); with invalid data
-  // some of them cannot be checked, and whatever they throw on is already reported above.
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, problems };
-  let built: GatewayConfig;
-  try {
-    built = buildConfig(data as Record<string, unknown>, file, (path, message) => {
-    problems.push({ file, ...locate(doc, lc, pointerSegments(path)), path, message });
-  }, (path) => locate(doc, lc, pointerSegments(path)).line);
-  } catch (e) {
-    if (schemaOk) throw e;
-    return { ok: false, problems };
-  }
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: built };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail(problems);
+
+  const config = buildConfig(data as Record<string, unknown>, file, (path, message) => {
+    if (reported.has(path) || wrongType.some((w) => path === w || path.startsWith(`${w}/`))) return;
+    problems.push({ file, ...at(path), path, message });
+  }, (path) => at(path).line);
+  return problems.length > 0 ? fail(problems) : { ok: true, config };
 }
 
+function fail(problems: ConfigProblem[]): LoadResult {
+  // Stable sort: problems at one spot keep the order they were found in.
+  return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
+}
+
+/** {@link loadConfigText} on a file; an unreadable file is a problem at line 0, not a throw. */
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
   const abs = resolve(file);
   let text: string;
   try {
     text = await readFile(abs, 'utf8');
   } catch (e) {
-    return { ok: false, problems: [{ file: abs, line: 0, column: 0, path: '', message: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }] };
+    return { ok: false, problems: [unreadable(abs, e)] };
   }
   return loadConfigText(text, abs, env);
+}
+
+/** The problem for a file that cannot be read (missing, a directory, no permission). */
+export function unreadable(file: string, e: unknown): ConfigProblem {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message);
+  return { file, line: 0, column: 0, path: '', message: `cannot read the config file: ${why}` };
 }
