@@ -144,6 +144,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       headersTimeout: cfg.headersTimeoutMs,
       requestTimeout: cfg.requestTimeoutMs,
       keepAliveTimeout: cfg.keepAliveTimeoutMs,
+      // Node checks header/request timeouts only this often (30 s by default), so a 10 s
+      // headers timeout could let a slow client hold a socket for 40 s; check at a quarter of it.
+      connectionsCheckingInterval: Math.max(
+        50,
+        Math.min(1000, Math.floor(Math.min(cfg.headersTimeoutMs, cfg.requestTimeoutMs || Infinity) / 4)),
+      ),
       // Strict framing is the point: CL+TE, duplicate CL, obfuscated TE are parse errors.
       insecureHTTPParser: false,
       joinDuplicateHeaders: false,

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { RequestContext } from '../context.ts';
 import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
-import { connectionNamed } from './hop-by-hop.ts';
+import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
 import { upstreamPathOf } from './upstream-path.ts';
 
 /**
@@ -28,7 +28,10 @@ export function createWebSocketProxy() {
       // http-proxy-3's xfwd appends to X-Forwarded-*; untrusted client values for proto/host go first.
       const forwarded = dropForwarded && (name === 'x-forwarded-proto' || name === 'x-forwarded-host');
       const connectionOnly = named !== null && named.has(name) && name !== 'upgrade';
-      if (forwarded || connectionOnly || isIdentityHeader(name, cfg.identity)) delete h[name];
+      // The upgrade itself needs Upgrade and Connection; every other hop-by-hop header
+      // (Proxy-Authorization above all) stops here, as it does on the HTTP path.
+      const hop = HOP_BY_HOP.has(name) && name !== 'upgrade' && name !== 'connection';
+      if (forwarded || connectionOnly || hop || isIdentityHeader(name, cfg.identity)) delete h[name];
     }
     if (cfg.credentials.hideCredentials && ctx.credential?.source.kind === 'header') delete h[ctx.credential.source.name];
     h['x-request-id'] = ctx.id;
