@@ -28,6 +28,10 @@ import { createLifecycle } from './lifecycle/service.ts';
 import { createAdminAudit } from './lifecycle/audit.ts';
 import { GroupDirectory } from './authz/groups.ts';
 import { createTokenExchange } from './tokens/exchange.ts';
+import { createAuditTrail } from './audit/trail.ts';
+import { auditAdminWrites } from './audit/admin.ts';
+import { auditRoutes } from './admin/v1/audit-routes.ts';
+import { createUsageCounter } from './usage/counter.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -98,6 +102,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
   }
   const lastUsed = new LastUsedRecorder(store, (e) => logger.warn({ err: e }, 'could not record key last-used times'));
+  // The audit trail and usage counts live beside the key store: a Redis Stream and hashes on
+  // their own connection, or in process with the embedded store. Neither is ever awaited on
+  // the request path.
+  const side = store === declared ? { redis: '', sentinel: null, cluster: null, prefix: config0.store.prefix } : config0.store;
+  const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n) => metrics.auditDropped.inc(n) });
+  const usage = createUsageCounter({ store: side, logger });
 
   const groups = new GroupDirectory(store);
   await groups.start((e) => logger.warn({ err: e }, 'could not load groups; keeping the last known'));
@@ -115,10 +125,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const gateway = createGateway({
     current: () => gen,
     resolver,
-    onAuthenticated: (key, now) => lastUsed.touch(key.id, now),
+    onAuthenticated: (key, now) => {
+      lastUsed.touch(key.id, now);
+      usage.touch(key.id, now);
+    },
     onFinished: (ctx, status) => {
       accessLog.request(ctx, status);
       observe(ctx, status);
+      trail.recordRequest(ctx, status);
       if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
@@ -174,6 +188,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
           ws.forward(ctx, socket, head);
           accessLog.request(ctx, 101);
           observe(ctx, 101);
+          trail.recordRequest(ctx, 101);
         },
         (e: unknown) => {
           const err = toGatewayError(e);
@@ -181,11 +196,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
           sendErrorOnSocket(socket, err, ctx.id);
           accessLog.request(ctx, err.status);
           observe(ctx, err.status);
+          trail.recordRequest(ctx, err.status);
         },
       );
   });
 
-  const audit = createAdminAudit(logger);
+  const audit = auditAdminWrites(createAdminAudit(logger), trail);
   const lifecycle = createLifecycle({
     store,
     roles: () => gen.config.roles,
@@ -198,7 +214,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = adminRoutes(lifecycle);
+  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) })];
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -248,6 +264,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       admin.closeAllConnections();
       await pools.destroy();
       await lastUsed.close();
+      await trail.close();
+      await usage.close();
       await store.close();
       logger.info({}, 'keygate stopped');
     },

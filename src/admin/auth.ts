@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { hashSecret } from '../credentials/hash.ts';
 import { AdminError } from '../lifecycle/errors.ts';
+import type { Actor } from '../lifecycle/service.ts';
 import type { KeyResolver } from '../keystore/resolve.ts';
 import type { Authorizer } from '../authz/authorize.ts';
 
@@ -21,15 +22,20 @@ export interface AdminAuthDeps {
  * `keygate:admin`. Token comparison is over SHA-256 digests with timingSafeEqual, so neither
  * the content nor the length of the token leaks through timing.
  */
+function client(req: IncomingMessage): { client?: string } {
+  const a = req.socket.remoteAddress;
+  return a === undefined ? {} : { client: a };
+}
+
 export function createAdminAuth(deps: AdminAuthDeps) {
-  return async function authenticateAdmin(req: IncomingMessage): Promise<{ name: string }> {
+  return async function authenticateAdmin(req: IncomingMessage): Promise<Actor> {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer[ ]+(\S+)$/i.exec(header);
     if (m === null) throw new AdminError('unauthorized', 'Send Authorization: Bearer <admin token or admin key>');
     const presented = m[1] as string;
     const token = deps.token();
     if (token !== '' && timingSafeEqual(Buffer.from(hashSecret(presented), 'hex'), Buffer.from(hashSecret(token), 'hex'))) {
-      return { name: 'admin-token' };
+      return { name: 'admin-token', ...client(req) };
     }
     let r;
     try {
@@ -41,6 +47,6 @@ export function createAdminAuth(deps: AdminAuthDeps) {
     if (!deps.authorizer().actionsOf(r.principal).has(ADMIN_ACTION)) {
       throw new AdminError('forbidden', `The principal lacks ${ADMIN_ACTION}`);
     }
-    return { name: r.principal.name };
+    return { name: r.principal.name, id: r.principal.id, keyId: r.key.id, ...client(req) };
   };
 }

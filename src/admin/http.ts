@@ -10,6 +10,23 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** A handler's answer that is not JSON (the audit trail as CSV): sent as is, with its type. */
+export class RawBody {
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+  constructor(contentType: string, body: string, headers: Record<string, string> = {}) {
+    this.contentType = contentType;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+export function sendRaw(res: ServerResponse, status: number, raw: RawBody): void {
+  res.writeHead(status, { ...raw.headers, 'content-type': raw.contentType, 'content-length': Buffer.byteLength(raw.body), 'cache-control': 'no-store' });
+  res.end(raw.body);
+}
+
 export function sendAdminError(res: ServerResponse, err: AdminError): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) } });
 }

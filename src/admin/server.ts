@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.ts';
 import { AdminError } from '../lifecycle/errors.ts';
+import type { Actor } from '../lifecycle/service.ts';
 import { sendAdminError, sendJson } from './http.ts';
 
 export type Readiness = { ready: true; checks: Record<string, string> } | { ready: false; checks: Record<string, string> };
@@ -10,8 +11,8 @@ export interface AdminDeps {
   logger: Logger;
   /** The /v1 API: authenticate, then dispatch. Absent: /v1 answers 404. */
   api?: {
-    authenticate(req: IncomingMessage): Promise<{ name: string }>;
-    dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: { name: string }): Promise<void>;
+    authenticate(req: IncomingMessage): Promise<Actor>;
+    dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: Actor): Promise<void>;
     openapi(): object;
   };
   /** Prometheus exposition: content type and text. */

@@ -3,11 +3,13 @@ import { text } from 'node:stream/consumers';
 import { adminClientFromEnv, type AdminClient } from './admin-client.ts';
 import { table } from './table.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
+import { CliUsageError } from './usage-error.ts';
+import { keysUsage } from './audit.ts';
+
+export { CliUsageError };
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 type Row = Record<string, unknown>;
-
-export class CliUsageError extends Error {}
 
 const JSON_FLAG = { json: { type: 'boolean' } } as const;
 
@@ -48,8 +50,11 @@ function principalTable(items: Row[]): string {
 }
 
 function keyTable(items: Row[]): string {
-  return table(['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', 'purpose'],
-    items.map((k) => [k['id'], k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'], k['purpose']] as string[]));
+  // Lists carry 7-day request counts (null: the usage store could not be read: shown as "?").
+  const week = items.some((k) => 'requests7d' in k);
+  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), 'purpose'];
+  return table(columns, items.map((k) => [k['id'], k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'],
+    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), k['purpose']] as string[]));
 }
 
 function groupTable(items: Row[]): string {
@@ -98,6 +103,7 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       const d = (await c.call('GET', `/v1/keys${q === '' ? '' : `?${q}`}`)) as { items: Row[] }; return print(values, d, () => keyTable(d.items));
     }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/keys/${enc(one(positionals, 'key id'))}`)) as Row; return print(values, d, () => keyTable([d])); }
+    case 'usage': return keysUsage(c, args);
     case 'create': {
       const { values, positionals } = parse(args, { ...createOpts, type: { type: 'string' } });
       if (positionals.length > 0) throw new CliUsageError('keys create takes no positional arguments; use --principal');
@@ -124,7 +130,7 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       return secretNotice(values, d as { key: Row; secret: string; notice: string });
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/keys/${enc(one(positionals, 'key id'))}`); return out('deleted'); }
-    default: throw new CliUsageError(`unknown verb "keys ${verb}" (list, show, create, import, update, expire, rotate, delete)`);
+    default: throw new CliUsageError(`unknown verb "keys ${verb}" (list, show, usage, create, import, update, expire, rotate, delete)`);
   }
 }
 

@@ -11,6 +11,7 @@ import { checkConfigCommand } from './check-config.ts';
 import { hashKeyCommand } from './hash-key.ts';
 import { adminCommand, CliUsageError } from './admin-commands.ts';
 import { AdminApiError } from './admin-client.ts';
+import { auditCommand } from './audit.ts';
 
 const HELP = `keygate — API-key gateway
 
@@ -25,10 +26,13 @@ with $KEYGATE_ADMIN_TOKEN; add --json to any of them for scripts):
   keygate principals list | show ID | create NAME --kind user|service [--role R]... [--group G]...
                      [--org O] [--meta k=v]... | update ID [--role R]... | disable ID | enable ID | delete ID
   keygate keys list [--principal P] [--status active|expired|revoked|rotated] | show ID
+  keygate keys usage ID [--days 30]                                    requests per UTC day
   keygate keys create --principal P [--name N] [--purpose T] [--expires-in 90d] [--scope A]... [--type key_pair]
   keygate keys import --principal P [--name N] [--expires-in 90d]       (secret on stdin)
   keygate keys update ID [--name N] [--purpose T] | expire ID | rotate ID [--grace 24h] | delete ID
   keygate groups list | show NAME | create NAME [--role R]... [--resource type=id]... | update NAME ... | delete NAME
+  keygate audit [--principal P] [--key ID] [--route R] [--decision allowed|denied|error] [--kind request|token|admin]
+                [--since 24h] [--until T] [--limit N] [--format table|csv|json]
 
 Exit codes:
   0  success
@@ -68,6 +72,8 @@ async function run(argv: string[]): Promise<CommandResult> {
     case 'hash-key':
       parseArgs({ args: rest, strict: true });
       return hashKeyCommand();
+    case 'audit':
+      return auditCommand(rest);
     case 'principals':
     case 'keys':
     case 'groups':

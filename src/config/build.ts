@@ -1,5 +1,6 @@
-import type { CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
+import type { AuditConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
 import { bool, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
+import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
 import { KeyRegistry, buildOrgs, buildPrincipals, buildRoles } from './build-principals.ts';
 
@@ -45,7 +46,24 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     upstreams,
     routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, report, lineOf }),
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
+    audit: buildAudit(obj(data['audit']), report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
+  };
+}
+
+/** Retention is compared with stream ids, not waited on by a timer: no 24-day cap. */
+function buildAudit(raw: Obj, report: Report): AuditConfig {
+  const retentionMs = parseDuration(str(raw['retention'])) ?? 0;
+  const flushIntervalMs = duration(raw['flushInterval'], '/audit/flushInterval', report);
+  if (flushIntervalMs < 10) report('/audit/flushInterval', 'at least 10ms: shorter intervals turn batching into one write per event');
+  if (retentionMs < 60_000) report('/audit/retention', 'at least 1m');
+  return {
+    enabled: bool(raw['enabled']),
+    maxLen: num(raw['maxLen']),
+    retentionMs,
+    queueSize: num(raw['queueSize']),
+    batchSize: num(raw['batchSize']),
+    flushIntervalMs,
   };
 }
 

@@ -193,6 +193,22 @@ export interface DeclaredPrincipal {
   keys: DeclaredKey[];
 }
 
+/** `audit:`: the audit trail (see src/audit/trail.ts). */
+export interface AuditConfig {
+  /** @default true */
+  enabled: boolean;
+  /** @default 1000000 */
+  maxLen: number;
+  /** @default 30 days */
+  retentionMs: number;
+  /** @default 10000 */
+  queueSize: number;
+  /** @default 128 */
+  batchSize: number;
+  /** @default 250 */
+  flushIntervalMs: number;
+}
+
 export interface LogConfig {
   /** @default "info" */
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -213,6 +229,7 @@ export interface GatewayConfig {
   upstreams: Map<string, UpstreamConfig>;
   routes: RouteConfig[];
   principals: DeclaredPrincipal[];
+  audit: AuditConfig;
   log: LogConfig;
 }
 

@@ -27,8 +27,13 @@ export interface LifecycleDeps {
 }
 
 /** Who is making the change, for the audit trail and `createdBy`. */
+/** Who makes an admin write: the admin token, or a key's principal (then with its ids, for the audit trail). */
 export interface Actor {
   name: string;
+  id?: string;
+  keyId?: string;
+  /** The caller's address. */
+  client?: string;
 }
 
 export interface NewPrincipal {

@@ -21,6 +21,7 @@ import { loadConfigText } from '../../src/config/load.ts';
 import { formatProblems } from '../../src/config/format.ts';
 import { compileRoutes } from '../../src/routing/match.ts';
 import { adminRoutes } from '../../src/admin/v1/routes.ts';
+import { auditRoutes, type AuditRouteDeps } from '../../src/admin/v1/audit-routes.ts';
 import { schemas } from '../../src/admin/v1/schemas.ts';
 import type { Lifecycle } from '../../src/lifecycle/service.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -233,7 +234,7 @@ describe('curl commands in the docs', () => {
   });
 
   it('call admin endpoints that exist, with bodies their schema accepts', () => {
-    const routes = adminRoutes({} as Lifecycle);
+    const routes = [...adminRoutes({} as Lifecycle), ...auditRoutes({} as AuditRouteDeps)];
     const ajv = new Ajv2020({ allErrors: true, strict: false });
     const open = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/openapi.json']);
     for (const c of local.filter((x) => x.url.port === '9090')) {

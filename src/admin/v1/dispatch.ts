@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { AdminError } from '../../lifecycle/errors.ts';
-import { readJson, sendAdminError, sendJson } from '../http.ts';
+import { RawBody, readJson, sendAdminError, sendJson, sendRaw } from '../http.ts';
 import { schemas, type SchemaName } from './schemas.ts';
+import type { Actor } from '../../lifecycle/service.ts';
 import type { AdminRoute } from './routes.ts';
 
 interface Compiled {
@@ -49,7 +50,7 @@ export function createDispatcher(routes: AdminRoute[]) {
     validate: route.body === undefined ? null : (ajv.getSchema(`#/components/schemas/${route.body satisfies SchemaName}`) ?? null),
   }));
 
-  return async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: { name: string }): Promise<void> {
+  return async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: Actor): Promise<void> {
     const parts = url.pathname.split('/');
     let allowed = false;
     for (const c of compiled) {
@@ -59,11 +60,12 @@ export function createDispatcher(routes: AdminRoute[]) {
       const body = await readJson(req);
       if (c.validate !== null && !c.validate(body)) throw firstProblem(c.validate);
       if (c.validate === null && Object.keys(body).length > 0) throw new AdminError('invalid_input', 'This operation takes no body');
-      const result = await c.route.handle({ params, query: url.searchParams, body, actor });
+      const result = await c.route.handle({ params, query: url.searchParams, headers: req.headers, body, actor });
       if (c.route.ok.status === 204) {
         res.writeHead(204, { 'cache-control': 'no-store' });
         res.end();
-      } else sendJson(res, c.route.ok.status, result);
+      } else if (result instanceof RawBody) sendRaw(res, c.route.ok.status, result);
+      else sendJson(res, c.route.ok.status, result);
       return;
     }
     if (allowed) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);

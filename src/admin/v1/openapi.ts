@@ -23,7 +23,7 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
     const s = r.ok.schema;
     const okContent = s === null ? undefined
       : typeof s === 'object' ? { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(s.list) } } } } }
-      : { 'application/json': { schema: ref(s) } };
+      : { 'application/json': { schema: ref(s) }, ...Object.fromEntries((r.produces ?? []).map((t) => [t, { schema: { type: 'string' } }])) };
     const responses: Record<string, object> = {
       [String(r.ok.status)]: { description: 'Success', ...(okContent === undefined ? {} : { content: okContent }) },
     };

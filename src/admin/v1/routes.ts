@@ -3,14 +3,19 @@ import { keyStatus } from '../../lifecycle/service.ts';
 import { parseLifetime } from '../../lifecycle/duration.ts';
 import { AdminError } from '../../lifecycle/errors.ts';
 import type { KeyRecord, PrincipalRecord, GroupRecord } from '../../keystore/types.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { UsageCounter } from '../../usage/counter.ts';
+import type { Actor } from '../../lifecycle/service.ts';
 import type { SchemaName } from './schemas.ts';
 
 /** What a handler gets: path parameters, query, the validated body, and who is calling. */
 export interface Call {
   params: Record<string, string>;
   query: URLSearchParams;
+  /** Request headers (content negotiation: the audit trail as CSV). */
+  headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
-  actor: { name: string };
+  actor: Actor;
 }
 
 export interface AdminRoute {
@@ -22,6 +27,8 @@ export interface AdminRoute {
   /** Status and response schema of success; `null` schema for 204. */
   ok: { status: number; schema: SchemaName | { list: SchemaName } | null };
   query?: Record<string, string>;
+  /** Media types the success response may have besides application/json (OpenAPI). */
+  produces?: string[];
   handle(call: Call): Promise<unknown>;
 }
 
@@ -40,7 +47,7 @@ function lifetimeOf(value: unknown, field: string): number | undefined {
 const ONCE = 'This secret is shown once. keygate stores only its hash; store it now.';
 
 /** The admin API, one entry per operation: dispatch and the OpenAPI document both read this list. */
-export function adminRoutes(lc: Lifecycle): AdminRoute[] {
+export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'>): AdminRoute[] {
   return [
     { method: 'GET', path: '/v1/principals', summary: 'List principals', ok: { status: 200, schema: { list: 'Principal' } },
       handle: async () => ({ items: (await lc.principals.list()).map(principalView) }) },
@@ -66,7 +73,9 @@ export function adminRoutes(lc: Lifecycle): AdminRoute[] {
         }
         const principal = c.query.get('principal') ?? undefined;
         const items = await lc.keys.list({ ...(principal === undefined ? {} : { principal }), ...(status === undefined ? {} : { status: status as KeyStatus }) });
-        return { items: items.map(keyView) };
+        // 7-day request counts: null when unknown (usage store unreachable), never a made-up 0.
+        const week = usage === undefined ? new Map<string, number>() : await usage.sevenDay(items.map((k) => k.id));
+        return { items: items.map((k) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null })) };
       } },
     { method: 'POST', path: '/v1/keys', summary: 'Issue a key; the response carries its secret, once', body: 'KeyCreate', ok: { status: 201, schema: 'KeyWithSecret' },
       handle: async (c) => {

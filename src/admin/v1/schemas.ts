@@ -2,6 +2,8 @@
  * JSON Schemas (2020-12) of the admin API's bodies and records. The same objects validate
  * requests (ajv) and are published in the OpenAPI document, so the two cannot drift.
  */
+import { auditSchemas } from './audit-routes.ts';
+
 const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$', description: 'Unique name; header-safe characters only' };
 const text = { type: 'string', maxLength: 512, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
 const action = { type: 'string', pattern: '^(\\*|[a-z0-9][a-z0-9._-]*(:([a-z0-9][a-z0-9._-]*|\\*))*)$' };
@@ -71,6 +73,7 @@ export const schemas = {
       createdAt: dateTime, createdBy: { type: 'string' }, expiresAt: dateTime, lastUsedAt: dateTime, revokedAt: dateTime,
       scopes: { type: 'array', items: { type: 'string' } }, type: { enum: ['api_key', 'key_pair'] },
       rotatedFrom: { type: 'string' }, rotatedTo: { type: 'string' }, status: { enum: ['active', 'expired', 'revoked', 'rotated'] },
+      requests7d: { type: ['integer', 'null'], minimum: 0, description: 'Lists only: requests over the last 7 UTC days, today included; null when the usage store cannot be read' },
     },
   },
   KeyWithSecret: {
@@ -89,6 +92,7 @@ export const schemas = {
     type: 'object', required: ['error'],
     properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
   },
+  ...auditSchemas,
 } as const;
 
 export type SchemaName = keyof typeof schemas;

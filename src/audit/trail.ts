@@ -1,0 +1,149 @@
+import type { RequestContext } from '../context.ts';
+import type { RedisConn } from '../keystore/redis/connection.ts';
+import { isRedis, openSideConnection, type StoreTarget } from './connection.ts';
+import { requestEvent, type AuditEvent } from './event.ts';
+import { MemoryAuditSink } from './memory-sink.ts';
+import { createBatchQueue, type DropReason } from './queue.ts';
+import type { AuditFilter, AuditPage } from './query.ts';
+import { createRedisAuditSink } from './redis-sink.ts';
+
+/** The `audit:` section of the config, durations in ms. */
+export interface AuditSettings {
+  /** Record events at all. @default true */
+  enabled: boolean;
+  /** Redis: approximate stream length cap (`MAXLEN ~`). Embedded store: ring size, at most 100 000. @default 1_000_000 */
+  maxLen: number;
+  /** Redis: entries older than this are trimmed. @default 30 days */
+  retentionMs: number;
+  /** Events waiting to be written; beyond it they are dropped and counted. @default 10_000 */
+  queueSize: number;
+  /** Events per write to Redis (one script call). @default 128 */
+  batchSize: number;
+  /** Longest an event waits to be written. @default 250 */
+  flushIntervalMs: number;
+}
+
+export const AUDIT_DEFAULTS: AuditSettings = {
+  enabled: true, maxLen: 1_000_000, retentionMs: 30 * 86_400_000, queueSize: 10_000, batchSize: 128, flushIntervalMs: 250,
+};
+
+/** The embedded ring holds whole objects in the heap: capped whatever maxLen says. */
+export const MAX_RING = 100_000;
+
+export interface AuditLogger {
+  info(o: object, m: string): void;
+  warn(o: object, m: string): void;
+}
+
+export interface AuditTrailOptions {
+  /** Where the store lives: the trail goes next to it (Redis) or in process (embedded). */
+  store: StoreTarget;
+  audit?: Partial<AuditSettings>;
+  /** Every dropped event, for `keygate_audit_events_dropped_total`. */
+  onDrop: (count: number, reason: DropReason) => void;
+  logger: AuditLogger;
+  /** Tests: an existing connection instead of one opened from `store` (not closed by close()). */
+  conn?: RedisConn;
+}
+
+export interface AuditTrail {
+  readonly backend: 'redis' | 'memory' | 'off';
+  /** Never blocks, never throws: queued, or dropped and counted. */
+  record(event: AuditEvent): void;
+  /** `record(requestEvent(ctx, status))` when the request is one the trail keeps. */
+  recordRequest(ctx: RequestContext, status: number): void;
+  query(filter: AuditFilter): Promise<AuditPage>;
+  /** Writes what is queued. */
+  flush(): Promise<void>;
+  /** Flushes, then closes the trail's own Redis connection. */
+  close(): Promise<void>;
+}
+
+const EMPTY: AuditPage = { items: [], nextCursor: null };
+
+/**
+ * The audit trail for the configured store: a Redis Stream behind a bounded queue, or the
+ * embedded ring. Redis gets a connection of its own: a batch of XADDs on the key store's
+ * connection would queue key lookups behind it.
+ */
+export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
+  const cfg = { ...AUDIT_DEFAULTS, ...opts.audit };
+  const s = opts.store;
+  const redis = opts.conn !== undefined || isRedis(s);
+  const drop = (n: number, reason: DropReason) => {
+    try {
+      opts.onDrop(n, reason);
+    } catch {
+      // Counting must not fail a request.
+    }
+  };
+
+  if (!cfg.enabled) {
+    return {
+      backend: 'off', record() {}, recordRequest() {}, query: async () => EMPTY, flush: async () => {}, close: async () => {},
+    };
+  }
+
+  /** A request's event into `put`; a fault building it is a dropped event, not a failed request. */
+  const fromRequest = (put: (e: AuditEvent) => void) => (ctx: RequestContext, status: number): void => {
+    let e: AuditEvent | null;
+    try {
+      e = requestEvent(ctx, status);
+    } catch {
+      drop(1, 'sink_error');
+      return;
+    }
+    if (e !== null) put(e);
+  };
+
+  if (!redis) {
+    const ring = new MemoryAuditSink(Math.min(cfg.maxLen, MAX_RING));
+    return {
+      backend: 'memory',
+      record: (e) => ring.write(e),
+      recordRequest: fromRequest((e) => ring.write(e)),
+      query: async (f) => ring.query(f),
+      flush: async () => {},
+      close: async () => {},
+    };
+  }
+
+  const side = openSideConnection(s, opts.conn);
+  const sink = createRedisAuditSink({ conn: side.conn, prefix: s.prefix, maxLen: cfg.maxLen, retentionMs: cfg.retentionMs });
+
+  // One warning per outage, one line when writes work again: not one per batch.
+  let failing = false;
+  const queue = createBatchQueue<AuditEvent>({
+    capacity: cfg.queueSize,
+    batchSize: cfg.batchSize,
+    flushIntervalMs: cfg.flushIntervalMs,
+    write: async (batch) => {
+      await side.starting();
+      await sink.write(batch);
+      if (failing) {
+        failing = false;
+        opts.logger.info({ stream: sink.stream }, 'audit trail writes resumed');
+      }
+    },
+    onDrop(n, reason, err) {
+      drop(n, reason);
+      if (reason === 'sink_error' && !failing) {
+        failing = true;
+        opts.logger.warn({ stream: sink.stream, err: err instanceof Error ? err.message : String(err) }, 'audit trail cannot write; dropping events until it can');
+      }
+    },
+  });
+
+  return {
+    backend: 'redis',
+    record: (e) => void queue.push(e),
+    recordRequest: fromRequest((e) => void queue.push(e)),
+    query: (f) => sink.query(f),
+    flush: () => queue.flush(),
+    async close() {
+      await queue.close();
+      sink.close();
+      await side.close();
+    },
+  };
+}
