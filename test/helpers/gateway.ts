@@ -35,7 +35,22 @@ export async function startTestGateway(yaml: string, opts: { env?: NodeJS.Proces
   return Object.assign(gw, {
     url: `http://127.0.0.1:${gw.port}`,
     adminUrl: `http://127.0.0.1:${gw.adminPort}`,
-    logs: () => new Promise<string>((resolve) => logger.flush(() => resolve(readFileSync(logFile, 'utf8')))),
+    logs: () => settledLog(logFile),
     close: () => gw.shutdown(),
   });
+}
+
+/**
+ * The log file once writing has settled. pino's flush() calls back at once for an unbuffered
+ * async destination even while a write is still in flight, so wait for the file to stop growing.
+ */
+async function settledLog(file: string): Promise<string> {
+  let last = readFileSync(file, 'utf8');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = readFileSync(file, 'utf8');
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
