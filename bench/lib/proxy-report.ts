@@ -81,6 +81,7 @@ export function render(inp: Results): { console: string; markdown: string } {
     ['keygate req/s >= 90% of bare undici passthrough', `${f(100 * kgUndici)}%`, verdict(kgUndici, (x) => x >= 0.9)],
     ['keygate req/s >= 1.3x http-proxy-3', `${f(kgHp3, 2)}x`, verdict(kgHp3, (x) => x >= 1.3)],
     ['keygate req/s >= 1.3x @fastify/http-proxy', `${f(kgFastify, 2)}x`, verdict(kgFastify, (x) => x >= 1.3)],
+    ['(for reference, not a target) keygate with the access log off, req/s vs bare undici', `${f(100 * med('keygate-nolog', 'rps', 'undici'))}%`, 'info'],
     ['keygate CPU/request <= 3x nginx', `${f(kgCpuNginx, 2)}x`, verdict(kgCpuNginx, (x) => x <= 3)],
     ...(['upload', 'download'] as const).map((d) => [`keygate peak RSS, 1 GiB ${d} within 20 MB of 100 MiB`, `${f(growth(d), 1)} MiB`, verdict(growth(d), (x) => x <= MB20_IN_MIB)]),
   ];

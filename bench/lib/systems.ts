@@ -75,4 +75,16 @@ export const SYSTEMS: System[] = [
       return s;
     },
   },
+  {
+    id: 'keygate-nolog', label: 'keygate, access log off (log.level warn)',
+    unavailable: () => (existsSync(join(ROOT, 'src/cli/main.ts')) ? null : 'keygate not available: src/cli/main.ts does not exist yet'),
+    async start(port, ctx) {
+      const file = join(ctx.work, 'keygate.yaml');
+      writeKeygateConfig(file, { port, adminPort: await freePort(), upstream: ctx.upstream, secrets: ctx.secrets, logLevel: 'warn' });
+      // The same gateway without its per-request log line: what that line costs.
+      const s = startPinned(ctx.core, [node, 'src/cli/main.ts', 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
+      await waitForPort(port, s, 60_000);
+      return s;
+    },
+  },
 ];

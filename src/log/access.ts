@@ -10,9 +10,13 @@ export interface AccessLog {
 }
 
 export function createAccessLog(logger: Logger): AccessLog {
+  // The line's fields are fixed and none can hold a credential (the path is normalized and
+  // carries no query string), so the root logger's redaction pass — a third of the cost of a
+  // line — is skipped here. Fault lines keep it: they carry causes of unknown shape.
+  const lines = logger.child({}, { redact: { paths: [] } });
   return {
     request(ctx, status) {
-      logger.info(
+      lines.info(
         {
           reqId: ctx.id,
           method: ctx.req.method,

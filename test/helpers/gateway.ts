@@ -35,14 +35,14 @@ export async function startTestGateway(yaml: string, opts: { env?: NodeJS.Proces
   return Object.assign(gw, {
     url: `http://127.0.0.1:${gw.port}`,
     adminUrl: `http://127.0.0.1:${gw.adminPort}`,
-    logs: () => settledLog(logFile),
+    logs: () => new Promise<string>((resolve) => logger.flush(() => resolve(settledLog(logFile)))),
     close: () => gw.shutdown(),
   });
 }
 
 /**
- * The log file once writing has settled. pino's flush() calls back at once for an unbuffered
- * async destination even while a write is still in flight, so wait for the file to stop growing.
+ * The log file once writing has settled: after flush() has written the buffer, a write may
+ * still be in flight, so wait for the file to stop growing.
  */
 async function settledLog(file: string): Promise<string> {
   let last = readFileSync(file, 'utf8');
