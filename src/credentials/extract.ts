@@ -14,6 +14,16 @@ import type { VerifyResult } from '../tokens/signer.ts';
  * body to find a key is opt-in per route, so other routes keep streaming).
  */
 export function acceptedStyles(ctx: RequestContext): Set<CredentialStyleName> {
+  // Fixed for a route within a config generation (routes are rebuilt on reload): computed once.
+  const route = ctx.match!.route; // matchRoute ran first
+  let styles = ACCEPTED.get(route);
+  if (styles === undefined) ACCEPTED.set(route, (styles = computeAccepted(ctx)));
+  return styles;
+}
+
+const ACCEPTED = new WeakMap<object, Set<CredentialStyleName>>();
+
+function computeAccepted(ctx: RequestContext): Set<CredentialStyleName> {
   const cfg = ctx.gen.config;
   const c = cfg.credentials;
   const enabled: Record<CredentialStyleName, boolean> = {
