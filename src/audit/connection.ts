@@ -1,7 +1,20 @@
 import type { StoreConfig } from '../config/types.ts';
-import { connectCommand, type RedisConn } from '../keystore/redis/connection.ts';
+import { connectCommand, type RedisConn, type RedisTarget } from '../keystore/redis/connection.ts';
 
-export type StoreTarget = Pick<StoreConfig, 'redis' | 'sentinel' | 'cluster' | 'prefix'>;
+/** Where the store is; credentials and TLS are optional so callers naming "no Redis" need not spell them out. */
+export type StoreTarget = Pick<StoreConfig, 'redis' | 'sentinel' | 'cluster' | 'prefix'> & Partial<Pick<StoreConfig, 'username' | 'password' | 'tls'>>;
+
+/** The store's `redis`/`sentinel`/`cluster` settings, with credentials and TLS, as ioredis connection targets. */
+export function redisTarget(s: StoreTarget): RedisTarget {
+  return {
+    ...(s.redis === '' ? {} : { url: s.redis }),
+    ...(s.sentinel === null ? {} : { sentinels: s.sentinel.nodes, sentinelName: s.sentinel.name, sentinelPassword: s.sentinel.password }),
+    ...(s.cluster === null ? {} : { cluster: s.cluster }),
+    ...(s.username === undefined ? {} : { username: s.username }),
+    ...(s.password === undefined ? {} : { password: s.password }),
+    ...(s.tls === undefined ? {} : { tls: s.tls }),
+  };
+}
 
 /** Is the store Redis (standalone, Sentinel or Cluster) rather than the embedded one? */
 export function isRedis(s: StoreTarget): boolean {
@@ -28,11 +41,7 @@ export interface SideConnection {
  * behind it. `lent`: use this connection instead (tests), and leave closing it to its owner.
  */
 export function openSideConnection(s: StoreTarget, lent?: RedisConn, firstConnectMs = 2_500): SideConnection {
-  const conn = lent ?? connectCommand({
-    ...(s.redis === '' ? {} : { url: s.redis }),
-    ...(s.sentinel === null ? {} : { sentinels: s.sentinel.nodes, sentinelName: s.sentinel.name }),
-    ...(s.cluster === null ? {} : { cluster: s.cluster }),
-  }, {});
+  const conn = lent ?? connectCommand(redisTarget(s), {});
   // Connection errors surface as failed calls, which the owners count and log once per outage.
   if (lent === undefined) conn.on('error', () => {});
   let starting: Promise<void> | null = conn.status === 'ready' ? null : new Promise<void>((resolve) => {

@@ -86,13 +86,22 @@ const nodes = (v: unknown): Node[] => list(v).map(obj).map((n) => ({ host: str(n
 
 function buildStore(raw: Obj, report: Report): StoreConfig {
   const cache = obj(raw['cache']);
-  const sentinel = raw['sentinel'] === undefined ? null : { name: str(obj(raw['sentinel'])['name']), nodes: nodes(obj(raw['sentinel'])['nodes']) };
+  const rawSentinel = obj(raw['sentinel']);
+  const sentinel = raw['sentinel'] === undefined ? null : { name: str(rawSentinel['name']), nodes: nodes(rawSentinel['nodes']), password: str(rawSentinel['password']) };
   const cluster = raw['cluster'] === undefined ? null : nodes(raw['cluster']);
   const redis = str(raw['redis']);
+  const username = str(raw['username']);
+  const password = str(raw['password']);
+  const tls = bool(raw['tls']);
   const chosen = [redis !== '' && 'redis', sentinel !== null && 'sentinel', cluster !== null && 'cluster'].filter(Boolean);
   if (chosen.length > 1) report('/store', `choose one of redis, sentinel and cluster (found ${chosen.join(', ')})`);
+  // One place for each setting: a standalone URL carries user, password and TLS (rediss://) itself.
+  if (sentinel === null && cluster === null) {
+    const set = [username !== '' && 'username', password !== '' && 'password', tls && 'tls'].filter(Boolean);
+    if (set.length > 0) report(`/store/${String(set[0])}`, `${set.join(', ')}: for sentinel and cluster only; a standalone store.redis URL carries its own (rediss://user:password@host:port)`);
+  }
   return {
-    redis, sentinel, cluster,
+    redis, sentinel, cluster, username, password, tls,
     prefix: str(raw['prefix']),
     onError: raw['onError'] === 'deny' ? 'deny' : 'serve-stale',
     staleTtlMs: duration(raw['staleTtl'], '/store/staleTtl', report),

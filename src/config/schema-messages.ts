@@ -39,7 +39,7 @@ function patternHint(pattern: string): string {
 const TYPE_WORDS: Record<string, string> = { integer: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'a mapping' };
 const typeWord = (t: string): string => TYPE_WORDS[t] ?? t;
 /** Fields whose values are secrets (or URLs that may carry one): never echoed into messages, which end up in logs. */
-const SECRET = /^\/(admin\/token|keys\/pepper|tokens\/signingKeys\/[0-9]+\/secret|store\/redis)$/;
+const SECRET = /^\/(admin\/token|keys\/pepper|tokens\/signingKeys\/[0-9]+\/secret|store\/redis|store\/password|store\/sentinel\/password)$/;
 
 function got(data: unknown, path: string): string {
   if (SECRET.test(path)) return 'value not shown';

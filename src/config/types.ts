@@ -42,10 +42,16 @@ export interface AdminConfig {
 export interface StoreConfig {
   /** Redis URL (standalone); empty, with no sentinel or cluster, selects the embedded in-memory store. */
   redis: string;
-  /** Redis Sentinel: the sentinels and the master group name. */
-  sentinel: { name: string; nodes: { host: string; port: number }[] } | null;
+  /** Redis Sentinel: the sentinels, the master group name, and the sentinels' own password ("" = none). */
+  sentinel: { name: string; nodes: { host: string; port: number }[]; password: string } | null;
   /** Redis Cluster seed nodes. */
   cluster: { host: string; port: number }[] | null;
+  /** ACL user of the nodes behind Sentinel and of Cluster nodes ("" = the default user). A standalone URL carries its own. @default "" */
+  username: string;
+  /** Password of the nodes behind Sentinel and of Cluster nodes ("" = none). @default "" */
+  password: string;
+  /** TLS to the sentinels, the nodes behind them and Cluster nodes (standalone: `rediss://`). @default false */
+  tls: boolean;
   /** Prefix (hash tag) of every Redis key and the pub/sub channel. @default "kg" */
   prefix: string;
   /** While the store is unreachable: serve cached keys for staleTtl, or refuse at once. @default "serve-stale" */

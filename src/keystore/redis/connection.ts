@@ -11,6 +11,16 @@ export interface RedisTarget {
   sentinelName?: string;
   /** Cluster startup nodes. */
   cluster?: { host: string; port: number }[];
+  /**
+   * ACL user and password of the data nodes behind Sentinel and of every Cluster node (a
+   * standalone URL carries its own). No username: the `default` user.
+   */
+  username?: string;
+  password?: string;
+  /** `requirepass` of the sentinels themselves, when they have one. */
+  sentinelPassword?: string;
+  /** TLS (system CAs, host name verified) to every node, and to the sentinels. */
+  tls?: boolean;
 }
 
 export interface ConnectionTuning {
@@ -40,16 +50,36 @@ export function connectCommand(target: RedisTarget, tuning: ConnectionTuning): R
   if (modes !== 1) throw new TypeError('redis store: give exactly one of url, sentinels, cluster');
   if (target.cluster !== undefined) {
     return new Cluster(target.cluster, {
-      enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions: perNode,
+      enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions: { ...perNode, ...nodeAuth(target) },
+      // With TLS, connect to the seed nodes by the names given, not by the addresses they
+      // resolve to: the certificate is checked against the name (SNI), as ioredis advises.
+      ...(target.tls === true ? { dnsLookup: (address: string, done: (err: null, address: string) => void) => done(null, address) } : {}),
     });
   }
   const common = { ...perNode, enableOfflineQueue: false, retryStrategy };
   if (target.sentinels !== undefined) {
     if (target.sentinelName === undefined) throw new TypeError('redis store: sentinels need sentinelName');
-    return new Redis({ ...common, sentinels: target.sentinels, name: target.sentinelName });
+    return new Redis({
+      ...common, ...nodeAuth(target), sentinels: target.sentinels, name: target.sentinelName,
+      ...(nonEmpty(target.sentinelPassword) ? { sentinelPassword: target.sentinelPassword } : {}),
+      // ioredis only applies `tls` to the master behind Sentinel with this flag; the sentinels
+      // take theirs from `sentinelTLS`.
+      ...(target.tls === true ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+    });
   }
   if (target.url === undefined) throw new TypeError('redis store: give exactly one of url, sentinels, cluster');
   return new Redis(target.url, common);
+}
+
+const nonEmpty = (v: string | undefined): v is string => v !== undefined && v !== '';
+
+/** ioredis options for the data nodes' credentials and TLS; empty strings mean "not set". */
+function nodeAuth(target: RedisTarget): { username?: string; password?: string; tls?: object } {
+  return {
+    ...(nonEmpty(target.username) ? { username: target.username } : {}),
+    ...(nonEmpty(target.password) ? { password: target.password } : {}),
+    ...(target.tls === true ? { tls: {} } : {}),
+  };
 }
 
 /**
