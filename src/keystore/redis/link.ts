@@ -48,7 +48,7 @@ export function openLink(
 
   let endFirstAttempt = (): void => {};
   const first = new Promise<void>((resolve) => (endFirstAttempt = resolve));
-  const firstTimer = setTimeout(() => endFirstAttempt(), (tuning.connectTimeoutMs ?? 2000) + 500);
+  const firstTimer = setTimeout(firstAttemptOver, (tuning.connectTimeoutMs ?? 2000) + 500);
   firstTimer.unref();
 
   function reached(which: Conn): void {
@@ -70,6 +70,19 @@ export function openLink(
     state = 'down';
     endFirstAttempt();
     logger.warn({ store: 'redis', connection: which, err: lastError }, was === 'up' ? 'redis store connection lost' : 'redis store cannot connect');
+    events.state('down');
+  }
+
+  /**
+   * The first attempt ran out of time without a `close` to report it: through Sentinel, ioredis
+   * keeps asking the sentinels (none reachable, or a wrong sentinel password) without ever
+   * opening a socket to close. Say so once, as `lost` does, or the store is down without a word.
+   */
+  function firstAttemptOver(): void {
+    endFirstAttempt();
+    if (closing || state !== 'initial') return;
+    state = 'down';
+    logger.warn({ store: 'redis', err: lastError }, 'redis store cannot connect');
     events.state('down');
   }
 
