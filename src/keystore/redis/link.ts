@@ -89,9 +89,12 @@ export function openLink(
   /**
    * Connection errors are followed by `close`, which reports the last one. Logging each here
    * would repeat it every 2 s while Redis stays down. (Command errors reject their call instead.)
+   * Cluster's "Failed to refresh slots cache." says nothing by itself: the last node's error
+   * (refused, WRONGPASS, …) comes with it.
    */
   function redisErrorListener(e: Error): void {
-    lastError = e.message;
+    const node: unknown = (e as { lastNodeError?: unknown }).lastNodeError;
+    lastError = node instanceof Error ? `${e.message} Last node error: ${node.message}` : e.message;
   }
 
   cmd.on('ready', () => reached('command'));
