@@ -106,7 +106,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   // their own connection, or in process with the embedded store. Neither is ever awaited on
   // the request path.
   const side = store === declared ? { redis: '', sentinel: null, cluster: null, prefix: config0.store.prefix } : config0.store;
-  const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n) => metrics.auditDropped.inc(n) });
+  const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n, reason) => metrics.auditDropped.labels(reason === 'sink_error' ? 'store_error' : reason).inc(n) });
   const usage = createUsageCounter({ store: side, logger });
 
   const groups = new GroupDirectory(store);
@@ -180,25 +180,32 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const ctx = gateway.newContext(req, undefined, false);
     socket.on('error', () => socket.destroy());
+    const finished = (status: number) => {
+      accessLog.request(ctx, status);
+      observe(ctx, status);
+      trail.recordRequest(ctx, status);
+    };
     Promise.resolve()
       .then(() => gateway.admit(ctx))
       .then(
         () => {
           ctx.forwarded = true;
           ws.forward(ctx, socket, head);
-          accessLog.request(ctx, 101);
-          observe(ctx, 101);
-          trail.recordRequest(ctx, 101);
+          finished(101);
         },
         (e: unknown) => {
           const err = toGatewayError(e);
           ctx.errorCode = err.code;
           sendErrorOnSocket(socket, err, ctx.id);
-          accessLog.request(ctx, err.status);
-          observe(ctx, err.status);
-          trail.recordRequest(ctx, err.status);
+          finished(err.status);
         },
-      );
+      )
+      // A fault in the hand-off itself (an invalid header for node's request writer, say) must
+      // not become an unhandled rejection, which would end the process.
+      .catch((e: unknown) => {
+        accessLog.fault(ctx, toGatewayError(e));
+        socket.destroy();
+      });
   });
 
   const audit = auditAdminWrites(createAdminAudit(logger), trail);

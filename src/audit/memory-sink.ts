@@ -34,7 +34,9 @@ export class MemoryAuditSink {
     let s = this.next - 1;
     if (f.cursor !== undefined) s = Math.min(s, Number(decodeCursor('m', f.cursor, /^[0-9]{1,15}$/)) - 1);
     const items: StoredAuditEvent[] = [];
-    for (; s >= oldest && items.length < f.limit; s--) {
+    // Bounded work per call, as on Redis: the ring shares the event loop with the proxy.
+    const stop = Math.max(oldest, s - SCAN_BUDGET + 1);
+    for (; s >= stop && items.length < f.limit; s--) {
       const e = this.ring[s % this.capacity] as AuditEvent; // every slot from oldest to next-1 is filled
       // Events are written in time order (modulo clock steps), so past `since` there is nothing more to find.
       if (f.sinceMs !== undefined && Date.parse(e.time) < f.sinceMs - CLOCK_SLACK_MS) return { items, nextCursor: null };
@@ -46,3 +48,5 @@ export class MemoryAuditSink {
 
 /** Tolerance for a clock stepped backwards while events were written. */
 const CLOCK_SLACK_MS = 60_000;
+/** Most events one query looks at before it returns a page with a cursor. */
+const SCAN_BUDGET = 20_000;

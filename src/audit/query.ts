@@ -45,6 +45,7 @@ export class AuditQueryError extends Error {
   }
 }
 
+const MAX_AHEAD_MS = 366 * 86_400_000;
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 const DECISIONS: readonly string[] = ['allowed', 'denied', 'error'] satisfies AuditDecision[];
 const KINDS: readonly string[] = ['request', 'token', 'admin'] satisfies AuditKind[];
@@ -52,10 +53,13 @@ const KINDS: readonly string[] = ['request', 'token', 'admin'] satisfies AuditKi
 /** `2026-05-01`, `2026-05-01T12:00:00Z` (a zone is required with a time), or relative: `24h`, `30m`, `7d` ago. */
 export function parseTime(text: string, field: string, now: number): number {
   const ago = parseDuration(text);
-  if (ago !== null) return now - ago;
-  if (ISO.test(text)) {
-    const t = Date.parse(text);
-    if (!Number.isNaN(t)) return t;
+  let t: number | null = null;
+  if (ago !== null) t = now - ago;
+  else if (ISO.test(text)) t = Date.parse(text);
+  // Stream ids are ms since 1970: a bound before it (or absurdly far ahead) is a mistake, not a query.
+  if (t !== null && !Number.isNaN(t)) {
+    if (t < 0 || t > now + MAX_AHEAD_MS) throw new AuditQueryError(field, 'between 1970 and one year from now');
+    return t;
   }
   throw new AuditQueryError(field, 'an ISO 8601 time with a zone (2026-05-01T12:00:00Z) or a duration ago (24h, 30m, 7d)');
 }

@@ -1,5 +1,5 @@
 /** Why events were dropped: the queue was full, or the sink failed to write a batch. */
-export type DropReason = 'queue_full' | 'sink_error';
+export type DropReason = 'queue_full' | 'sink_error' | 'rate_limited';
 
 export interface BatchQueueOptions<T> {
   /** Most items held while waiting to be written; one more push is dropped and counted. @default 10_000 */

@@ -20,7 +20,8 @@ export interface RedisAuditSinkOptions {
 }
 
 /** Stream ids are written by the server (`*`): a replica's clock never has to agree with Redis's. */
-const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/;
+/** Both parts fit in 64 bits (15 and 19 digits always do) and the id is above 0-0, the smallest Redis accepts as an exclusive end. */
+const STREAM_ID = /^(?!0+-0+$)[0-9]{1,15}-[0-9]{1,19}$/;
 /**
  * Stream ids carry the time Redis received the batch, a flush interval (or a clock difference)
  * after the event: time bounds are widened by this much for the range read, then applied exactly.

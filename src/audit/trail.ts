@@ -6,6 +6,7 @@ import { MemoryAuditSink } from './memory-sink.ts';
 import { createBatchQueue, type DropReason } from './queue.ts';
 import type { AuditFilter, AuditPage } from './query.ts';
 import { createRedisAuditSink } from './redis-sink.ts';
+import { createAnonymousLimit } from './anonymous-limit.ts';
 
 /** The `audit:` section of the config, durations in ms. */
 export interface AuditSettings {
@@ -21,10 +22,12 @@ export interface AuditSettings {
   batchSize: number;
   /** Longest an event waits to be written. @default 250 */
   flushIntervalMs: number;
+  /** Refusals without a valid credential recorded per client address and second (0: all). @default 10 */
+  anonymousRate: number;
 }
 
 export const AUDIT_DEFAULTS: AuditSettings = {
-  enabled: true, maxLen: 1_000_000, retentionMs: 30 * 86_400_000, queueSize: 10_000, batchSize: 128, flushIntervalMs: 250,
+  enabled: true, maxLen: 1_000_000, retentionMs: 30 * 86_400_000, queueSize: 10_000, batchSize: 128, flushIntervalMs: 250, anonymousRate: 10,
 };
 
 /** The embedded ring holds whole objects in the heap: capped whatever maxLen says. */
@@ -84,6 +87,9 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     };
   }
 
+  // Bursts of ten seconds' worth, so a client retrying a few bad keys is recorded in full.
+  const anonymous = createAnonymousLimit({ rate: cfg.anonymousRate, burst: cfg.anonymousRate * 10 });
+
   /** A request's event into `put`; a fault building it is a dropped event, not a failed request. */
   const fromRequest = (put: (e: AuditEvent) => void) => (ctx: RequestContext, status: number): void => {
     let e: AuditEvent | null;
@@ -93,7 +99,9 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
       drop(1, 'sink_error');
       return;
     }
-    if (e !== null) put(e);
+    if (e === null) return;
+    if (e.principalId === null && e.decision === 'denied' && !anonymous(e.client)) return drop(1, 'rate_limited');
+    put(e);
   };
 
   if (!redis) {

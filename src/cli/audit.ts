@@ -7,6 +7,7 @@ import { csvHeader, toCsv } from '../audit/csv.ts';
 import type { StoredAuditEvent } from '../audit/event.ts';
 import type { AuditPage } from '../audit/query.ts';
 import type { DayCount } from '../usage/counter.ts';
+import { parseDuration } from '../config/duration.ts';
 
 const out = (s: string): void => void process.stdout.write(s);
 const PAGE = 1000;
@@ -43,7 +44,10 @@ export async function auditCommand(args: string[], client: AdminClient = adminCl
   const base = new URLSearchParams();
   for (const name of ['principal', 'key', 'route', 'decision', 'kind', 'since', 'until'] as const) {
     const v = values[name];
-    if (v !== undefined) base.set(name, v);
+    if (v === undefined) continue;
+    // `--since 24h` is fixed to a time now: re-sent as "24h" with every page, it would creep forward.
+    const ago = name === 'since' || name === 'until' ? parseDuration(v) : null;
+    base.set(name, ago === null ? v : new Date(Date.now() - ago).toISOString());
   }
 
   let cursor: string | null = null;

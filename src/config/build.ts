@@ -64,6 +64,7 @@ function buildAudit(raw: Obj, report: Report): AuditConfig {
     queueSize: num(raw['queueSize']),
     batchSize: num(raw['batchSize']),
     flushIntervalMs,
+    anonymousRate: num(raw['anonymousRate']),
   };
 }
 

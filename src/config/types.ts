@@ -213,6 +213,8 @@ export interface AuditConfig {
   batchSize: number;
   /** @default 250 */
   flushIntervalMs: number;
+  /** @default 10 */
+  anonymousRate: number;
 }
 
 export interface LogConfig {

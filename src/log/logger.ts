@@ -33,6 +33,19 @@ export function createLogger(level: string, destination: number | string = 1): L
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: ['*.authorization', '*.headers.authorization', '*.secret', '*.userKey', '*.token'], censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      // Errors and worse leave the buffer at once: they are what a crash must not take with it.
+      hooks: {
+        logMethod(args, method, level) {
+          method.apply(this, args);
+          if (level >= 50) {
+            try {
+              stream.flush();
+            } catch {
+              /* not open yet: the periodic flush will write it */
+            }
+          }
+        },
+      },
     },
     stream,
   );

@@ -32,8 +32,10 @@ export function createMetrics(registry = new Registry()) {
     storeDuration: new Histogram({ name: 'keygate_keystore_duration_seconds', help: 'Key store round trips by operation', labelNames: ['op'], buckets: AUTH_BUCKETS, registers: r }),
     tokenExchanges: new Counter({ name: 'keygate_token_exchanges_total', help: 'Short-lived token exchanges by result', labelNames: ['result'], registers: r }),
     configReloads: new Counter({ name: 'keygate_config_reloads_total', help: 'Config reloads by result (success, failure)', labelNames: ['result'], registers: r }),
-    auditDropped: new Counter({ name: 'keygate_audit_events_dropped_total', help: 'Audit events dropped because the queue was full or the store failed', registers: r }),
+    auditDropped: new Counter({ name: 'keygate_audit_events_dropped_total', help: 'Audit events not recorded: queue_full, store_error, or rate_limited (refusals without a valid credential beyond audit.anonymousRate per client)', labelNames: ['reason'] as const, registers: r }),
   };
+  // Known label values start at 0, so rate() and alerts see the series before the first drop.
+  for (const reason of ['queue_full', 'store_error', 'rate_limited']) m.auditDropped.labels(reason).inc(0);
   collectDefaultMetrics({ register: registry });
   return m;
 }

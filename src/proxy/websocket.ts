@@ -33,7 +33,10 @@ export function createWebSocketProxy() {
       const hop = HOP_BY_HOP.has(name) && name !== 'upgrade' && name !== 'connection';
       if (forwarded || connectionOnly || hop || isIdentityHeader(name, cfg.identity)) delete h[name];
     }
-    if (cfg.credentials.hideCredentials && ctx.credential?.source.kind === 'header') delete h[ctx.credential.source.name];
+    if (cfg.credentials.hideCredentials) {
+      if (ctx.credential?.source.kind === 'header') delete h[ctx.credential.source.name];
+      if (ctx.orgKey?.source.kind === 'header') delete h[ctx.orgKey.source.name];
+    }
     h['x-request-id'] = ctx.id;
     if (ctx.principal !== null && ctx.key !== null) {
       const ids = identityHeaders(cfg.identity, ctx.principal, ctx.key);

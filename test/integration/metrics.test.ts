@@ -353,7 +353,7 @@ describe('/metrics after real traffic, as Prometheus reads it', () => {
     expect(cache.get('event=hit')).toBe(5);
     expect(cache.get('event=negative_hit')).toBe(1);
     expect((await values('keygate_keystore_duration_seconds_count')).size).toBeGreaterThan(0);
-    expect(await values('keygate_audit_events_dropped_total')).toEqual(new Map([['', 0]]));
+    expect(await values('keygate_audit_events_dropped_total')).toEqual(new Map([['reason=queue_full', 0], ['reason=rate_limited', 0], ['reason=store_error', 0]]));
     expect([...(await values('process_cpu_seconds_total')).values()][0]).toBeGreaterThan(0);
   });
 

@@ -14,6 +14,7 @@ import { firstResponse, openRaw, until, type RawConnection } from '../helpers/so
 
 const alice = newKey();
 const bob = newKey();
+const acmeOrg = newKey();
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const accept = (key: string) => createHash('sha1').update(key + WS_GUID).digest('base64');
 
@@ -59,13 +60,16 @@ beforeAll(async () => {
 upstreams: { app: { url: "http://127.0.0.1:${upstreamPort}", timeout: 2s, connectTimeout: 1s, bodyTimeout: 2s, connections: 4 } }
 server: { headersTimeout: 2s, requestTimeout: 5s, maxHeaders: 50, maxHeaderBytes: 8192 }
 log: { level: silent }
+credentials: { serviceKey: { enabled: true, orgHeader: API-Key } }
+orgs:
+  acme: { keys: [{ id: acme-1, hash: "${acmeOrg.hash}" }] }
 roles:
   editor: { actions: [application:view, application:edit] }
   nobody: { actions: [other:thing] }
 routes:
   - { name: app, path: "/api/applications/:appId/*", upstream: app, action: application:view }
 principals:
-  - { name: alice, kind: user, roles: [editor], keys: [{ id: alice-1, hash: "${alice.hash}" }] }
+  - { name: alice, kind: user, roles: [editor], org: acme, keys: [{ id: alice-1, hash: "${alice.hash}" }] }
   - { name: bob, kind: user, roles: [nobody], keys: [{ id: bob-1, hash: "${bob.hash}" }] }
 `);
 });
@@ -103,6 +107,7 @@ describe('an authorized upgrade', () => {
     c = await openRaw(gw.port);
     c.write(handshake('/api/applications/7/ws?room=a', key, [
       `Authorization: Bearer ${alice.secret}`,
+      `API-Key: ${acmeOrg.secret}`,
       'X-Authenticated-User: root',
       'x-authenticated-roles: admin',
       'X-Authenticated-Org: evil',
@@ -119,13 +124,14 @@ describe('an authorized upgrade', () => {
     expect(r.headers.get('upgrade')?.[0]?.toLowerCase()).toBe('websocket');
   });
 
-  it('forwards the identity, not the credential nor the spoofed identity headers', () => {
+  it('forwards the identity, not the credentials (user and org key) nor the spoofed identity headers', () => {
     expect(up.url).toBe('/api/applications/7/ws?room=a');
     expect(up.headers.get('x-authenticated-user')).toEqual(['alice']);
     expect(up.headers.get('x-authenticated-roles')).toEqual(['editor']);
     expect(up.headers.get('x-authenticated-key-id')).toEqual(['alice-1']);
-    expect(up.headers.has('x-authenticated-org')).toBe(false);
+    expect(up.headers.get('x-authenticated-org')).toEqual(['acme']);
     expect(up.headers.has('authorization')).toBe(false);
+    expect(up.headers.has('api-key')).toBe(false);
     expect(up.headers.get('sec-websocket-key')).toEqual([key]);
     expect(up.headers.get('upgrade')?.[0]?.toLowerCase()).toBe('websocket');
   });

@@ -1,7 +1,7 @@
 import type { AuditTrail } from '../../audit/trail.ts';
 import type { UsageCounter } from '../../usage/counter.ts';
 import { toCsv } from '../../audit/csv.ts';
-import { AuditQueryError, parseAuditFilter, type AuditPage } from '../../audit/query.ts';
+import { AuditQueryError, parseAuditFilter, type AuditFilter, type AuditPage } from '../../audit/query.ts';
 import { MAX_DAYS } from '../../usage/counter.ts';
 import { AdminError } from '../../lifecycle/errors.ts';
 import { RawBody } from '../http.ts';
@@ -28,25 +28,32 @@ function wantsCsv(c: Call): boolean {
 }
 
 /** The URL of the next page, for the CSV response's `Link: <…>; rel="next"` (RFC 8288). */
-function nextLink(c: Call, cursor: string): string {
+function nextLink(c: Call, cursor: string, filter: AuditFilter): string {
   const q = new URLSearchParams(c.query);
+  // `since=24h` is resolved once: re-read on the next page it would have moved on.
+  if (filter.sinceMs !== undefined) q.set('since', new Date(filter.sinceMs).toISOString());
+  if (filter.untilMs !== undefined) q.set('until', new Date(filter.untilMs).toISOString());
   q.set('cursor', cursor);
   q.set('format', 'csv');
   return `</v1/audit?${q.toString()}>; rel="next"`;
 }
 
-async function auditPage(trail: AuditTrail, c: Call): Promise<AuditPage> {
-  let filter;
+function auditFilter(c: Call): AuditFilter {
   try {
-    filter = parseAuditFilter((name) => c.query.get(name));
+    return parseAuditFilter((name) => c.query.get(name));
   } catch (e) {
     if (e instanceof AuditQueryError) throw new AdminError('invalid_input', e.message, e.field);
     throw e;
   }
+}
+
+async function auditPage(trail: AuditTrail, filter: AuditFilter): Promise<AuditPage> {
   try {
     return await trail.query(filter);
   } catch (e) {
     if (e instanceof AuditQueryError) throw new AdminError('invalid_input', e.message, e.field);
+    // Redis answered, and refused the range: the query's fault, not an outage (which alerts would page on).
+    if (e instanceof Error && e.name === 'ReplyError') throw new AdminError('invalid_input', 'The store refused this range or cursor');
     throw new AdminError('store_unavailable', 'The audit trail cannot be read: the store is unavailable');
   }
 }
@@ -66,11 +73,12 @@ export function auditRoutes(deps: AuditRouteDeps): AdminRoute[] {
       produces: ['text/csv'],
       async handle(c) {
         const csv = wantsCsv(c);
-        const page = await auditPage(deps.trail, c);
+        const filter = auditFilter(c);
+        const page = await auditPage(deps.trail, filter);
         if (!csv) return page;
         return new RawBody('text/csv; charset=utf-8; header=present', toCsv(page.items), {
           'content-disposition': 'attachment; filename="keygate-audit.csv"',
-          ...(page.nextCursor === null ? {} : { link: nextLink(c, page.nextCursor), 'x-next-cursor': page.nextCursor }),
+          ...(page.nextCursor === null ? {} : { link: nextLink(c, page.nextCursor, filter), 'x-next-cursor': page.nextCursor }),
         });
       },
     },

@@ -9,7 +9,7 @@ function ctx(over: Partial<RequestContext> & { route?: { name: string; public: b
   const { route = { name: 'app', public: false }, ...rest } = over;
   return {
     id: 'req-1', start: process.hrtime.bigint() - 2_500_000n,
-    gen: { config: { tokens: { enabled: true, path: '/auth/token' } } },
+    gen: { config: { tokens: { enabled: true, path: '/auth/token' }, keys: { prefix: 'kg_' } } },
     req: { method: 'GET', socket: { remoteAddress: '10.1.2.3' }, headers: { authorization: `Bearer ${SECRET}` } },
     res: undefined, expectContinue: false, path: '/api/x', query: `?apiKey=${SECRET}`,
     match: route === null ? null : { route, upstream: { name: 'up' }, params: {} },
@@ -63,7 +63,15 @@ describe('requestEvent: which requests are audited, with which decision', () => 
 
   it('caps request-controlled text', () => {
     const e = requestEvent(ctx({ path: `/${'a'.repeat(5000)}` }), 401);
-    expect(e?.path?.length).toBeLessThanOrEqual(1025);
+    expect(e?.path).toBe(`/${'a'.repeat(511)}…`);
+  });
+
+  it('masks key-shaped text in the path (a key sent as a path segment, or an encoded ?apiKey=)', () => {
+    const key = 'kg_' + 'A1b2C3d4'.repeat(6) + 'x';
+    expect(requestEvent(ctx({ path: `/api/${key}/items` }), 401)?.path).toBe('/api/kg_[redacted]/items');
+    expect(requestEvent(ctx({ path: `/api/items%3FapiKey=${key}` }), 401)?.path).toBe('/api/items%3FapiKey=kg_[redacted]');
+    // Not key-shaped: kept as sent.
+    expect(requestEvent(ctx({ path: '/api/kg_short' }), 401)?.path).toBe('/api/kg_short');
   });
 });
 
