@@ -4,7 +4,7 @@
  * separate redis-sentinel binary) on free loopback ports, each in its own temp directory, every
  * wait bounded, every process killed on stop() and, failing that, when the test process exits.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -105,19 +105,29 @@ async function spawnServer(args: (port: number) => string[], ready: RegExp): Pro
 
 const READY = /Ready to accept connections/;
 
+/** How an admin client gets in: credentials and, for TLS nodes, the CA to trust. */
+export interface Access {
+  username?: string;
+  password?: string;
+  /** PEM of the CA that signed the nodes' certificates: connect with TLS. */
+  ca?: string;
+}
+
 /** A short-lived admin client for one node (no retries, bounded connect). */
-function admin(addr: Addr, auth: { username?: string; password?: string } = {}): Redis {
+function admin(addr: Addr, access: Access = {}): Redis {
+  const { ca, ...auth } = access;
   const c = new Redis({
     host: addr.host, port: addr.port, ...auth, lazyConnect: false, retryStrategy: () => null,
     connectTimeout: 1000, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: true,
+    ...(ca === undefined ? {} : { tls: { ca: [ca] } }),
   });
   c.on('error', () => {});
   return c;
 }
 
 /** Runs `fn` with an admin client for `addr`, then closes it. */
-export async function withAdmin<T>(addr: Addr, auth: { username?: string; password?: string }, fn: (c: Redis) => Promise<T>): Promise<T> {
-  const c = admin(addr, auth);
+export async function withAdmin<T>(addr: Addr, access: Access, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const c = admin(addr, access);
   try {
     return await fn(c);
   } finally {
@@ -158,14 +168,53 @@ function authArgs(auth: NodeAuth): string[] {
   ];
 }
 
-const clientAuth = (a: NodeAuth) => ({
+const clientAuth = (a: NodeAuth, tls: TestTls | undefined): Access => ({
   ...(a.username === undefined ? {} : { username: a.username }),
   ...(a.password === undefined ? {} : { password: a.password }),
+  ...(tls === undefined ? {} : { ca: tls.ca }),
 });
 
-function dataNodeArgs(dir: string, auth: NodeAuth, extra: string[]): (port: number) => string[] {
+/**
+ * A test CA and a certificate it signed for 127.0.0.1 and localhost (openssl, EC P-256, valid
+ * one day), in a temp directory. Clients trust `ca` explicitly (or through
+ * tls.setDefaultCACertificates); nothing is installed system-wide.
+ */
+export interface TestTls {
+  ca: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export function makeTestTls(): TestTls {
+  const dir = mkdtempSync(join(tmpdir(), 'keygate-tls-'));
+  const f = (n: string) => join(dir, n);
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n');
+  const steps = [
+    ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'),
+      '-days', '1', '-subj', '/CN=keygate test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('node.key'), '-out', f('node.csr'), '-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', f('node.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('node.crt'), '-days', '1', '-extfile', f('san.ext')],
+  ];
+  for (const args of steps) {
+    const r = spawnSync('openssl', args, { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  }
+  return { ca: readFileSync(f('ca.crt'), 'utf8'), caFile: f('ca.crt'), certFile: f('node.crt'), keyFile: f('node.key') };
+}
+
+/** Listen on `port` with TLS only (plain port off), replication (and cluster bus) over TLS. */
+function listenArgs(port: number, tls: TestTls | undefined): string[] {
+  if (tls === undefined) return ['--port', String(port)];
+  return [
+    '--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
+    '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-replication', 'yes',
+  ];
+}
+
+function dataNodeArgs(dir: string, auth: NodeAuth, extra: string[], tls?: TestTls): (port: number) => string[] {
   return (port) => [
-    '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir,
+    ...listenArgs(port, tls), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir,
     // Diskless sync waits 5 s by default for more replicas to join; a test has one.
     '--repl-diskless-sync-delay', '0',
     ...authArgs(auth), ...extra,
@@ -187,6 +236,8 @@ export interface SentinelOptions {
   downAfterMs?: number;
   /** `sentinel failover-timeout`. @default 4000 */
   failoverTimeoutMs?: number;
+  /** TLS only, for the data nodes and the sentinels alike. */
+  tls?: TestTls;
 }
 
 export interface TestSentinel {
@@ -198,6 +249,8 @@ export interface TestSentinel {
   sentinelProcesses: RedisProcess[];
   auth: NodeAuth;
   sentinelPassword: string | undefined;
+  /** How to reach the data nodes (credentials, CA). */
+  access: Access;
   /** The master every running sentinel agrees on (asks them; fails if they disagree). */
   master(): Promise<Addr>;
   /**
@@ -218,6 +271,8 @@ export interface TestSentinel {
 export async function startSentinel(opts: SentinelOptions = {}): Promise<TestSentinel> {
   const name = opts.name ?? 'keygate-test';
   const auth = opts.auth ?? {};
+  const tls = opts.tls;
+  const access = clientAuth(auth, tls);
   const count = opts.sentinels ?? 1;
   const quorum = Math.floor(count / 2) + 1;
   const dir = mkdtempSync(join(tmpdir(), 'keygate-sentinel-'));
@@ -228,12 +283,12 @@ export async function startSentinel(opts: SentinelOptions = {}): Promise<TestSen
   };
   try {
     const masterDir = mkdtempSync(join(dir, 'master-'));
-    const first = await spawnServer(dataNodeArgs(masterDir, auth, []), READY);
+    const first = await spawnServer(dataNodeArgs(masterDir, auth, [], tls), READY);
     started.push(first);
     const replicaDir = mkdtempSync(join(dir, 'replica-'));
-    const replica = await spawnServer(dataNodeArgs(replicaDir, auth, ['--replicaof', HOST, String(first.port)]), READY);
+    const replica = await spawnServer(dataNodeArgs(replicaDir, auth, ['--replicaof', HOST, String(first.port)], tls), READY);
     started.push(replica);
-    await until('the replica to sync', 10_000, () => withAdmin(replica, clientAuth(auth), async (c) =>
+    await until('the replica to sync', 10_000, () => withAdmin(replica, access, async (c) =>
       (info(await c.info('replication'))['master_link_status'] === 'up' ? true : undefined)), () => replica.log());
 
     const sentinelProcesses: RedisProcess[] = [];
@@ -243,7 +298,11 @@ export async function startSentinel(opts: SentinelOptions = {}): Promise<TestSen
       const proc = await spawnServer((port) => {
         // Sentinel rewrites its config file (state, discovered peers): a fresh one per attempt.
         writeFileSync(file, [
-          `port ${port}`, `bind ${HOST}`, `dir ${sdir}`,
+          ...(tls === undefined ? [`port ${port}`] : [
+            'port 0', `tls-port ${port}`, `tls-cert-file ${tls.certFile}`, `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.caFile}`,
+            'tls-auth-clients no', 'tls-replication yes', // the latter: TLS to the nodes and the other sentinels
+          ]),
+          `bind ${HOST}`, `dir ${sdir}`,
           `sentinel monitor ${name} ${HOST} ${first.port} ${quorum}`,
           `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 4000}`,
@@ -258,7 +317,10 @@ export async function startSentinel(opts: SentinelOptions = {}): Promise<TestSen
       started.push(proc);
       sentinelProcesses.push(proc);
     }
-    const sentinelAuth = opts.sentinelPassword === undefined ? {} : { password: opts.sentinelPassword };
+    const sentinelAuth: Access = {
+      ...(opts.sentinelPassword === undefined ? {} : { password: opts.sentinelPassword }),
+      ...(tls === undefined ? {} : { ca: tls.ca }),
+    };
     const askSentinel = <T>(s: Addr, fn: (c: Redis) => Promise<T>) => withAdmin(s, sentinelAuth, fn);
     const logs = () => sentinelProcesses.map((p) => `--- sentinel ${p.port}\n${p.log()}`).join('\n');
 
@@ -299,14 +361,15 @@ export async function startSentinel(opts: SentinelOptions = {}): Promise<TestSen
       sentinelProcesses,
       auth,
       sentinelPassword: opts.sentinelPassword,
+      access,
       master,
       awaitFailover: (old, timeoutMs = 20_000) => until('the sentinels to promote a new master', timeoutMs, async () => {
         const m = await master();
         if (m.port === old.port && m.host === old.host) return undefined;
-        const role = await withAdmin(m, clientAuth(auth), async (c) => info(await c.info('replication'))['role']);
+        const role = await withAdmin(m, access, async (c) => info(await c.info('replication'))['role']);
         return role === 'master' ? m : undefined;
       }, logs),
-      client: (addr) => admin(addr, clientAuth(auth)),
+      client: (addr) => admin(addr, access),
       stop: stopAll,
     };
   } catch (e) {
@@ -321,6 +384,8 @@ export interface ClusterOptions {
   /** Masters (no replicas). @default 3 */
   masters?: number;
   auth?: NodeAuth;
+  /** TLS only, cluster bus included. */
+  tls?: TestTls;
 }
 
 export interface TestCluster {
@@ -328,6 +393,8 @@ export interface TestCluster {
   nodes: Addr[];
   processes: RedisProcess[];
   auth: NodeAuth;
+  /** How to reach the nodes (credentials, CA). */
+  access: Access;
   /** An admin client to one node (the caller disconnects it). */
   client(addr: Addr): Redis;
   /** Every key stored on each node (KEYS *: test data only), by port. */
@@ -342,6 +409,8 @@ export interface TestCluster {
  */
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
   const auth = opts.auth ?? {};
+  const tls = opts.tls;
+  const access = clientAuth(auth, tls);
   const count = opts.masters ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'keygate-cluster-'));
   const processes: RedisProcess[] = [];
@@ -354,11 +423,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       const ndir = mkdtempSync(join(dir, `node-${i}-`));
       processes.push(await spawnServer(dataNodeArgs(ndir, auth, [
         '--cluster-enabled', 'yes', '--cluster-config-file', join(ndir, 'nodes.conf'), '--cluster-node-timeout', '2000',
-      ]), READY));
+        ...(tls === undefined ? [] : ['--tls-cluster', 'yes']),
+      ], tls), READY));
     }
     const cliAuth = [
       ...(auth.username === undefined ? [] : ['--user', auth.username]),
       ...(auth.password === undefined ? [] : ['--pass', auth.password]),
+      ...(tls === undefined ? [] : ['--tls', '--cacert', tls.caFile]),
     ];
     const created = spawnSync(REDIS_CLI, [
       ...cliAuth, '--no-auth-warning', '--cluster', 'create', ...processes.map((p) => `${p.host}:${p.port}`), '--cluster-yes',
@@ -367,7 +438,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     const logs = () => processes.map((p) => `--- node ${p.port}\n${p.log()}`).join('\n');
     await until('cluster_state:ok on every node', 20_000, async () => {
       for (const p of processes) {
-        const ok = await withAdmin(p, clientAuth(auth), async (c) => {
+        const ok = await withAdmin(p, access, async (c) => {
           const ci = info((await c.call('CLUSTER', 'INFO')) as string);
           return ci['cluster_state'] === 'ok' && ci['cluster_known_nodes'] === String(count) && ci['cluster_slots_assigned'] === '16384';
         });
@@ -379,10 +450,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       nodes: processes.map(({ host, port }) => ({ host, port })),
       processes,
       auth,
-      client: (addr) => admin(addr, clientAuth(auth)),
+      access,
+      client: (addr) => admin(addr, access),
       async keysByNode() {
         const out = new Map<number, string[]>();
-        for (const p of processes) out.set(p.port, (await withAdmin(p, clientAuth(auth), (c) => c.keys('*'))).sort());
+        for (const p of processes) out.set(p.port, (await withAdmin(p, access, (c) => c.keys('*'))).sort());
         return out;
       },
       stop,

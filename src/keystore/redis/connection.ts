@@ -51,8 +51,9 @@ export function connectCommand(target: RedisTarget, tuning: ConnectionTuning): R
   if (target.cluster !== undefined) {
     return new Cluster(target.cluster, {
       enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, redisOptions: { ...perNode, ...nodeAuth(target) },
-      // With TLS, connect to the seed nodes by the names given, not by the addresses they
-      // resolve to: the certificate is checked against the name (SNI), as ioredis advises.
+      // With TLS, connect to nodes by the names given (seeds) or announced (a cluster with
+      // `cluster-preferred-endpoint-type hostname`), not by the addresses ioredis would resolve
+      // them to first: the certificate is checked against the name (SNI), as ioredis advises.
       ...(target.tls === true ? { dnsLookup: (address: string, done: (err: null, address: string) => void) => done(null, address) } : {}),
     });
   }
