@@ -74,6 +74,7 @@ afterEach(async () => {
 afterAll(async () => {
   setDefaultCACertificates(systemCAs);
   await Promise.all([sentinel?.stop(), cluster?.stop()]);
+  certs?.remove();
 });
 
 describe('store.tls with the test CA not trusted', () => {

@@ -184,6 +184,8 @@ export interface TestTls {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /** Deletes the files (the servers using them should be stopped first). */
+  remove(): void;
 }
 
 export function makeTestTls(): TestTls {
@@ -200,7 +202,10 @@ export function makeTestTls(): TestTls {
     const r = spawnSync('openssl', args, { encoding: 'utf8', timeout: 10_000 });
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   }
-  return { ca: readFileSync(f('ca.crt'), 'utf8'), caFile: f('ca.crt'), certFile: f('node.crt'), keyFile: f('node.key') };
+  return {
+    ca: readFileSync(f('ca.crt'), 'utf8'), caFile: f('ca.crt'), certFile: f('node.crt'), keyFile: f('node.key'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Listen on `port` with TLS only (plain port off), replication (and cluster bus) over TLS. */
