@@ -255,7 +255,7 @@ describe('alerts (files/alerts.yaml)', () => {
     const exported = new Set(registry.getMetricsAsArray().map((m) => m.name));
     expect(rules.length).toBeGreaterThan(0);
     for (const rule of rules) {
-      expect(rule, String(rule['alert'])).toMatchObject({ alert: expect.stringMatching(/^Keygate[A-Z][A-Za-z]+$/), expr: expect.any(String), labels: { severity: expect.stringMatching(/^(critical|warning)$/) } });
+      expect(rule, String(rule['alert'])).toMatchObject({ alert: expect.stringMatching(/^Keygate[A-Z][A-Za-z0-9]+$/), expr: expect.any(String), labels: { severity: expect.stringMatching(/^(critical|warning)$/) } });
       for (const m of String(rule['expr']).matchAll(/\bkeygate_[a-z_]+/g)) {
         const name = m[0].replace(/_(bucket|sum|count)$/, '');
         expect(exported.has(name) || exported.has(m[0]), `${String(rule['alert'])}: ${m[0]}`).toBe(true);
@@ -264,9 +264,14 @@ describe('alerts (files/alerts.yaml)', () => {
   });
 
   it('are the ones docs/operations.md explains', () => {
-    const docBlock = fences(read('docs/operations.md')).find((f) => f.lang === 'yaml' && f.body.includes('- alert: KeygateKeystoreDown'));
+    const docBlock = fences(read('docs/operations.md')).find((f) => f.lang === 'yaml' && f.body.includes('- alert: KeygateKeyStoreDown'));
     expect(docBlock, 'an alerts block in docs/operations.md').toBeDefined();
     expect(parse(docBlock?.body ?? '')).toEqual(rules);
+  });
+
+  it('are the rules of deploy/observability/alerts.yaml, which promtool tests', () => {
+    const group = (parse(read('deploy/observability/alerts.yaml')) as { groups: { name: string; rules: JsonObject[] }[] }).groups.find((g) => g.name === 'keygate');
+    expect(rules).toEqual(group?.rules);
   });
 });
 

@@ -97,6 +97,7 @@ describe('deploy/observability: dashboard and alerts are built on metrics that e
     expect(dashboardExprs.length).toBeGreaterThanOrEqual(25);
     expect(alertExprs.map((a) => a.where)).toEqual([
       'alert KeygateDenyRateSpike', 'alert KeygateKeyStoreDown', 'alert KeygateUpstreamErrors', 'alert KeygateRoute5xxRatio', 'alert KeygateAuditEventsDropped',
+      'alert KeygateServingStale', 'alert KeygateSlowAuth', 'alert KeygateConfigReloadFailed',
     ]);
   });
 
