@@ -12,6 +12,5 @@ export function auditAdminWrites(base: AdminAudit, trail: AuditTrail): AdminAudi
       base.record(actor, action, target, details);
       trail.record(adminEvent(actor, action, target, details, actor.client === undefined ? {} : { client: actor.client }));
     },
-    recent: (limit) => base.recent(limit),
   };
 }

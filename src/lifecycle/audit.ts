@@ -1,33 +1,19 @@
 import type { Logger } from '../log/logger.ts';
 import type { Actor } from './service.ts';
 
-export interface AdminEvent {
-  at: string;
-  actor: string;
-  action: string;
-  target: string;
-  details: Record<string, unknown>;
-}
-
 export interface AdminAudit {
   record(actor: Actor, action: string, target: string, details: Record<string, unknown>): void;
-  /** Most recent first. */
-  recent(limit: number): AdminEvent[];
 }
 
 /**
- * Every admin write: who, what, when. Logged as a JSON line and kept in a bounded ring for the
- * admin API; never a secret (callers pass ids and field names, not values of secrets).
+ * Every admin write: who, what, when, as a JSON log line. The audit trail (src/audit/admin.ts)
+ * wraps this to keep the same event where `GET /v1/audit` reads it. Never a secret: callers
+ * pass ids and field names, not values of secrets.
  */
-export function createAdminAudit(logger: Logger, capacity = 10_000): AdminAudit {
-  const ring: AdminEvent[] = [];
+export function createAdminAudit(logger: Logger): AdminAudit {
   return {
     record(actor, action, target, details) {
-      const event: AdminEvent = { at: new Date().toISOString(), actor: actor.name, action, target, details };
-      ring.push(event);
-      if (ring.length > capacity) ring.shift();
-      logger.info({ audit: event }, 'admin write');
+      logger.info({ audit: { at: new Date().toISOString(), actor: actor.name, action, target, details } }, 'admin write');
     },
-    recent: (limit) => ring.slice(-limit).reverse(),
   };
 }
