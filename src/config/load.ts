@@ -45,7 +45,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => yamlProblem(doc, lc, file, e));
-  if (doc.errors.some((e) => !RECOVERABLE.has(e.code))) return fail(problems);
+  if (doc.errors.some((e) => !RECOVERABLE.has(e.code))) return fail(capSyntaxErrors(problems));
 
   // One problem per field, the first found: a field whose variable is unset holds "" rather
   // than a value, so only that is reported there. Cross-field checks repeat nothing already
@@ -85,6 +85,20 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     problems.push({ file, ...at(path), path, message });
   }, (path) => at(path).line);
   return problems.length > 0 ? fail(problems) : { ok: true, config };
+}
+
+/**
+ * One real syntax error (say `${VAR}` unquoted inside `{ }`) makes the parser flag every token
+ * after it: in a file of 10k declared keys, 100k "problems" that are all the same one. The first
+ * few are shown, then how many more there were.
+ */
+const MAX_SYNTAX_PROBLEMS = 10;
+
+function capSyntaxErrors(problems: ConfigProblem[]): ConfigProblem[] {
+  if (problems.length <= MAX_SYNTAX_PROBLEMS) return problems;
+  const shown = [...problems].sort((a, b) => a.line - b.line || a.column - b.column).slice(0, MAX_SYNTAX_PROBLEMS);
+  const last = shown[shown.length - 1] as ConfigProblem;
+  return [...shown, { ...last, path: '', message: `… and ${problems.length - MAX_SYNTAX_PROBLEMS} more syntax errors after these, most likely caused by the first one` }];
 }
 
 function fail(problems: ConfigProblem[]): LoadResult {

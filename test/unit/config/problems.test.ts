@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../../src/config/load.ts';
+import { loadConfigFile, loadConfigText } from '../../../src/config/load.ts';
 import { formatProblems } from '../../../src/config/format.ts';
 import { bad, brief, good, MINIMAL } from './support.ts';
 
@@ -201,5 +201,19 @@ describe('cross-field rules', () => {
       `${at(text, 7, '"sha256')} /principals/0/keys/0/hash: must be hmac-sha256:<hex> because keys.pepper is set; make it with keygate hash-key`,
       `${at(text, 7, '2027')} /principals/0/keys/0/expiresAt: "2027-02-30" is not a calendar date`,
     ]);
+  });
+});
+
+describe('one syntax error early in a long file', () => {
+  it('shows the first few problems and how many more, not one per following token', () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => `      - { id: k${i}, hash: "sha256:${'a'.repeat(64)}" }`);
+    const text = ['audit: { enabled: ${AUDIT} }', 'upstreams: { app: { url: "http://127.0.0.1:3000" } }', 'routes: [{ name: a, path: /a, upstream: app, public: true }]',
+      'principals:', '  - name: bot', '    kind: service', '    keys:', ...keys].join('\n');
+    const r = loadConfigText(text, 'big.yaml', {});
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.length).toBe(11);
+    expect(r.problems[0]).toMatchObject({ file: 'big.yaml', line: 1 });
+    expect(r.problems[10]?.message).toMatch(/^… and \d+ more syntax errors after these, most likely caused by the first one$/);
   });
 });
