@@ -11,6 +11,9 @@ export interface WrkResult {
   /** connect + read + write + timeout + status (>= 400) errors. */
   errors: number;
   statusErrors: number;
+  /** wrk's latency percentiles (closed loop: they include queueing at the server). */
+  p50ms: number;
+  p99ms: number;
 }
 
 /**
@@ -34,6 +37,7 @@ export function wrk(opts: { origin: string; path: string; secretsFile: string; s
       resolve({
         requests: n('requests'), seconds, rps: n('requests') / seconds,
         errors: n('connect') + n('read') + n('write') + n('timeout') + n('status'), statusErrors: n('status'),
+        p50ms: n('p50_us') / 1000, p99ms: n('p99_us') / 1000,
       });
     });
     track(child);
