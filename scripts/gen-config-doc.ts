@@ -125,7 +125,9 @@ node src/cli/main.ts check-config config/keygate.yaml
 - **Environment**: \`\${VAR}\` and \`\${VAR:-default}\` in any value are replaced from the
   environment when the file is loaded (on the parsed values, so an environment value can never
   change the structure); \`$\${\` is a literal \`\${\`. An unset variable without a default is an error.
-  Scalars are coerced to the field's type, so \`port: "\${PORT:-8080}"\` is a number.
+  Scalars are coerced to the field's type, so \`port: "\${PORT:-8080}"\` is a number. Inside a
+  flow map (\`{ … }\`) quote the reference: YAML reads a bare \`{\` there as the start of a map, so
+  write \`audit: { enabled: "\${AUDIT:-true}" }\`.
 - **Durations** are strings with a unit: \`500ms\`, \`30s\`, \`5m\`, \`1h\`, \`90d\`.
 - **Defaults** below apply when a key is absent. Only \`upstreams\` and \`routes\` are required.
 
