@@ -29,7 +29,7 @@ export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
       if (settled) return;
       settled = true;
       res.off('close', onClientClose);
-      res.off('drain', onDrain);
+      if (waitingForDrain) res.off('drain', onDrain);
       if (err === undefined) resolve();
       else reject(err);
     };
@@ -41,9 +41,14 @@ export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
       controller?.abort(new Error('client closed the connection'));
       done();
     };
-    const onDrain = () => controller?.resume();
+    // 'drain' is listened for only while the client is behind: most responses never need it,
+    // and a listener added and removed per request is measurable at these rates.
+    let waitingForDrain = false;
+    const onDrain = () => {
+      waitingForDrain = false;
+      controller?.resume();
+    };
     res.on('close', onClientClose);
-    res.on('drain', onDrain);
 
     pool.dispatch(
       {
@@ -64,7 +69,11 @@ export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
           res.writeHead(statusCode, statusMessage, clientHeaders(c.rawHeaders as (Buffer | string)[], ctx.id));
         },
         onResponseData(c, chunk) {
-          if (!res.write(chunk)) c.pause();
+          if (!res.write(chunk) && !waitingForDrain) {
+            waitingForDrain = true;
+            c.pause();
+            res.once('drain', onDrain);
+          }
         },
         onResponseEnd() {
           res.end();

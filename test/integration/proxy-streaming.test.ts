@@ -143,6 +143,37 @@ describe('bodies stream, both ways', () => {
     expect(size).toBe(data.length);
     expect(hash.digest('hex')).toBe(sha256(data));
   });
+
+  it('a client that stops reading holds the upstream back (backpressure), and then gets every byte', async () => {
+    const TOTAL = 256 * MiB;
+    const CHUNK = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    let finished = false;
+    up.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': TOTAL });
+      // Writes only while the socket takes them: how far it gets shows what keygate accepted.
+      const pump = () => {
+        while (written < TOTAL) {
+          written += CHUNK.length;
+          if (!res.write(CHUNK)) return void res.once('drain', pump);
+        }
+        finished = true;
+        res.end();
+      };
+      pump();
+    });
+    const res = await request(`${gw.url}/api/applications/1/slow-reader`, { headers: AUTH, highWaterMark: 64 * 1024 });
+    expect(res.statusCode).toBe(200);
+    // Read nothing for a while: a gateway that buffered would have let the upstream send it all.
+    await new Promise((r) => setTimeout(r, 700));
+    const heldAt = written;
+    expect(finished).toBe(false);
+    expect(heldAt).toBeLessThan(32 * MiB); // socket buffers on both hops, not 256 MiB in keygate's heap
+    let size = 0;
+    for await (const c of res.body) size += (c as Buffer).length;
+    expect(size).toBe(TOTAL);
+    expect(finished).toBe(true);
+  }, 30_000);
 });
 
 describe('request framing', () => {
