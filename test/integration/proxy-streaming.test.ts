@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -143,6 +144,51 @@ describe('bodies stream, both ways', () => {
     expect(size).toBe(data.length);
     expect(hash.digest('hex')).toBe(sha256(data));
   });
+
+  it('an upstream that stops reading holds the upload back (backpressure), and then gets every byte', async () => {
+    // A plain node:http upstream: the shared test upstream reads every body to record it.
+    const TOTAL = 256 * MiB;
+    const CHUNK = Buffer.alloc(64 * 1024, 3);
+    let produced = 0;
+    const reading = deferred<void>();
+    const slow = createServer((req, res) => {
+      req.pause();
+      void reading.promise.then(() => {
+        let got = 0;
+        req.on('data', (c: Buffer) => (got += c.length));
+        req.on('end', () => res.end(JSON.stringify({ got })));
+        req.resume();
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const g = await startTestGateway(`
+upstreams: { slow: { url: "http://127.0.0.1:${(slow.address() as AddressInfo).port}", timeout: 20s, bodyTimeout: 20s } }
+log: { level: silent }
+roles: { editor: { actions: [application:edit] } }
+routes: [{ name: up, path: "/*", upstream: slow, action: application:edit }]
+principals: [{ name: alice, kind: user, roles: [editor], keys: [{ id: alice-1, hash: "${alice.hash}" }] }]
+`);
+    try {
+      async function* body() {
+        while (produced < TOTAL) {
+          produced += CHUNK.length;
+          yield CHUNK;
+        }
+      }
+      const pending = request(`${g.url}/upload`, { method: 'PUT', headers: { ...AUTH, 'content-length': String(TOTAL) }, body: Readable.from(body()) });
+      await new Promise((r) => setTimeout(r, 700));
+      const heldAt = produced;
+      reading.resolve();
+      const res = await pending;
+      expect(heldAt).toBeLessThan(32 * MiB); // socket buffers on both hops; a buffering gateway would take it all
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.json()).toEqual({ got: TOTAL });
+    } finally {
+      await g.close();
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  }, 30_000);
 
   it('a client that stops reading holds the upstream back (backpressure), and then gets every byte', async () => {
     const TOTAL = 256 * MiB;
