@@ -106,7 +106,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   // their own connection, or in process with the embedded store. Neither is ever awaited on
   // the request path.
   const side = store === declared ? { redis: '', sentinel: null, cluster: null, prefix: config0.store.prefix } : config0.store;
-  const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n, reason) => metrics.auditDropped.labels(reason === 'sink_error' ? 'store_error' : reason).inc(n) });
+  const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n, reason) => metrics.auditDropped.labels(reason).inc(n) });
   const usage = createUsageCounter({ store: side, logger });
 
   const groups = new GroupDirectory(store);

@@ -1,5 +1,5 @@
 /** Why events were dropped: the queue was full, or the sink failed to write a batch. */
-export type DropReason = 'queue_full' | 'sink_error' | 'rate_limited';
+export type DropReason = 'queue_full' | 'store_error' | 'rate_limited';
 
 export interface BatchQueueOptions<T> {
   /** Most items held while waiting to be written; one more push is dropped and counted. @default 10_000 */
@@ -54,7 +54,7 @@ export function createBatchQueue<T>(opts: BatchQueueOptions<T>): BatchQueue<T> {
       try {
         await opts.write(batch);
       } catch (e) {
-        drop(batch.length, 'sink_error', e);
+        drop(batch.length, 'store_error', e);
       }
     }
   }

@@ -96,7 +96,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     try {
       e = requestEvent(ctx, status);
     } catch {
-      drop(1, 'sink_error');
+      drop(1, 'store_error');
       return;
     }
     if (e === null) return;
@@ -135,7 +135,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     },
     onDrop(n, reason, err) {
       drop(n, reason);
-      if (reason === 'sink_error' && !failing) {
+      if (reason === 'store_error' && !failing) {
         failing = true;
         opts.logger.warn({ stream: sink.stream, err: err instanceof Error ? err.message : String(err) }, 'audit trail cannot write; dropping events until it can');
       }

@@ -63,7 +63,7 @@ describe('audit batch queue', () => {
     for (let i = 0; i < 7; i++) q.push(i);
     await q.flush();
     expect(calls).toBe(3); // 3 + 3 + 1, each tried once
-    expect(r.drops).toEqual([{ count: 3, reason: 'sink_error' }, { count: 3, reason: 'sink_error' }, { count: 1, reason: 'sink_error' }]);
+    expect(r.drops).toEqual([{ count: 3, reason: 'store_error' }, { count: 3, reason: 'store_error' }, { count: 1, reason: 'store_error' }]);
     expect(q.size).toBe(0);
     await q.close();
   });
