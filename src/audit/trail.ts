@@ -1,4 +1,5 @@
 import type { RequestContext } from '../context.ts';
+import type { AuditConfig } from '../config/types.ts';
 import type { RedisConn } from '../keystore/redis/connection.ts';
 import { isRedis, openSideConnection, type StoreTarget } from './connection.ts';
 import { requestEvent, type AuditEvent } from './event.ts';
@@ -8,25 +9,7 @@ import type { AuditFilter, AuditPage } from './query.ts';
 import { createRedisAuditSink } from './redis-sink.ts';
 import { createAnonymousLimit } from './anonymous-limit.ts';
 
-/** The `audit:` section of the config, durations in ms. */
-export interface AuditSettings {
-  /** Record events at all. @default true */
-  enabled: boolean;
-  /** Redis: approximate stream length cap (`MAXLEN ~`). Embedded store: ring size, at most 100 000. @default 1_000_000 */
-  maxLen: number;
-  /** Redis: entries older than this are trimmed. @default 30 days */
-  retentionMs: number;
-  /** Events waiting to be written; beyond it they are dropped and counted. @default 10_000 */
-  queueSize: number;
-  /** Events per write to Redis (one script call). @default 128 */
-  batchSize: number;
-  /** Longest an event waits to be written. @default 250 */
-  flushIntervalMs: number;
-  /** Refusals without a valid credential recorded per client address and second (0: all). @default 10 */
-  anonymousRate: number;
-}
-
-export const AUDIT_DEFAULTS: AuditSettings = {
+export const AUDIT_DEFAULTS: AuditConfig = {
   enabled: true, maxLen: 1_000_000, retentionMs: 30 * 86_400_000, queueSize: 10_000, batchSize: 128, flushIntervalMs: 250, anonymousRate: 10,
 };
 
@@ -41,7 +24,7 @@ export interface AuditLogger {
 export interface AuditTrailOptions {
   /** Where the store lives: the trail goes next to it (Redis) or in process (embedded). */
   store: StoreTarget;
-  audit?: Partial<AuditSettings>;
+  audit?: Partial<AuditConfig>;
   /** Every dropped event, for `keygate_audit_events_dropped_total`. */
   onDrop: (count: number, reason: DropReason) => void;
   logger: AuditLogger;

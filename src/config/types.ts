@@ -199,21 +199,21 @@ export interface DeclaredPrincipal {
   keys: DeclaredKey[];
 }
 
-/** `audit:`: the audit trail (see src/audit/trail.ts). */
+/** `audit:`: the audit trail (src/audit/trail.ts), durations in ms. */
 export interface AuditConfig {
-  /** @default true */
+  /** Record events at all. @default true */
   enabled: boolean;
-  /** @default 1000000 */
+  /** Redis: approximate stream length cap (`MAXLEN ~`). Embedded store: ring size, at most 100 000. @default 1_000_000 */
   maxLen: number;
-  /** @default 30 days */
+  /** Redis: entries older than this are trimmed. @default 30 days */
   retentionMs: number;
-  /** @default 10000 */
+  /** Events waiting to be written; beyond it they are dropped and counted. @default 10_000 */
   queueSize: number;
-  /** @default 128 */
+  /** Events per write to Redis (one script call). @default 128 */
   batchSize: number;
-  /** @default 250 */
+  /** Longest an event waits to be written. @default 250 */
   flushIntervalMs: number;
-  /** @default 10 */
+  /** Refusals without a valid credential recorded per client address and second (0: all). @default 10 */
   anonymousRate: number;
 }
 

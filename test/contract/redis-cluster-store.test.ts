@@ -13,6 +13,7 @@ import { createUsageCounter } from '../../src/usage/counter.ts';
 import type { StoreTarget } from '../../src/audit/connection.ts';
 import { startCluster, withAdmin, type TestCluster } from '../helpers/redis-topologies.ts';
 import { describeKeyStoreContract, key, principal } from './keystore.contract.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const USER = 'keygate';
 const PASSWORD = 'cluster-pw-4e7a1b9d';
@@ -29,19 +30,6 @@ function open(prefix: string, over: Partial<RedisKeyStoreOptions> = {}): KeyStor
 }
 
 const sideTarget = (prefix: string): StoreTarget => ({ redis: '', sentinel: null, cluster: cluster.nodes, prefix, username: USER, password: PASSWORD });
-
-function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = get();
-      if (v !== undefined) resolve(v);
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 /** Port of the master serving the slot of `{prefix}`. */
 async function ownerOf(prefix: string): Promise<number> {

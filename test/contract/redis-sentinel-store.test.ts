@@ -13,6 +13,7 @@ import { createUsageCounter } from '../../src/usage/counter.ts';
 import type { StoreTarget } from '../../src/audit/connection.ts';
 import { startSentinel, type TestSentinel } from '../helpers/redis-topologies.ts';
 import { describeKeyStoreContract, principal } from './keystore.contract.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const NODE_PASSWORD = 'node-pw-7f3a9c1e';
 const SENTINEL_PASSWORD = 'sentinel-pw-2b8d4e6f';
@@ -36,19 +37,6 @@ const sideTarget = (prefix: string): StoreTarget => ({
   redis: '', cluster: null, prefix, password: NODE_PASSWORD,
   sentinel: { name: sentinel.name, nodes: sentinel.sentinels, password: SENTINEL_PASSWORD },
 });
-
-function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = get();
-      if (v !== undefined) resolve(v);
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 beforeAll(async () => {
   sentinel = await startSentinel({ sentinels: 1, auth: { password: NODE_PASSWORD }, sentinelPassword: SENTINEL_PASSWORD });

@@ -5,6 +5,7 @@ import type { StoreLogger } from '../../src/keystore/redis/link.ts';
 import { StoreConflictError, StoreUnavailableError, type Invalidation, type KeyStore } from '../../src/keystore/types.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { describeKeyStoreContract, key, principal } from './keystore.contract.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let redis: TestRedis;
 let prefixes = 0;
@@ -33,19 +34,6 @@ describeKeyStoreContract('redis', async () => {
   const store = open(`t${++prefixes}`);
   return { store, cleanup: () => store.close() };
 });
-
-function waitFor<T>(what: string, get: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = get();
-      if (v !== undefined) resolve(v);
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 describe('Redis store specifics', () => {
   it('delivers a write made through one instance to the listeners of every instance', async () => {

@@ -14,6 +14,7 @@ import { createAuditTrail } from '../../src/audit/trail.ts';
 import { createUsageCounter } from '../../src/usage/counter.ts';
 import { makeTestTls, startCluster, startSentinel, type TestCluster, type TestSentinel, type TestTls } from '../helpers/redis-topologies.ts';
 import { describeKeyStoreContract, principal } from './keystore.contract.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const PASSWORD = 'tls-node-pw-6b2e';
 const SENTINEL_PASSWORD = 'tls-sentinel-pw-1f8c';
@@ -49,18 +50,6 @@ function capture(): { logger: StoreLogger; lines: string[] } {
   return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error') } };
 }
 
-function waitFor(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (ok()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
-
 beforeAll(async () => {
   certs = makeTestTls();
   [sentinel, cluster] = await Promise.all([
@@ -83,7 +72,7 @@ describe('store.tls with the test CA not trusted', () => {
     // A shorter first attempt (the store waits for it before failing the call): the test needs no 2.5 s wait.
     const store = open({ logger, connectTimeoutMs: 500 });
     await expect(store.createPrincipal(principal())).rejects.toBeInstanceOf(StoreUnavailableError);
-    await waitFor('a log line', () => lines.length > 0);
+    await waitFor('a log line', () => (lines.length > 0 ? true : undefined));
     // ioredis drops the TLS reason on these paths: what reaches the log is "Connection is closed."
     expect(lines).toEqual([expect.stringMatching(/^warn redis store cannot connect .*Connection is closed/)]);
     expect(store.isReady()).toBe(false);
@@ -122,7 +111,7 @@ describe('store.tls with the test CA trusted', () => {
     b.onInvalidate((i) => seen.push(i));
     await b.getGroup('warm-up');
     await a.createPrincipal(principal());
-    await waitFor('the invalidation', () => seen.length > 0);
+    await waitFor('the invalidation', () => (seen.length > 0 ? true : undefined));
     expect(seen).toEqual([{ type: 'principal', id: principal().id }]);
 
     const store = { ...where(), prefix, password: PASSWORD, tls: true };
