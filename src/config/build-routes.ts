@@ -88,7 +88,8 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
     const route: RouteConfig = {
       name, path, methods: strings(r['methods']), hosts: strings(r['host']).map((h) => h.toLowerCase()),
       upstream, actions, public: isPublic, stripPrefix: str(r['stripPrefix']),
-      credentials, resource, line: ctx.lineOf(at),
+      credentials, accepts: new Set((credentials ?? [...ctx.enabled].filter((s) => s !== 'body')).filter((s) => ctx.enabled.has(s))),
+      resource, line: ctx.lineOf(at),
     };
     if (pathProblem === null) matcherProblem(route, ctx, `${at}/path`);
     return route;

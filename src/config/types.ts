@@ -176,6 +176,12 @@ export interface RouteConfig {
   stripPrefix: string;
   /** Credential styles accepted on this route; null: every globally enabled style except `body`. */
   credentials: CredentialStyleName[] | null;
+  /**
+   * What the route accepts in effect: its list, or every globally enabled style but `body`
+   * (reading a body to find a key is opt-in per route, so other routes keep streaming), limited
+   * to the enabled styles. Fixed at config build time.
+   */
+  accepts: ReadonlySet<CredentialStyleName>;
   /** Resource scoping: the path parameter naming the resource the action applies to. */
   resource: { type: string; param: string } | null;
   /** Line in the config file, for messages. */

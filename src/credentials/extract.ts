@@ -9,30 +9,9 @@ import { queryKey, withoutParam } from './query.ts';
 import { singleRawHeader } from './raw-headers.ts';
 import type { VerifyResult } from '../tokens/signer.ts';
 
-/**
- * Styles a route accepts: its own list, or every globally enabled style but `body` (reading a
- * body to find a key is opt-in per route, so other routes keep streaming).
- */
-export function acceptedStyles(ctx: RequestContext): Set<CredentialStyleName> {
-  // Fixed for a route within a config generation (routes are rebuilt on reload): computed once.
-  const route = ctx.match!.route; // matchRoute ran first
-  let styles = ACCEPTED.get(route);
-  if (styles === undefined) ACCEPTED.set(route, (styles = computeAccepted(ctx)));
-  return styles;
-}
-
-const ACCEPTED = new WeakMap<object, Set<CredentialStyleName>>();
-
-function computeAccepted(ctx: RequestContext): Set<CredentialStyleName> {
-  const cfg = ctx.gen.config;
-  const c = cfg.credentials;
-  const enabled: Record<CredentialStyleName, boolean> = {
-    bearer: c.bearer, token: cfg.tokens.enabled, apikey: c.apiKey.enabled,
-    service_key: c.serviceKey.enabled, body: c.body.enabled, query: c.query.enabled,
-  };
-  const listed = ctx.match!.route.credentials; // matchRoute ran first
-  const names = listed ?? (Object.keys(enabled) as CredentialStyleName[]).filter((s) => s !== 'body');
-  return new Set(names.filter((s) => enabled[s]));
+/** Styles the matched route accepts (RouteConfig.accepts, fixed when the config was built). */
+export function acceptedStyles(ctx: RequestContext): ReadonlySet<CredentialStyleName> {
+  return ctx.match!.route.accepts; // matchRoute ran first
 }
 
 function malformed(): GatewayError {
@@ -47,7 +26,7 @@ function keyCredential(ctx: RequestContext, style: CredentialStyleName, secret: 
 }
 
 /** Credentials carried in headers and the query. Precedence is fixed; see docs/credentials.md. */
-function fromHeadersAndQuery(ctx: RequestContext, accepted: Set<CredentialStyleName>): { found: PresentedCredential[]; jwt: string | null } {
+function fromHeadersAndQuery(ctx: RequestContext, accepted: ReadonlySet<CredentialStyleName>): { found: PresentedCredential[]; jwt: string | null } {
   const cfg = ctx.gen.config;
   const found: PresentedCredential[] = [];
   let jwt: string | null = null;

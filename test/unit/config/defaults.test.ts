@@ -58,7 +58,7 @@ describe('defaults', () => {
     expect(app).toMatchObject({ name: 'app', timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 128, preserveHost: false });
     expect(c.routes).toEqual([{
       name: 'api', path: '/api/*', methods: [], hosts: [], upstream: 'app', actions: ['application:view'],
-      public: false, stripPrefix: '', credentials: null, resource: null, line: 4,
+      public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 4,
     }]);
   });
 
