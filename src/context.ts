@@ -4,6 +4,7 @@ import type { RouteMatch } from './routing/types.ts';
 import type { KeyRecord, PrincipalRecord } from './keystore/types.ts';
 
 import type { CredentialStyleName } from './config/types.ts';
+import type { RetryReason } from './proxy/retry.ts';
 
 /** Which credential style authenticated (or failed to authenticate) the request. */
 export type CredentialStyle = CredentialStyleName;
@@ -65,4 +66,6 @@ export interface RequestContext {
   forwarded: boolean;
   /** Set when the upstream exchange failed: timeout, unavailable or client_aborted. */
   upstreamError: string | null;
+  /** Set when the request was sent a second time after a stale keep-alive connection failed (proxy/retry.ts). */
+  upstreamRetry: RetryReason | null;
 }

@@ -80,6 +80,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       id: requestId(req), start: process.hrtime.bigint(), gen: deps.current(), req, res, expectContinue,
       path: '', query: '', match: null, credential: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null,
+      upstreamRetry: null,
     };
   }
 

@@ -158,6 +158,11 @@ export interface UpstreamConfig {
   connections: number;
   /** Forward the client's Host header instead of the upstream's. @default false */
   preserveHost: boolean;
+  /**
+   * Idle time after which a pooled connection is closed by keygate, also capping the upstream's
+   * `Keep-Alive: timeout=` hint: below the upstream's own idle timeout, keygate closes first. @default 4_000
+   */
+  keepAliveTimeoutMs: number;
 }
 
 export interface RouteConfig {

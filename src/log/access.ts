@@ -31,6 +31,7 @@ export function createAccessLog(logger: Logger): AccessLog {
           credential: ctx.credential?.style ?? null,
           error: ctx.errorCode,
           client: ctx.req.socket?.remoteAddress ?? null,
+          upstreamRetry: ctx.upstreamRetry,
         },
         'request',
       );

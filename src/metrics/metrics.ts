@@ -27,6 +27,7 @@ export function createMetrics(registry = new Registry()) {
     authDuration: new Histogram({ name: 'keygate_auth_duration_seconds', help: 'Time to extract, resolve and authorize a credential', labelNames: ['credential'], buckets: AUTH_BUCKETS, registers: r }),
     upstreamDuration: new Histogram({ name: 'keygate_upstream_duration_seconds', help: 'Time from dispatch to the end of the upstream response', labelNames: ['upstream'], buckets: REQUEST_BUCKETS, registers: r }),
     upstreamErrors: new Counter({ name: 'keygate_upstream_errors_total', help: 'Upstream failures by kind (timeout, unavailable, client_aborted)', labelNames: ['upstream', 'kind'], registers: r }),
+    upstreamRetries: new Counter({ name: 'keygate_upstream_retries_total', help: 'Requests sent a second time, on a new connection, after a reused keep-alive connection closed (connection_closed) or was reset (connection_reset) before any response byte', labelNames: ['upstream', 'reason'], registers: r }),
     cache: new Counter({ name: 'keygate_keystore_cache_total', help: 'Key cache events (hit, miss, negative_hit, coalesced, invalidated, stale_serve, flushed)', labelNames: ['event'], registers: r }),
     storeUp: new Gauge({ name: 'keygate_keystore_up', help: '1 when the key store answers, 0 when it cannot be reached', registers: r }),
     storeDuration: new Histogram({ name: 'keygate_keystore_duration_seconds', help: 'Key store round trips by operation', labelNames: ['op'], buckets: AUTH_BUCKETS, registers: r }),

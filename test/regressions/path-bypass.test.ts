@@ -22,6 +22,7 @@ const upstream: UpstreamConfig = {
   bodyTimeoutMs: 30_000,
   connections: 128,
   preserveHost: false,
+  keepAliveTimeoutMs: 4_000,
 };
 
 function route(name: string, path: string, over: Partial<RouteConfig>): RouteConfig {

@@ -55,7 +55,7 @@ describe('defaults', () => {
   it('fills upstream and route defaults, and remembers each route\'s line', () => {
     const app = c.upstreams.get('app');
     expect(app?.url.href).toBe('http://127.0.0.1:3000/');
-    expect(app).toMatchObject({ name: 'app', timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 128, preserveHost: false });
+    expect(app).toMatchObject({ name: 'app', timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 128, preserveHost: false, keepAliveTimeoutMs: 4_000 });
     expect(c.routes).toEqual([{
       name: 'api', path: '/api/*', methods: [], hosts: [], upstream: 'app', actions: ['application:view'],
       public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 4,

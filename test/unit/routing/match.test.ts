@@ -11,6 +11,7 @@ function upstream(name: string): UpstreamConfig {
     bodyTimeoutMs: 30_000,
     connections: 128,
     preserveHost: false,
+    keepAliveTimeoutMs: 4_000,
   };
 }
 
