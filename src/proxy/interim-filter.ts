@@ -42,12 +42,13 @@ function classify(buf: Buffer): Verdict {
   if (buf[10] === 0x30 && buf[11] === 0x31) return { kind: 'final' };
   // The head ends at the first CRLF CRLF. A bare LF is a framing undici's parser may read
   // differently, so such a head is not ours to skip: undici gets it as is.
-  for (let i = STATUS_END; i < buf.length; i++) {
+  const limit = Math.min(buf.length, MAX_INTERIM_HEAD);
+  for (let i = STATUS_END; i < limit; i++) {
     if (buf[i] !== LF) continue;
     if (buf[i - 1] !== CR) return { kind: 'final' };
     if (buf[i - 2] === LF && buf[i - 3] === CR) return { kind: 'interim', end: i + 1 };
   }
-  return buf.length > MAX_INTERIM_HEAD ? { kind: 'final' } : { kind: 'more' };
+  return buf.length >= MAX_INTERIM_HEAD ? { kind: 'final' } : { kind: 'more' };
 }
 
 export class InterimFilter {
