@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { newKey } from '../helpers/keys.ts';
+import { until } from '../helpers/sockets.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 /**
  * Issue 10, item 16: an upstream that closes an idle keep-alive connection just as keygate sends
@@ -92,21 +94,25 @@ const alice = newKey();
 const AUTH = { authorization: `Bearer ${alice.secret}` };
 const BURST = 240;
 const POOL = 32;
+const KEEPALIVE_MS = 300;
 
 let fin: RaceUpstream;
 let rst: RaceUpstream;
 let single: RaceUpstream; // one pooled connection: which connection a request takes is known
 let cold: RaceUpstream; // nothing warmed: every first request is on a new connection
+let node: TestUpstream; // a Node.js server: announces `Keep-Alive: timeout=5` and closes idle connections after 5 s
 let gw: TestGateway;
 
 beforeAll(async () => {
   [fin, rst, single, cold] = await Promise.all([startRaceUpstream('fin'), startRaceUpstream('rst'), startRaceUpstream('fin'), startRaceUpstream('rst')]);
+  node = await startUpstream();
   gw = await startTestGateway(`
 upstreams:
   fin: { url: "${fin.url}", timeout: 5s, connectTimeout: 1s, connections: ${POOL} }
   rst: { url: "${rst.url}", timeout: 5s, connectTimeout: 1s, connections: ${POOL} }
   single: { url: "${single.url}", timeout: 5s, connectTimeout: 1s, connections: 1 }
   cold: { url: "${cold.url}", timeout: 5s, connectTimeout: 1s, connections: 1 }
+  node: { url: "${node.url}", timeout: 5s, connectTimeout: 1s, keepAliveTimeout: ${KEEPALIVE_MS}ms }
 log: { level: silent }
 roles: { editor: { actions: [application:view, application:edit] } }
 routes:
@@ -114,13 +120,14 @@ routes:
   - { name: rst, path: "/rst/*", upstream: rst, action: application:view }
   - { name: single, path: "/single/*", upstream: single, action: application:edit }
   - { name: cold, path: "/cold/*", upstream: cold, action: application:view }
+  - { name: node, path: "/node/*", upstream: node, action: application:view }
 principals:
   - { name: alice, kind: user, roles: [editor], keys: [{ id: alice-1, hash: "${alice.hash}" }] }
 `);
 });
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([fin, rst, single, cold].map((u) => u?.close()));
+  await Promise.all([fin, rst, single, cold, node].map((u) => u?.close()));
 });
 
 async function send(path: string, opts: { method?: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE'; body?: string } = {}) {
@@ -234,5 +241,21 @@ describe('what is not retried', () => {
     expect(cold.dropped).toEqual(['/cold/always-die/x']);
     expect(cold.connections).toBe(1);
     expect(await retries('cold')).toEqual({});
+  });
+});
+
+describe('upstreams.<name>.keepAliveTimeout', () => {
+  it('keygate closes an idle upstream connection after it, before the upstream would (its Keep-Alive: timeout=5 does not raise it)', async () => {
+    expect((await send('/node/idle')).status).toBe(200);
+    expect(node.received.at(-1)?.url).toBe('/node/idle');
+    const idleSince = Date.now();
+    expect(node.connections.open).toBe(1);
+    expect(await until(() => node.connections.open === 0, 3000), 'the idle connection was closed').toBe(true);
+    const idleFor = Date.now() - idleSince;
+    expect(idleFor).toBeGreaterThanOrEqual(KEEPALIVE_MS - 50);
+    expect(idleFor).toBeLessThan(2000); // the upstream's own 5 s are far off
+    // And the next request simply opens a new connection.
+    expect((await send('/node/again')).status).toBe(200);
+    expect(node.connections.total).toBe(2);
   });
 });

@@ -102,6 +102,12 @@ describe('schema problems', () => {
     expect(brief(bad([...MINIMAL, 'server: { drainTimeout: 30 }'].join('\n')))).toEqual(['5:25 /server/drainTimeout: must be a duration like 500ms, 30s, 5m, 1h or 90d (got 30)']);
   });
 
+  it('refuses a zero upstream keepAliveTimeout (undici cannot keep a connection idle for 0 ms)', () => {
+    const text = ['upstreams:', '  app: { url: "http://127.0.0.1:3000", keepAliveTimeout: 0s }', ...MINIMAL.slice(2)].join('\n');
+    expect(brief(bad(text))).toEqual([expect.stringMatching(/^2:\d+ \/upstreams\/app\/keepAliveTimeout: must be more than 0/)]);
+    expect(good(text.replace('0s', '1500ms')).upstreams.get('app')?.keepAliveTimeoutMs).toBe(1500);
+  });
+
   it('does not pile cross-field noise under a value of the wrong type', () => {
     expect(brief(bad(['upstreams: { app: { url: "http://h" } }', 'routes: nope'].join('\n')))).toEqual(['2:9 /routes: must be a list (got "nope")']);
   });
