@@ -33,7 +33,9 @@ async function startLenientUpstream(): Promise<LenientUpstream> {
     received.push(url);
     const resolved = lenientPath(url);
     const q = url.indexOf('?');
-    const body = JSON.stringify({ raw: url, resolved, query: q === -1 ? '' : url.slice(q) });
+    // ASCII-only JSON: the raw-socket client reads responses as latin1.
+    const body = JSON.stringify({ raw: url, resolved, query: q === -1 ? '' : url.slice(q) })
+      .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
