@@ -6,6 +6,7 @@
 
 export const ERRORS = {
   bad_path: { status: 400, message: 'The request path is not acceptable' },
+  bad_host: { status: 400, message: 'The request names no single, valid host' },
   invalid_request: { status: 400, message: 'The request is malformed' },
   ambiguous_credentials: { status: 400, message: 'The request carries more than one credential' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON' },

@@ -8,6 +8,7 @@ import { GatewayError, toGatewayError } from './errors.ts';
 import { sendError } from './respond.ts';
 import { runStages, timedAuth, type Stage } from './stages.ts';
 import { normalizePath, matchRoute } from './routing/stages.ts';
+import { checkHost } from './routing/host.ts';
 import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
@@ -64,7 +65,7 @@ function finalStatus(res: ServerResponse | undefined): number {
 
 export function createGateway(deps: GatewayDeps): Gateway {
   // The request path, in order. Reading these lists tells the whole story of a request.
-  const front: Stage[] = [checkHeaderCount, normalizePath];
+  const front: Stage[] = [checkHeaderCount, checkHost, normalizePath];
   const chain: Stage[] = [
     matchRoute,
     timedAuth([

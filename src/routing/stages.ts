@@ -2,25 +2,9 @@ import type { RequestContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { normalizeTarget } from './normalize.ts';
 
-/**
- * An absolute-form target (RFC 9112 §3.2.2) names its own host, which the server must prefer to
- * the Host header. Rather than route on one and forward the other, refuse a disagreement.
- */
-function checkAuthority(url: string, host: string | undefined): void {
-  if (url.startsWith('/')) return;
-  let authority: string;
-  try {
-    authority = new URL(url).host;
-  } catch {
-    return; // normalizeTarget rejects what URL cannot parse
-  }
-  if (authority.toLowerCase() !== (host ?? '').toLowerCase()) throw new GatewayError('bad_path', 'The request target names another host than the Host header');
-}
-
 /** Stage: normalize the request target once; the result is both matched and forwarded. */
 export function normalizePath(ctx: RequestContext): void {
   const url = ctx.req.url ?? '';
-  checkAuthority(url, ctx.req.headers.host);
   const t = normalizeTarget(url, { semicolons: ctx.gen.config.server.pathSemicolons });
   ctx.path = t.path;
   ctx.query = t.query;

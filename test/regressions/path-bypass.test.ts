@@ -80,7 +80,8 @@ const cases: [string, string][] = [
   // percent-encoding
   ['/%61dmin/x', 'admin /admin/x'],
   ['/%41DMIN/x', 'admin /ADMIN/x'],
-  ['/admin/%252e%252e/x', 'admin /admin/%252e%252e/x'],
+  // refused since issue 10: `%2e%2e` after one decode is `..` to an upstream that decodes twice
+  ['/admin/%252e%252e/x', 'bad_path'],
   ['/admin%2fx', 'bad_path'],
   ['/admin%2Fx', 'bad_path'],
   ['/public/..%2fadmin/x', 'bad_path'],

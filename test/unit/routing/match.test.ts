@@ -112,6 +112,35 @@ describe('compileRoutes: first match in file order', () => {
   });
 });
 
+describe('compileRoutes: an escaped ASCII character matches its literal spelling (issue 10)', () => {
+  // Every upstream that decodes its path reads `%3A` as `:`, so a route on the literal must
+  // not be dodged by the escape (nor the other way round).
+  for (const caseSensitive of [false, true]) {
+    const router = compileRoutes(
+      [
+        route('verb', '/v1/things:batch'),
+        route('amp', '/a%26b/*'),
+        route('param', '/p/:id'),
+        route('catchall', '/*', { public: true, actions: [] }),
+      ],
+      upstreams,
+      { caseSensitive },
+    );
+    it.each([
+      ['/v1/things:batch', 'verb', {}],
+      ['/v1/things%3Abatch', 'verb', {}],
+      ['/a&b/x', 'amp', {}],
+      ['/a%26b/x', 'amp', {}],
+      ['/p/a%3Ab', 'param', { id: 'a%3Ab' }],
+      ['/v1/things%3Bbatch', 'catchall', {}],
+    ])(`caseSensitive ${caseSensitive}: %s → %s`, (path, name, params) => {
+      const m = router.match('GET', 'h', path);
+      expect(m?.route.name).toBe(name);
+      expect(m?.params).toEqual(params);
+    });
+  }
+});
+
 describe('compileRoutes: case-sensitive', () => {
   const router = compileRoutes(table, upstreams, { caseSensitive: true });
   it.each([
