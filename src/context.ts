@@ -65,4 +65,12 @@ export interface RequestContext {
   forwarded: boolean;
   /** Set when the upstream exchange failed: timeout, unavailable or client_aborted. */
   upstreamError: string | null;
+  /** The method a POST was matched, authorized and forwarded as (its route opted in to overrides). */
+  methodOverride: string | null;
+  /** Client headers removed before forwarding, by reason (counted in keygate_request_headers_dropped_total). */
+  headerDrops: HeaderDrops | null;
 }
+
+/** Why a client header was removed rather than forwarded. */
+export type HeaderDropReason = 'underscore' | 'identity' | 'override';
+export type HeaderDrops = Record<HeaderDropReason, number>;

@@ -1,52 +1,28 @@
-import { Agent } from 'node:http';
+import { Agent, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { RequestContext } from '../context.ts';
-import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
-import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
+import { upstreamHeaders } from './request-headers.ts';
 import { upstreamPathOf } from './upstream-path.ts';
 
 /**
  * WebSocket upgrades go through http-proxy-3 (its node:http path): undici's dispatcher does not
  * proxy an upgraded socket both ways. The request has already passed the same chain as any
- * other request; here its headers get the same strip-then-inject treatment before the hand-off.
+ * other request; its headers are built by the same function as a plain request's
+ * (request-headers.ts), so both paths strip and inject alike. http-proxy-3 copies
+ * `req.headers`, so the built list replaces them; its own X-Forwarded-* (xfwd) stay off.
  */
 export function createWebSocketProxy() {
   const agent = new Agent({ keepAlive: true });
-  const proxy = createProxyServer({ agent, xfwd: true, ws: true });
+  const proxy = createProxyServer({ agent, xfwd: false, ws: true });
   proxy.on('error', (_err, _req, target) => {
     // After the hand-off the only thing left to do with a failed socket is close it.
     if (target !== undefined && 'destroy' in target) (target as Socket).destroy();
   });
 
-  function prepareHeaders(ctx: RequestContext): void {
-    const cfg = ctx.gen.config;
-    const h = ctx.req.headers;
-    const named = connectionNamed(ctx.req.rawHeaders);
-    const dropForwarded = !cfg.server.trustForwarded;
-    for (const name of Object.keys(h)) {
-      // http-proxy-3's xfwd appends to X-Forwarded-*; untrusted client values for proto/host go first.
-      const forwarded = dropForwarded && (name === 'x-forwarded-proto' || name === 'x-forwarded-host');
-      const connectionOnly = named !== null && named.has(name) && name !== 'upgrade';
-      // The upgrade itself needs Upgrade and Connection; every other hop-by-hop header
-      // (Proxy-Authorization above all) stops here, as it does on the HTTP path.
-      const hop = HOP_BY_HOP.has(name) && name !== 'upgrade' && name !== 'connection';
-      if (forwarded || connectionOnly || hop || isIdentityHeader(name, cfg.identity)) delete h[name];
-    }
-    if (cfg.credentials.hideCredentials) {
-      if (ctx.credential?.source.kind === 'header') delete h[ctx.credential.source.name];
-      if (ctx.orgKey?.source.kind === 'header') delete h[ctx.orgKey.source.name];
-    }
-    h['x-request-id'] = ctx.id;
-    if (ctx.principal !== null && ctx.key !== null) {
-      const ids = identityHeaders(cfg.identity, ctx.principal, ctx.key);
-      for (let i = 0; i < ids.length; i += 2) h[(ids[i] as string).toLowerCase()] = ids[i + 1] as string;
-    }
-  }
-
   return {
     forward(ctx: RequestContext, socket: Socket, head: Buffer): void {
-      prepareHeaders(ctx);
+      ctx.req.headers = headerObject(upstreamHeaders(ctx, 'upgrade'));
       const upstream = ctx.match!.upstream; // admitted requests always have a route
       ctx.req.url = upstreamPathOf(ctx);
       proxy.ws(ctx.req, socket, head, { target: upstream.url.origin, changeOrigin: !upstream.preserveHost });
@@ -56,4 +32,16 @@ export function createWebSocketProxy() {
       agent.destroy();
     },
   };
+}
+
+/** A flat name/value list as node's outgoing header object; a repeated name keeps every value. */
+function headerObject(list: string[]): IncomingHttpHeaders {
+  const h: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase();
+    const value = list[i + 1] as string;
+    const prev = h[name];
+    h[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return h as IncomingHttpHeaders;
 }
