@@ -200,8 +200,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       .then(
         () => {
           ctx.forwarded = true;
-          ws.forward(ctx, socket, head);
-          finished(101);
+          ws.forward(ctx, socket, head, finished);
         },
         (e: unknown) => {
           const err = toGatewayError(e);

@@ -16,20 +16,29 @@ import { statuses } from '../helpers/raw.ts';
 
 const alice = newKey();
 let up: TestUpstream;
+let plain: TestUpstream;
 let ws: ReturnType<typeof acceptUpgrades>;
 let gw: TestGateway;
 
 beforeAll(async () => {
   up = await startUpstream();
   ws = acceptUpgrades(up.server);
+  plain = await startUpstream();
+  const closed = await startUpstream();
+  await closed.close(); // a port nothing listens on any more
   gw = await startTestGateway(`
-upstreams: { app: { url: "${up.url}", timeout: 2s, connectTimeout: 1s, bodyTimeout: 2s, connections: 4 } }
+upstreams:
+  app: { url: "${up.url}", timeout: 2s, connectTimeout: 1s, bodyTimeout: 2s, connections: 4 }
+  plain: { url: "${plain.url}", timeout: 2s, connectTimeout: 1s, bodyTimeout: 2s, connections: 4 }
+  gone: { url: "${closed.url}", timeout: 2s, connectTimeout: 1s, bodyTimeout: 2s, connections: 4 }
 server: { headersTimeout: 2s, requestTimeout: 5s }
 log: { level: info }
 roles: { editor: { actions: [application:view] } }
 routes:
   - { name: health, path: "/health", upstream: app, public: true }
   - { name: app, path: "/api/*", upstream: app, action: application:view }
+  - { name: plain, path: "/plain/*", upstream: plain, action: application:view }
+  - { name: gone, path: "/gone/*", upstream: gone, action: application:view }
 principals:
   - { name: alice, kind: user, roles: [editor], keys: [{ id: alice-1, hash: "${alice.hash}" }] }
 `);
@@ -38,6 +47,7 @@ afterAll(async () => {
   await gw?.close();
   ws?.close();
   await up?.close();
+  await plain?.close();
 });
 
 const AUTH = `Authorization: Bearer ${alice.secret}`;
@@ -129,5 +139,34 @@ describe('any other offer is ignored the same way', () => {
     } finally {
       c.destroy();
     }
+  });
+});
+
+describe('a WebSocket handshake is logged with the status the client saw', () => {
+  async function handshake(path: string, id: string): Promise<string> {
+    const c = await openRaw(gw.port);
+    try {
+      c.write(`GET ${path} HTTP/1.1\r\nHost: t\r\n${AUTH}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Request-Id: ${id}\r\n\r\n`);
+      return await c.waitFor(hasCompleteResponse, 3000, 'a response');
+    } finally {
+      c.destroy();
+    }
+  }
+
+  it('101 when the upstream switches protocols', async () => {
+    expect(firstResponse(await handshake('/api/socket', 'ws-101')).status).toBe(101);
+    expect(await loggedStatus('ws-101')).toBe(101);
+  });
+
+  it('the upstream\'s own answer when it does not upgrade', async () => {
+    expect(firstResponse(await handshake('/plain/socket', 'ws-200')).status).toBe(200);
+    expect(await loggedStatus('ws-200')).toBe(200);
+  });
+
+  it('502 upstream_unavailable (not a silent hang-up) when the upstream cannot be reached', async () => {
+    const r = firstResponse(await handshake('/gone/socket', 'ws-502'));
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'upstream_unavailable' } });
+    expect(await loggedStatus('ws-502')).toBe(502);
   });
 });
