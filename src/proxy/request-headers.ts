@@ -32,6 +32,7 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
   const proxy = new ProxyHeaders();
   const out: string[] = [];
   let host = '';
+  let hostSeen = false;
   const drop = (reason: HeaderDropReason) => {
     const d = (ctx.headerDrops ??= { underscore: 0, identity: 0, override: 0 });
     d[reason]++;
@@ -51,6 +52,13 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
       out.push(name, value);
       continue;
     }
+    // Host is the request's, not the connection's: `Connection: Host` must not take it away.
+    // The first one, as routing used (req.headers keeps the first).
+    if (lower === 'host') {
+      if (!hostSeen) host = value;
+      hostSeen = true;
+      continue;
+    }
     if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
     if (isIdentityHeader(lower, cfg.identity)) {
       drop('identity');
@@ -63,10 +71,6 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
     }
     if (PROXY_HEADERS.has(lower)) {
       proxy.add(lower, value);
-      continue;
-    }
-    if (lower === 'host') {
-      host = value;
       continue;
     }
     // undici refuses `expect`; node has already answered 100 Continue to the client.

@@ -47,7 +47,7 @@ const CONTROLLED = [
   'X-HTTP-Method-Override', 'X-Method-Override', 'X-HTTP-Method', 'X-Original-URL', 'X-Rewrite-URL', 'X-Forwarded-Prefix',
   'Forwarded', 'X-Forwarded-For', 'X-Forwarded-Proto', 'X-Forwarded-Host', 'X-Forwarded-Port', 'X-Real-IP', 'True-Client-IP', 'X-Client-IP',
   'Connection', 'Keep-Alive', 'Proxy-Connection', 'Proxy-Authorization', 'TE', 'Trailer', 'Transfer-Encoding', 'Upgrade', 'HTTP2-Settings',
-  'X-Request-Id', 'Expect', 'Authorization',
+  'X-Request-Id', 'Expect', 'Authorization', 'Host', 'Content-Length',
 ];
 const OVERRIDES = new Set(['x-http-method-override', 'x-method-override', 'x-http-method', 'x-original-url', 'x-rewrite-url', 'x-forwarded-prefix']);
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
@@ -110,6 +110,10 @@ function checkHygiene(out: string[], ctx: RequestContext, kind: HeadersFor, allo
   for (const p of PROXY) expect(count(ns, p), p).toBe(1);
   expect(count(ns, 'host')).toBe(0);
   expect(count(ns, 'expect')).toBe(0);
+  // X-Forwarded-Host is the Host routing used (the first), whatever Connection names.
+  const raw = ctx.req.rawHeaders;
+  const hostAt = raw.findIndex((n, i) => i % 2 === 0 && n.toLowerCase() === 'host');
+  expect(out[out.indexOf('x-forwarded-host') + 1]).toBe(hostAt < 0 ? '' : raw[hostAt + 1]);
 }
 
 const RUNS = { numRuns: 400 };
