@@ -68,4 +68,12 @@ export interface RequestContext {
   upstreamError: string | null;
   /** Set when the request was sent a second time after a stale keep-alive connection failed (proxy/retry.ts). */
   upstreamRetry: RetryReason | null;
+  /** The method a POST was matched, authorized and forwarded as (its route opted in to overrides). */
+  methodOverride: string | null;
+  /** Client headers removed before forwarding, by reason (counted in keygate_request_headers_dropped_total). */
+  headerDrops: HeaderDrops | null;
 }
+
+/** Why a client header was removed rather than forwarded. */
+export type HeaderDropReason = 'underscore' | 'identity' | 'override';
+export type HeaderDrops = Record<HeaderDropReason, number>;

@@ -64,6 +64,12 @@ function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
   }
 }
 
+/** RFC 6455 §4.1: a GET whose Upgrade is exactly `websocket` (any case). */
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  const offer = req.headers.upgrade;
+  return req.method === 'GET' && typeof offer === 'string' && offer.trim().toLowerCase() === 'websocket';
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -168,6 +174,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       // Strict framing is the point: CL+TE, duplicate CL, obfuscated TE are parse errors.
       insecureHTTPParser: false,
       joinDuplicateHeaders: false,
+      // Only a WebSocket handshake becomes an upgrade. Any other offer (h2c, TLS/1.0, …) is a
+      // plain request answered over HTTP/1.1 (RFC 9110 §7.8 lets a server ignore Upgrade),
+      // with Upgrade, Connection and HTTP2-Settings stripped like any hop-by-hop header.
+      shouldUpgradeCallback: isWebSocketHandshake,
     },
     (req, res) => void onRequest(req, res, false),
   );
@@ -191,8 +201,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       .then(
         () => {
           ctx.forwarded = true;
-          ws.forward(ctx, socket, head);
-          finished(101);
+          ws.forward(ctx, socket, head, finished);
         },
         (e: unknown) => {
           const err = toGatewayError(e);

@@ -95,7 +95,7 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
 
     const route: RouteConfig = {
       name, path, methods: strings(r['methods']), hosts: strings(r['host']).map((h) => h.toLowerCase()),
-      upstream, actions, public: isPublic, stripPrefix: str(r['stripPrefix']),
+      upstream, actions, public: isPublic, methodOverride: bool(r['methodOverride']), stripPrefix: str(r['stripPrefix']),
       credentials, accepts: new Set((credentials ?? [...ctx.enabled].filter((s) => s !== 'body')).filter((s) => ctx.enabled.has(s))),
       resource, line: ctx.lineOf(at),
     };

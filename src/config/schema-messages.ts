@@ -64,6 +64,11 @@ function nearest(word: string, candidates: string[]): string | undefined {
   return best !== undefined && best.d <= 2 ? best.c : undefined;
 }
 
+/** Fields that existed once, by path: their "unknown field" message says what replaced them. */
+const REMOVED: Record<string, string> = {
+  '/server/trustForwarded': 'removed: list the addresses or CIDRs of the proxies in front of keygate under server.trustedProxies (e.g. [10.0.0.0/8])',
+};
+
 function one(e: ErrorObject): SchemaProblem {
   const at = e.instancePath;
   const p = e.params as Record<string, unknown>;
@@ -71,6 +76,8 @@ function one(e: ErrorObject): SchemaProblem {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p['additionalProperty']);
+      const removed = REMOVED[child(at, key)];
+      if (removed !== undefined) return { ...base, path: child(at, key), key, message: `unknown field "${key}": ${removed}` };
       const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const guess = nearest(key, allowed);
       const message = `unknown field "${key}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`;

@@ -47,6 +47,9 @@ export function createRequestMetrics(m: Metrics) {
       auth.get(route, credential, result).inc();
       authDur.get(credential).observe(Number(ctx.authNs) / 1e9);
     }
+    if (ctx.headerDrops !== null) {
+      for (const [reason, n] of Object.entries(ctx.headerDrops)) if (n > 0) m.headersDropped.labels(reason).inc(n);
+    }
     if (ctx.upstreamStart !== null && ctx.match !== null) {
       upDur.get(ctx.match.upstream.name).observe(Number(process.hrtime.bigint() - ctx.upstreamStart) / 1e9);
     }

@@ -1,59 +1,73 @@
-import { Agent } from 'node:http';
+import { Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { RequestContext } from '../context.ts';
-import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
-import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
+import { upstreamHeaders } from './request-headers.ts';
 import { upstreamPathOf } from './upstream-path.ts';
+import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
+import { sendErrorOnSocket } from '../respond.ts';
 
 /**
  * WebSocket upgrades go through http-proxy-3 (its node:http path): undici's dispatcher does not
  * proxy an upgraded socket both ways. The request has already passed the same chain as any
- * other request; here its headers get the same strip-then-inject treatment before the hand-off.
+ * other request; its headers are built by the same function as a plain request's
+ * (request-headers.ts), so both paths strip and inject alike. http-proxy-3 copies
+ * `req.headers`, so the built list replaces them; its own X-Forwarded-* (xfwd) stay off.
  */
 export function createWebSocketProxy() {
   const agent = new Agent({ keepAlive: true });
-  const proxy = createProxyServer({ agent, xfwd: true, ws: true });
-  proxy.on('error', (_err, _req, target) => {
-    // After the hand-off the only thing left to do with a failed socket is close it.
-    if (target !== undefined && 'destroy' in target) (target as Socket).destroy();
+  const proxy = createProxyServer({ agent, xfwd: false, ws: true });
+  // The status of each handshake in flight, reported once: 101, the upstream's refusal, or ours.
+  const pending = new WeakMap<IncomingMessage, (status: number) => void>();
+  proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+    const report = pending.get(req);
+    if (report === undefined) return;
+    proxyReq.once('upgrade', () => report(101));
+    proxyReq.once('response', (res: IncomingMessage) => report(res.statusCode ?? 502));
   });
 
-  function prepareHeaders(ctx: RequestContext): void {
-    const cfg = ctx.gen.config;
-    const h = ctx.req.headers;
-    const named = connectionNamed(ctx.req.rawHeaders);
-    const dropForwarded = !cfg.server.trustForwarded;
-    for (const name of Object.keys(h)) {
-      // http-proxy-3's xfwd appends to X-Forwarded-*; untrusted client values for proto/host go first.
-      const forwarded = dropForwarded && (name === 'x-forwarded-proto' || name === 'x-forwarded-host');
-      const connectionOnly = named !== null && named.has(name) && name !== 'upgrade';
-      // The upgrade itself needs Upgrade and Connection; every other hop-by-hop header
-      // (Proxy-Authorization above all) stops here, as it does on the HTTP path.
-      const hop = HOP_BY_HOP.has(name) && name !== 'upgrade' && name !== 'connection';
-      if (forwarded || connectionOnly || hop || isIdentityHeader(name, cfg.identity)) delete h[name];
-    }
-    if (cfg.credentials.hideCredentials) {
-      if (ctx.credential?.source.kind === 'header') delete h[ctx.credential.source.name];
-      if (ctx.orgKey?.source.kind === 'header') delete h[ctx.orgKey.source.name];
-    }
-    h['x-request-id'] = ctx.id;
-    if (ctx.principal !== null && ctx.key !== null) {
-      const ids = identityHeaders(cfg.identity, ctx.principal, ctx.key);
-      for (let i = 0; i < ids.length; i += 2) h[(ids[i] as string).toLowerCase()] = ids[i + 1] as string;
-    }
-  }
-
   return {
-    forward(ctx: RequestContext, socket: Socket, head: Buffer): void {
-      prepareHeaders(ctx);
+    /** Hands the socket over; `finished` gets the status the client saw, once (499: it left first). */
+    forward(ctx: RequestContext, socket: Socket, head: Buffer, finished: (status: number) => void): void {
+      let reported = false;
+      const report = (status: number) => {
+        if (reported) return;
+        reported = true;
+        pending.delete(ctx.req);
+        finished(status);
+      };
+      pending.set(ctx.req, report);
+      socket.once('close', () => report(499));
+      ctx.req.headers = headerObject(upstreamHeaders(ctx, 'upgrade'));
       const upstream = ctx.match!.upstream; // admitted requests always have a route
       ctx.req.url = upstreamPathOf(ctx);
-      proxy.ws(ctx.req, socket, head, { target: upstream.url.origin, changeOrigin: !upstream.preserveHost });
+      const options = { target: upstream.url.origin, changeOrigin: !upstream.preserveHost, connectTimeout: upstream.connectTimeoutMs };
+      proxy.ws(ctx.req, socket, head, options, (err: Error) => {
+        // Before the upstream answered, the client gets the same 502/504 as a plain request
+        // rather than a silent hang-up; after the hand-off all that is left is to close.
+        if (reported) return void socket.destroy();
+        const e = upstreamError(err);
+        ctx.upstreamError = classifyUpstreamError(err);
+        ctx.errorCode = e.code;
+        sendErrorOnSocket(socket, e, ctx.id);
+        report(e.status);
+      });
     },
     close(): void {
       proxy.close();
       agent.destroy();
     },
   };
+}
+
+/** A flat name/value list as node's outgoing header object; a repeated name keeps every value. */
+function headerObject(list: string[]): IncomingHttpHeaders {
+  const h: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase();
+    const value = list[i + 1] as string;
+    const prev = h[name];
+    h[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return h as IncomingHttpHeaders;
 }

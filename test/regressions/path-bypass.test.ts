@@ -26,7 +26,7 @@ const upstream: UpstreamConfig = {
 };
 
 function route(name: string, path: string, over: Partial<RouteConfig>): RouteConfig {
-  return { name, path, methods: [], hosts: [], upstream: 'app', actions: [], public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 1, ...over };
+  return { name, path, methods: [], hosts: [], upstream: 'app', actions: [], public: false, methodOverride: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 1, ...over };
 }
 
 const router = compileRoutes(

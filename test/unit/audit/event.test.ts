@@ -16,6 +16,7 @@ function ctx(over: Partial<RequestContext> & { route?: { name: string; public: b
     credential: { style: 'bearer', hash: 'ab'.repeat(32), source: { kind: 'header', name: 'authorization' } },
     orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
     authNs: route === null || route.public ? null : 1000n, upstreamStart: null, forwarded: false, upstreamError: null,
+    methodOverride: null, headerDrops: null,
     ...rest,
   } as unknown as RequestContext;
 }

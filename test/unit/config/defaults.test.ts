@@ -11,8 +11,8 @@ describe('defaults', () => {
   it('fills every section a minimal file leaves out', () => {
     expect(c.server).toEqual({
       port: 8080, host: '0.0.0.0', headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000,
-      maxHeaderBytes: 16_384, maxHeaders: 100, drainTimeoutMs: 30_000, trustForwarded: false, caseSensitivePaths: false,
-      pathSemicolons: 'reject',
+      maxHeaderBytes: 16_384, maxHeaders: 100, drainTimeoutMs: 30_000, caseSensitivePaths: false,
+      pathSemicolons: 'reject', trustedProxies: [], trusted: null, headers: { allowUnderscores: false, credentialPatterns: [] },
     });
     expect(c.admin).toEqual({ port: 9090, host: '127.0.0.1', token: '' });
     expect(c.store).toEqual({
@@ -58,7 +58,7 @@ describe('defaults', () => {
     expect(app).toMatchObject({ name: 'app', timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 128, preserveHost: false, keepAliveTimeoutMs: 4_000 });
     expect(c.routes).toEqual([{
       name: 'api', path: '/api/*', methods: [], hosts: [], upstream: 'app', actions: ['application:view'],
-      public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 4,
+      public: false, methodOverride: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 4,
     }]);
   });
 
