@@ -78,7 +78,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     return {
       id: requestId(req), start: process.hrtime.bigint(), gen: deps.current(), req, res, expectContinue,
-      path: '', query: '', match: null, credential: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
+      path: '', query: '', match: null, credential: null, malformedStyle: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null,
     };
   }
