@@ -47,6 +47,11 @@ const ENDPOINTS: [string, string, string][] = [
 const ACTIONS = [...new Set(ENDPOINTS.map((e) => e[2]))];
 
 const secrets: Record<string, string> = {};
+function secret(name: string): string {
+  const v = secrets[name];
+  if (v === undefined) throw new Error(`no key "${name}" was issued`);
+  return v;
+}
 let victimKeyId = '';
 
 async function issue(name: string, principal: string, scopes?: string[]): Promise<void> {
@@ -137,28 +142,28 @@ async function snapshot(): Promise<unknown> {
 
 describe('the issue\'s case: an admin principal\'s key scoped to application:view', () => {
   it('works on the proxy for what it is scoped to', async () => {
-    expect(await proxied(secrets['view']!)).toEqual({ status: 200, reached: true });
+    expect(await proxied(secret('view'))).toEqual({ status: 200, reached: true });
   });
 
   it('cannot list keys nor create an admin principal on the admin API', async () => {
     const before = await snapshot();
-    const list = await admin(secrets['view']!, 'GET', '/v1/keys');
+    const list = await admin(secret('view'), 'GET', '/v1/keys');
     expect([list.status, list.body.error?.code]).toEqual([403, 'forbidden']);
     expect(list.body.items).toBeUndefined();
-    const create = await admin(secrets['view']!, 'POST', '/v1/principals', { name: 'intruder', kind: 'user', roles: ['operator'] });
+    const create = await admin(secret('view'), 'POST', '/v1/principals', { name: 'intruder', kind: 'user', roles: ['operator'] });
     expect([create.status, create.body.error?.code]).toEqual([403, 'forbidden']);
     expect(await snapshot()).toEqual(before);
     expect((await call('GET', '/v1/principals/intruder')).status).toBe(404);
   });
 
   it('a key scoped to keygate:admin alone is refused on the proxy (nothing forwarded) and works on the admin API', async () => {
-    expect(await proxied(secrets['adminAll']!)).toEqual({ status: 403, reached: false });
-    expect((await admin(secrets['adminAll']!, 'GET', '/v1/keys')).status).toBe(200);
+    expect(await proxied(secret('adminAll'))).toEqual({ status: 403, reached: false });
+    expect((await admin(secret('adminAll'), 'GET', '/v1/keys')).status).toBe(200);
   });
 
   it('an unscoped key of the admin principal has both', async () => {
-    expect(await proxied(secrets['unscoped']!)).toEqual({ status: 200, reached: true });
-    expect((await admin(secrets['unscoped']!, 'GET', '/v1/keys')).status).toBe(200);
+    expect(await proxied(secret('unscoped'))).toEqual({ status: 200, reached: true });
+    expect((await admin(secret('unscoped'), 'GET', '/v1/keys')).status).toBe(200);
   });
 });
 
@@ -173,7 +178,7 @@ describe('every endpoint requires its action', () => {
   it.each(ENDPOINTS)('%s %s: refused to a key scoped to every other admin action, nothing changes', async (method, path, action) => {
     const before = await snapshot();
     const { path: p, body } = armed(method, path);
-    const r = await admin(secrets[`all but ${action}`]!, method, p, body);
+    const r = await admin(secret(`all but ${action}`), method, p, body);
     expect([r.status, r.body.error?.code]).toEqual([403, 'forbidden']);
     expect(r.body.error?.message).toContain(action);
     expect(await snapshot()).toEqual(before);
@@ -182,7 +187,7 @@ describe('every endpoint requires its action', () => {
   it.each(ENDPOINTS)('%s %s: allowed to a key scoped to exactly its action', async (method, path, action) => {
     // Aimed at records that do not exist: passing authorization shows as 2xx, 400 or 404.
     const p = path.replace('{id}', 'no-such-id').replace('{name}', 'no-such-group');
-    const r = await admin(secrets[`only ${action}`]!, method, p, method === 'GET' || method === 'DELETE' ? undefined : {});
+    const r = await admin(secret(`only ${action}`), method, p, method === 'GET' || method === 'DELETE' ? undefined : {});
     expect([401, 403]).not.toContain(r.status);
   });
 });
@@ -192,7 +197,7 @@ describe('grants and scopes', () => {
     for (const [method, path] of ENDPOINTS) {
       const read = method === 'GET';
       const p = path.replace('{id}', 'no-such-id').replace('{name}', 'no-such-group');
-      const r = await admin(secrets['adminRead']!, method, p, read ? undefined : {});
+      const r = await admin(secret('adminRead'), method, p, read ? undefined : {});
       if (read) expect([401, 403], `${method} ${path}`).not.toContain(r.status);
       else expect(r.status, `${method} ${path}`).toBe(403);
     }
@@ -200,17 +205,17 @@ describe('grants and scopes', () => {
 
   it('a principal whose role grants keygate:admin:read reads but cannot write, and scopes cannot widen that', async () => {
     for (const name of ['reader', 'readerWidened']) {
-      expect((await admin(secrets[name]!, 'GET', '/v1/principals')).status).toBe(200);
-      expect((await admin(secrets[name]!, 'GET', '/v1/audit')).status).toBe(200);
+      expect((await admin(secret(name), 'GET', '/v1/principals')).status).toBe(200);
+      expect((await admin(secret(name), 'GET', '/v1/audit')).status).toBe(200);
       const before = await snapshot();
-      const w = await admin(secrets[name]!, 'POST', '/v1/principals/victim/disable');
+      const w = await admin(secret(name), 'POST', '/v1/principals/victim/disable');
       expect([w.status, w.body.error?.code]).toEqual([403, 'forbidden']);
       expect(await snapshot()).toEqual(before);
     }
   });
 
   it('a key scoped to keygate:admin whose principal holds no admin action gets nothing', async () => {
-    const r = await admin(secrets['plainWidened']!, 'GET', '/v1/principals');
+    const r = await admin(secret('plainWidened'), 'GET', '/v1/principals');
     expect([r.status, r.body.error?.code]).toEqual([403, 'forbidden']);
   });
 
