@@ -49,6 +49,12 @@ export interface RequestContext {
   query: string;
   match: RouteMatch | null;
   credential: PresentedCredential | null;
+  /**
+   * The style of a credential that was presented but could not be read (a malformed Bearer, a
+   * key in our format with a bad checksum), so refusals are counted and logged under the style
+   * the client used rather than as "none".
+   */
+  malformedStyle: CredentialStyle | null;
   orgKey: PresentedOrgKey | null;
   /** The org the org key belongs to, once verified. */
   org: string | null;

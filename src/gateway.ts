@@ -73,7 +73,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const gen = deps.current();
     return {
       id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res, expectContinue,
-      path: '', query: '', match: null, credential: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
+      path: '', query: '', match: null, credential: null, malformedStyle: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null,
       upstreamRetry: null,
       methodOverride: null, headerDrops: null,

@@ -70,6 +70,13 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     ignoreFetchAbort: true,
     // TTLs follow the injected clock, so tests can move time.
     ...(opts.now === undefined ? {} : { perf: { now: opts.now }, ttlResolution: 0 }),
+    // The per-principal and by-hash indexes follow what the cache holds: added when a value is
+    // stored, removed when it leaves. Indexing inside fetchMethod instead raced lru-cache, which
+    // disposes the stale value a refetch replaces *after* the fetch returns — unindexing the fresh
+    // entry, so a later disable or revocation missed it (the flaky "disabling kills tokens" test).
+    onInsert: (value, cacheKey) => {
+      if (value !== ABSENT) index(cacheKey, value);
+    },
     dispose: (value, cacheKey) => {
       if (value === ABSENT) return;
       const set = byPrincipal.get(value.principal.id);
@@ -99,7 +106,6 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
       if (found === null) options.ttl = opts.negativeTtlMs;
       // Raced an invalidation: answer this caller, but keep nothing.
       if (epoch !== startEpoch) options.ttl = 1;
-      if (found !== null) index(cacheKey, found);
       return found ?? ABSENT;
     },
   });

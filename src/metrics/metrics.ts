@@ -12,6 +12,9 @@ export function methodLabel(method: string | undefined): string {
 
 export type AuthResult = 'allowed' | 'unauthenticated' | 'forbidden' | 'error';
 
+/** Default metrics left out: gauges whose `_total` name says counter (see createMetrics). */
+export const DROPPED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /**
  * keygate's metrics on an injected registry (CONVENTIONS §10). Label values come only from the
  * config (route and upstream names), from fixed sets (methods, results, events) or from status
@@ -40,6 +43,10 @@ export function createMetrics(registry = new Registry()) {
   for (const reason of ['queue_full', 'store_error', 'rate_limited']) m.auditDropped.labels(reason).inc(0);
   for (const reason of ['underscore', 'identity', 'override']) m.headersDropped.labels(reason).inc(0);
   collectDefaultMetrics({ register: registry });
+  // prom-client exposes these totals as gauges named `*_total`, a suffix Prometheus reserves for
+  // counters (`promtool check metrics` fails on them). They are the sums of the per-type gauges
+  // kept beside them: `sum(nodejs_active_handles)` gives the same number.
+  for (const name of DROPPED_DEFAULTS) registry.removeSingleMetric(name);
   return m;
 }
 

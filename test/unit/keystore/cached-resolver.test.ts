@@ -126,6 +126,31 @@ describe('cached resolver', () => {
     expect((await r.resolve('h1', clock)).status).toBe('revoked');
   });
 
+  // The flake of credential-styles "rotating past the grace period…": an entry refetched after it
+  // went stale (its TTL, or the 1 ms TTL of a fetch that raced a pub/sub echo) was replacing the
+  // stale value, whose dispose then unindexed the fresh one — and later invalidations missed it.
+  it('an entry refetched after going stale is still dropped by key and principal invalidations', async () => {
+    const r = resolver();
+    expect((await r.resolve('h1', clock)).status).toBe('valid');
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    clock += 61_000; // past ttlMs: the next lookups refetch and replace the stale entries
+    expect((await r.resolve('h1', clock)).status).toBe('valid');
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    expect(store.lookups).toBe(2);
+    await store.updatePrincipal('p1', { disabled: true });
+    await settle();
+    expect((await r.resolve('h1', clock)).status).toBe('principal_disabled');
+    expect((await r.resolveId('k1', clock)).status).toBe('principal_disabled');
+    await store.updatePrincipal('p1', { disabled: false });
+    await settle();
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    clock += 61_000;
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    await store.updateKey('k1', { revokedAt: new Date(clock) });
+    await settle();
+    expect((await r.resolveId('k1', clock)).status).toBe('revoked');
+  });
+
   it('serve-stale: cached keys keep working for staleTtl after the store went down, then 503', async () => {
     const r = resolver();
     await r.resolve('h1', clock);
