@@ -14,11 +14,16 @@ export class FrameGate extends Transform {
   /** The Close frame to send at the next frame boundary. */
   #close: Buffer | null = null;
   #done = false;
+  #onCut: (() => void) | undefined;
 
-  /** Sends `frame` as soon as the frame in flight has passed, then ends this direction. */
-  cut(frame: Buffer): void {
+  /**
+   * Sends `frame` as soon as the frame in flight has passed, then ends this direction;
+   * `then` runs once the frame is sent.
+   */
+  cut(frame: Buffer, then?: () => void): void {
     if (this.#done || this.#close !== null) return;
     this.#close = frame;
+    this.#onCut = then;
     if (this.#atBoundary()) this.#finish();
   }
 
@@ -30,6 +35,7 @@ export class FrameGate extends Transform {
     this.#done = true;
     if (this.#close !== null) this.push(this.#close);
     this.push(null);
+    this.#onCut?.();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

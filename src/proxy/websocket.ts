@@ -12,7 +12,8 @@ export interface WebSocketSession {
   /**
    * Ends the session on both sides with a Close frame (RFC 6455 §7.4: 1008 policy violation,
    * 1013 try again later), each sent after the frame in flight; the sockets are destroyed
-   * if the peers have not closed within a second.
+   * if the peers have not closed within a second. Until the Close is sent, the client's
+   * frames are still forwarded; after it, none are.
    */
   end(code: number, reason: string): void;
 }
@@ -72,8 +73,10 @@ export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
       end(code, reason) {
         if (ended) return;
         ended = true;
-        down.cut(closeFrame(code, reason, false));
-        up.cut(closeFrame(code, reason, true));
+        // The client's side first: the upstream may be in the middle of a message, which must
+        // reach the client whole before the Close; only then is the upstream told, in the
+        // client's place (a client's frames are masked).
+        down.cut(closeFrame(code, reason, false), () => up.cut(closeFrame(code, reason, true)));
         const timer = setTimeout(() => { client.destroy(); upstream.destroy(); }, CLOSE_GRACE_MS);
         timer.unref();
         client.once('close', () => clearTimeout(timer));
