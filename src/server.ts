@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createRequestMetrics } from './metrics/request-metrics.ts';
 import { UpstreamPools } from './proxy/pools.ts';
 import { createWebSocketProxy } from './proxy/websocket.ts';
+import { createWebSocketSessions } from './proxy/websocket-sessions.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
@@ -94,16 +95,22 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   let resolver: KeyResolver;
   let servingStale = () => false;
   let invalidateCache: (inv: Invalidation) => void = () => {};
+  let storeDown = () => false;
+  let onCacheFlush = (_l: () => void): void => {};
   if (store === declared) resolver = createResolver(declared);
   else {
     const c = config0.store;
     const cached = createCachedResolver(store, {
-      max: c.cache.max, ttlMs: c.cache.ttlMs, negativeTtlMs: c.cache.negativeTtlMs, onError: c.onError, staleTtlMs: c.staleTtlMs,
+      max: c.cache.max, negativeMax: c.cache.negativeMax, ttlMs: c.cache.ttlMs, negativeTtlMs: c.cache.negativeTtlMs,
+      onError: c.onError, staleTtlMs: c.staleTtlMs,
       onEvent: (e) => metrics.cache.labels(e).inc(),
       onStoreCall: (op, seconds) => metrics.storeDuration.labels(op).observe(seconds),
     });
+    metrics.observeCacheSizes(() => cached.sizes());
     resolver = overlayResolver(declared, cached);
     servingStale = () => cached.servingStale();
+    storeDown = () => cached.storeDown();
+    onCacheFlush = (l) => cached.onFlush(l);
     invalidateCache = (inv) => cached.invalidate(inv);
     store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
   }
@@ -145,7 +152,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onFault: (ctx, err) => accessLog.fault(ctx, err),
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
-  const ws = createWebSocketProxy();
+  // Open WebSockets are re-judged when their key or principal changes, on every replica.
+  const sessions = createWebSocketSessions({
+    resolver,
+    storeDown,
+    onEnded: (ids, reason) => logger.info({ ...ids, reason }, 'websocket session ended: credential no longer valid'),
+    onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'websocket session re-check failed'),
+  });
+  // After the cache's own listener (registered when it was built), so re-checks see fresh records.
+  store.onInvalidate((inv) => sessions.invalidated(inv));
+  if (declared !== store) declared.onInvalidate((inv) => sessions.invalidated(inv));
+  onCacheFlush(() => sessions.recheckAll());
+  const ws = createWebSocketProxy({ opened: (ctx, session) => sessions.opened(ctx, session) });
   const cfg = config0.server;
 
   async function onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
@@ -228,6 +246,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     audit,
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
+      sessions.invalidated(inv);
       if (inv.type === 'group') await groups.refresh();
     },
   });
@@ -277,6 +296,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       }
       server.closeAllConnections();
       ws.close();
+      sessions.close();
       await new Promise<void>((r) => admin.close(() => r()));
       admin.closeAllConnections();
       await pools.destroy();

@@ -109,7 +109,7 @@ function buildStore(raw: Obj, report: Report): StoreConfig {
     prefix: str(raw['prefix']),
     onError: raw['onError'] === 'deny' ? 'deny' : 'serve-stale',
     staleTtlMs: duration(raw['staleTtl'], '/store/staleTtl', report),
-    cache: { max: num(cache['max']), ttlMs: duration(cache['ttl'], '/store/cache/ttl', report), negativeTtlMs: duration(cache['negativeTtl'], '/store/cache/negativeTtl', report) },
+    cache: { max: num(cache['max']), negativeMax: num(cache['negativeMax']), ttlMs: duration(cache['ttl'], '/store/cache/ttl', report), negativeTtlMs: duration(cache['negativeTtl'], '/store/cache/negativeTtl', report) },
   };
 }
 

@@ -80,6 +80,8 @@ export interface StoreConfig {
   cache: {
     /** @default 100_000 */
     max: number;
+    /** "No such key" entries, bounded apart from `max`. @default 10_000 */
+    negativeMax: number;
     /** @default 60_000 */
     ttlMs: number;
     /** @default 2_000 */

@@ -22,6 +22,7 @@ export const DROPPED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_r
  */
 export function createMetrics(registry = new Registry()) {
   const r = [registry];
+  let cacheSizes = (): { positive: number; negative: number } => ({ positive: 0, negative: 0 });
   const m = {
     registry,
     requests: new Counter({ name: 'keygate_requests_total', help: 'Requests answered, by route (config name or "unmatched"), method and status', labelNames: ['route', 'method', 'status'], registers: r }),
@@ -31,7 +32,13 @@ export function createMetrics(registry = new Registry()) {
     upstreamDuration: new Histogram({ name: 'keygate_upstream_duration_seconds', help: 'Time from dispatch to the end of the upstream response', labelNames: ['upstream'], buckets: REQUEST_BUCKETS, registers: r }),
     upstreamErrors: new Counter({ name: 'keygate_upstream_errors_total', help: 'Upstream failures by kind (timeout, unavailable, client_aborted)', labelNames: ['upstream', 'kind'], registers: r }),
     upstreamRetries: new Counter({ name: 'keygate_upstream_retries_total', help: 'Requests sent a second time, on a new connection, after a reused keep-alive connection closed (connection_closed) or was reset (connection_reset) before any response byte', labelNames: ['upstream', 'reason'], registers: r }),
-    cache: new Counter({ name: 'keygate_keystore_cache_total', help: 'Key cache events (hit, miss, negative_hit, coalesced, invalidated, stale_serve, flushed)', labelNames: ['event'], registers: r }),
+    cache: new Counter({ name: 'keygate_keystore_cache_total', help: 'Key cache events (hit, miss, negative_hit, coalesced, invalidated, stale_serve, flushed, evicted, negative_evicted)', labelNames: ['event'], registers: r }),
+    cacheEntries: new Gauge({
+      name: 'keygate_keystore_cache_entries', help: 'Entries in the key cache: positive (keys the store found) and negative ("no such key"), each under its own bound', labelNames: ['kind'] as const, registers: r,
+      collect() { const s = cacheSizes(); this.labels('positive').set(s.positive); this.labels('negative').set(s.negative); },
+    }),
+    /** Where keygate_keystore_cache_entries reads its values; set once the cache exists. */
+    observeCacheSizes(fn: () => { positive: number; negative: number }) { cacheSizes = fn; },
     storeUp: new Gauge({ name: 'keygate_keystore_up', help: '1 when the key store answers, 0 when it cannot be reached', registers: r }),
     storeDuration: new Histogram({ name: 'keygate_keystore_duration_seconds', help: 'Key store round trips by operation', labelNames: ['op'], buckets: AUTH_BUCKETS, registers: r }),
     tokenExchanges: new Counter({ name: 'keygate_token_exchanges_total', help: 'Short-lived token exchanges by result', labelNames: ['result'], registers: r }),

@@ -6,6 +6,26 @@ import { upstreamHeaders } from './request-headers.ts';
 import { upstreamPathOf } from './upstream-path.ts';
 import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
 import { sendErrorOnSocket } from '../respond.ts';
+import { closeFrame, FrameGate } from './websocket-frames.ts';
+
+/** An open WebSocket session, for ending it when its credential stops being valid. */
+export interface WebSocketSession {
+  /**
+   * Ends the session on both sides with a Close frame (RFC 6455 §7.4: 1008 policy violation,
+   * 1013 try again later), each sent after the frame in flight; the sockets are destroyed
+   * if the peers have not closed within a second. Until the Close is sent, the client's
+   * frames are still forwarded; after it, none are.
+   */
+  end(code: number, reason: string): void;
+}
+
+export interface WebSocketProxyOptions {
+  /** A session was opened; returns the function to call when it closes. */
+  opened?: (ctx: RequestContext, session: WebSocketSession) => () => void;
+}
+
+/** Peers get this long to answer keygate's Close before their sockets are destroyed. */
+const CLOSE_GRACE_MS = 1000;
 
 /**
  * WebSocket upgrades go through http-proxy-3 (its node:http path): undici's dispatcher does not
@@ -14,7 +34,7 @@ import { sendErrorOnSocket } from '../respond.ts';
  * (request-headers.ts), so both paths strip and inject alike. http-proxy-3 copies
  * `req.headers`, so the built list replaces them; its own X-Forwarded-* (xfwd) stay off.
  */
-export function createWebSocketProxy() {
+export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
   const agent = new Agent({ keepAlive: true });
   const proxy = createProxyServer({ agent, xfwd: false, ws: true });
   // The status of each handshake in flight, reported once: 101, the upstream's refusal, or ours.
@@ -25,6 +45,52 @@ export function createWebSocketProxy() {
     proxyReq.once('upgrade', () => report(101));
     proxyReq.once('response', (res: IncomingMessage) => report(res.statusCode ?? 502));
   });
+  /** Upgrades on their way: the upstream socket (known at its 101) → the client's side. */
+  const opening = new Map<Socket, { ctx: RequestContext; client: Socket }>();
+  const contexts = new WeakMap<IncomingMessage, RequestContext>();
+  proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage, client: Socket) => {
+    const ctx = contexts.get(req);
+    if (ctx === undefined) return;
+    // Runs before http-proxy-3's own `upgrade` listener, which pipes the two sockets and then emits `open`.
+    proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
+      opening.set(upstream, { ctx, client });
+      upstream.once('close', () => opening.delete(upstream));
+    });
+  });
+  proxy.on('open', (upstream: Socket) => {
+    const o = opening.get(upstream);
+    if (o === undefined) return;
+    opening.delete(upstream);
+    gate(o.ctx, o.client, upstream);
+  });
+
+  /**
+   * Re-pipes the two sockets through frame gates (http-proxy-3 piped them directly a moment
+   * ago, synchronously, so no byte has flowed yet) and registers the session.
+   */
+  function gate(ctx: RequestContext, client: Socket, upstream: Socket): void {
+    upstream.unpipe(client);
+    client.unpipe(upstream);
+    const down = new FrameGate();
+    const up = new FrameGate();
+    upstream.pipe(down).pipe(client);
+    client.pipe(up).pipe(upstream);
+    let ended = false;
+    const closed = options.opened?.(ctx, {
+      end(code, reason) {
+        if (ended) return;
+        ended = true;
+        // The client's side first: the upstream may be in the middle of a message, which must
+        // reach the client whole before the Close; only then is the upstream told, in the
+        // client's place (a client's frames are masked).
+        down.cut(closeFrame(code, reason, false), () => up.cut(closeFrame(code, reason, true)));
+        const timer = setTimeout(() => { client.destroy(); upstream.destroy(); }, CLOSE_GRACE_MS);
+        timer.unref();
+        client.once('close', () => clearTimeout(timer));
+      },
+    });
+    if (closed !== undefined) client.once('close', closed);
+  }
 
   return {
     /** Hands the socket over; `finished` gets the status the client saw, once (499: it left first). */
@@ -41,6 +107,7 @@ export function createWebSocketProxy() {
       ctx.req.headers = headerObject(upstreamHeaders(ctx, 'upgrade'));
       const upstream = ctx.match!.upstream; // admitted requests always have a route
       ctx.req.url = upstreamPathOf(ctx);
+      contexts.set(ctx.req, ctx);
       const options = { target: upstream.url.origin, changeOrigin: !upstream.preserveHost, connectTimeout: upstream.connectTimeoutMs };
       proxy.ws(ctx.req, socket, head, options, (err: Error) => {
         // Before the upstream answered, the client gets the same 502/504 as a plain request
