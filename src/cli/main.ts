@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { serveCommand } from './serve.ts';
+import { initCommand } from './init.ts';
 import { checkConfigCommand } from './check-config.ts';
 import { hashKeyCommand } from './hash-key.ts';
 import { adminCommand, CliUsageError } from './admin-commands.ts';
@@ -16,7 +17,9 @@ import { auditCommand } from './audit.ts';
 const HELP = `keygate — API-key gateway
 
 Usage:
-  keygate serve [--config FILE]     run the gateway (default config/keygate.yaml, or $KEYGATE_CONFIG)
+  keygate serve [--config FILE]     run the gateway; config: --config, else $KEYGATE_CONFIG, else ./keygate.yaml,
+                                    else the packaged demo default (the first log line says which)
+  keygate init [--force] [FILE]     write a starter keygate.yaml with a new admin key and demo key
   keygate check-config FILE         validate a config file; print every problem or a route summary
   keygate hash-key                  read a secret on stdin, print its "sha256:<hex>" for the YAML file
   keygate --help | --version
@@ -62,8 +65,10 @@ async function run(argv: string[]): Promise<CommandResult> {
       return EXIT.ok;
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true });
-      return serveCommand(values.config ?? process.env['KEYGATE_CONFIG'] ?? 'config/keygate.yaml');
+      return serveCommand(values.config);
     }
+    case 'init':
+      return initCommand(rest);
     case 'check-config': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true });
       if (positionals.length !== 1) throw new UsageError('check-config takes exactly one FILE');
