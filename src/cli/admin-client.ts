@@ -1,15 +1,7 @@
 import { request } from 'undici';
+import { AdminApiError, MissingTokenError } from './admin-errors.ts';
 
-/** A refusal from the admin API, shown to the user as one line. */
-export class AdminApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export { AdminApiError, MissingTokenError };
 
 export interface AdminClient {
   call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
@@ -21,13 +13,6 @@ export interface AdminTarget {
   url?: string | undefined;
   /** @default $KEYGATE_ADMIN_TOKEN */
   token?: string | undefined;
-}
-
-/** No credential to send: said before any request, since the API would only answer 401. */
-export class MissingTokenError extends Error {
-  constructor() {
-    super('no admin credential: set KEYGATE_ADMIN_TOKEN or pass --token (the admin token, or a key whose principal holds keygate:admin)');
-  }
 }
 
 /**

@@ -5,11 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { EXIT, type CommandResult } from './exit-codes.ts';
-import { serveCommand } from './serve.ts';
-import { checkConfigCommand } from './check-config.ts';
-import { hashKeyCommand } from './hash-key.ts';
-import { adminCommand } from './admin-commands.ts';
-import { auditCommand } from './audit.ts';
 import { HelpRequested, parseCommand, takeGlobalOptions, type GlobalOptions } from './args.ts';
 import { commandHelp, mainHelp, TOP } from './help.ts';
 import { CliUsageError } from './usage-error.ts';
@@ -53,23 +48,33 @@ async function run(argv: string[], globals: GlobalOptions): Promise<CommandResul
     return EXIT.ok;
   }
   const target = { url: globals.adminUrl, token: globals.token };
+  // Each command's code is imported when it runs: `--help` or a typo answers without loading
+  // the gateway, the config schema and undici.
   switch (command) {
     case 'serve': {
       const { values } = parseCommand(rest, { config: { type: 'string', short: 'c' } }, 'serve');
+      const { serveCommand } = await import('./serve.ts');
       return serveCommand((values['config'] as string | undefined) ?? process.env['KEYGATE_CONFIG'] ?? 'config/keygate.yaml');
     }
     case 'check-config': {
       const { values, positionals } = parseCommand(rest, { placeholders: { type: 'boolean' } }, 'check-config');
       if (positionals.length !== 1) throw new CliUsageError('check-config takes exactly one FILE');
+      const { checkConfigCommand } = await import('./check-config.ts');
       return checkConfigCommand(positionals[0] as string, { json: values['json'] === true, placeholders: values['placeholders'] === true });
     }
-    case 'hash-key':
+    case 'hash-key': {
       parseCommand(rest, {}, 'hash-key');
+      const { hashKeyCommand } = await import('./hash-key.ts');
       return hashKeyCommand();
-    case 'audit':
+    }
+    case 'audit': {
+      const { auditCommand } = await import('./audit.ts');
       return auditCommand(rest, target);
-    default:
+    }
+    default: {
+      const { adminCommand } = await import('./admin-commands.ts');
       return adminCommand(command as 'principals' | 'keys' | 'groups', rest, target);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { EXIT, type CommandResult } from './exit-codes.ts';
-import { AdminApiError, MissingTokenError } from './admin-client.ts';
+import { AdminApiError, MissingTokenError } from './admin-errors.ts';
 import { CliUsageError } from './usage-error.ts';
 
 /** What went wrong, as the CLI reports it: a stable code, the exit status, and the sentence. */
