@@ -33,6 +33,7 @@ import { createAuditTrail } from './audit/trail.ts';
 import { auditAdminWrites } from './audit/admin.ts';
 import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
+import { shadowedRoutes } from './routing/shadow.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -274,6 +275,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const port = await listen(server, cfg.port, cfg.host);
   const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
   logger.info({ port, adminPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  warnShadowed(config0, logger);
 
   return {
     port,
@@ -283,6 +285,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
       gen = buildGeneration(config, ++seq, pools, groups);
+      warnShadowed(config, logger);
     },
     async shutdown() {
       draining = true;
@@ -307,4 +310,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       logger.info({}, 'keygate stopped');
     },
   };
+}
+
+/** A route an earlier one covers never matches: valid config, but not what was meant (also in check-config). */
+function warnShadowed(config: GatewayConfig, logger: Logger): void {
+  for (const s of shadowedRoutes(config.routes, { caseSensitive: config.server.caseSensitivePaths })) {
+    logger.warn({ route: s.route.name, line: s.route.line, shadowedBy: s.by.name }, s.message);
+  }
 }
