@@ -20,7 +20,7 @@ credential from --token or $KEYGATE_ADMIN_TOKEN (the admin token, or a key whose
 export const TOP: Record<string, CommandHelp> = {
   serve: {
     usage: 'keygate serve [--config FILE]',
-    summary: 'run the gateway',
+    summary: 'run the gateway (config: --config, else $KEYGATE_CONFIG, else ./keygate.yaml, else the packaged default)',
     options: ['--config, -c FILE      the config file (default $KEYGATE_CONFIG, else ./keygate.yaml, else the packaged demo default; the first log line says which)'],
     more: 'Reloads on SIGHUP and when the file changes; drains in-flight requests on SIGTERM/SIGINT and exits 0.',
   },
