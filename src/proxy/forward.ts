@@ -23,8 +23,9 @@ function hasBody(ctx: RequestContext): boolean {
  * (retry.ts). Interim 1xx responses never get here: the connection drops them (interim-filter.ts).
  */
 export function forward(ctx: RequestContext, upstream: UpstreamPool): Promise<void> {
-  const res = ctx.res!; // HTTP path only; upgrades go through proxy/websocket.ts
-  const req = ctx.req;
+  const { res, req, match } = ctx;
+  // The gateway forwards only matched HTTP requests; upgrades go through proxy/websocket.ts.
+  if (res === undefined || match === null) return Promise.reject(new Error('forward() needs a matched HTTP request'));
   return new Promise<void>((resolve, reject) => {
     let controller: Dispatcher.DispatchController | null = null;
     let clientGone = false;
@@ -59,8 +60,8 @@ export function forward(ctx: RequestContext, upstream: UpstreamPool): Promise<vo
       method: req.method ?? 'GET',
       headers: upstreamHeaders(ctx),
       body: ctx.body ?? (hasBody(ctx) ? req : null),
-      headersTimeout: ctx.match!.upstream.timeoutMs,
-      bodyTimeout: ctx.match!.upstream.bodyTimeoutMs,
+      headersTimeout: match.upstream.timeoutMs,
+      bodyTimeout: match.upstream.bodyTimeoutMs,
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {

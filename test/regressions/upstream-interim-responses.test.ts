@@ -54,7 +54,7 @@ async function answer(socket: Socket, path: string, req: Seen): Promise<void> {
     case '/early-hints': return void socket.write(EARLY_HINTS + final(path));
     case '/processing': return void socket.write(PROCESSING + final(path));
     case '/all': return void socket.write(CONTINUE + EARLY_HINTS + PROCESSING + CONTINUE + final(path));
-    case '/no-reason-phrase': return void socket.write('HTTP/1.1 100\r\n\r\n' + final(path));
+    case '/no-reason-phrase': return void socket.write(`HTTP/1.1 100\r\n\r\n${final(path)}`);
     case '/lookalike-body': return void socket.write(CONTINUE + final(path, LOOKALIKE));
     case '/chunked': {
       const body = FINAL_BODY(path);

@@ -13,6 +13,8 @@ import { maskKeys } from '../../../src/credentials/mask.ts';
 interface CtxFields {
   id: string; method: string | undefined; path: string; route: string | null; principal: string | null;
   key: string | null; credential: string | null; errorCode: string | null; client: string | undefined;
+  /** A malformed credential's style (no credential was extracted) and an upstream retry's reason. */
+  malformed?: string | null; retry?: string | null;
 }
 
 function ctxOf(f: CtxFields, start: bigint): RequestContext {
@@ -24,6 +26,7 @@ function ctxOf(f: CtxFields, start: bigint): RequestContext {
     principal: f.principal === null ? null : { id: f.principal },
     key: f.key === null ? null : { id: f.key },
     credential: f.credential === null ? null : { style: f.credential },
+    malformedStyle: f.malformed ?? null, upstreamRetry: f.retry ?? null,
   } as unknown as RequestContext;
 }
 
@@ -45,9 +48,10 @@ function pinoLine(ctx: RequestContext, status: number, nowNs: bigint, timeMs: nu
       durationMs: Number(nowNs - ctx.start) / 1e6,
       principalId: ctx.principal?.id ?? null,
       keyId: ctx.key?.id ?? null,
-      credential: ctx.credential?.style ?? null,
+      credential: ctx.credential?.style ?? ctx.malformedStyle,
       error: ctx.errorCode,
       client: ctx.req.socket?.remoteAddress ?? null,
+      upstreamRetry: ctx.upstreamRetry,
     },
     'request',
   );
@@ -75,6 +79,7 @@ const fieldsArb: fc.Arbitrary<CtxFields> = fc.record({
   id: text, method: fc.option(fc.constantFrom('GET', 'POST', 'M"X', 'DELETE'), { nil: undefined }), path: text,
   route: nullable(text), principal: nullable(text), key: nullable(text), credential: nullable(fc.constantFrom('bearer', 'apikey', 'query')),
   errorCode: nullable(fc.constantFrom('invalid_key', 'forbidden', 'upstream_timeout')), client: fc.option(fc.constantFrom('127.0.0.1', '::1', '::ffff:10.0.0.1'), { nil: undefined }),
+  malformed: nullable(fc.constantFrom('bearer', 'apikey')), retry: nullable(fc.constantFrom('connection_closed', 'connection_reset')),
 });
 
 describe('access log line (issue 12: built directly, byte-identical to pino)', () => {
@@ -103,7 +108,7 @@ describe('access log line (issue 12: built directly, byte-identical to pino)', (
     const ctx = ctxOf({ id: 'req-1', method: 'GET', path: '/api/applications/42/items', route: 'app-read', principal: 'p_1', key: 'k_1', credential: 'bearer', errorCode: null, client: '127.0.0.1' }, 1_000n);
     expect(directLines([{ ctx, status: 200, nowNs: 1_000n + 1_234_500n, timeMs: Date.UTC(2026, 11, 3, 6, 0, 0, 7) }])).toBe(
       '{"level":"info","time":"2026-12-03T06:00:00.007Z","service":"keygate","reqId":"req-1","method":"GET","path":"/api/applications/42/items",'
-      + '"route":"app-read","status":200,"durationMs":1.2345,"principalId":"p_1","keyId":"k_1","credential":"bearer","error":null,"client":"127.0.0.1","msg":"request"}\n',
+      + '"route":"app-read","status":200,"durationMs":1.2345,"principalId":"p_1","keyId":"k_1","credential":"bearer","error":null,"client":"127.0.0.1","upstreamRetry":null,"msg":"request"}\n',
     );
   });
 
