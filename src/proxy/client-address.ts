@@ -13,48 +13,49 @@ export const PROXY_HEADERS: ReadonlySet<string> = new Set([
   'x-real-ip', 'true-client-ip', 'x-client-ip',
 ]);
 
-/** The client's proxy headers, collected while the header list is built (list forms joined). */
-export class ProxyHeaders {
-  private readonly seen = new Map<string, string>();
+/**
+ * The client's proxy headers, collected while the header list is built (list forms joined).
+ * Most requests carry none, so the map is only made for the first one.
+ */
+export type SeenProxyHeaders = Map<string, string> | null;
 
-  add(lowerName: string, value: string): void {
-    const prev = this.seen.get(lowerName);
-    if (prev === undefined) this.seen.set(lowerName, value);
-    // A single-valued header sent twice keeps its first value, as nginx's $http_ variables do.
-    else if (lowerName === 'x-forwarded-for' || lowerName === 'forwarded') this.seen.set(lowerName, `${prev}, ${value}`);
-  }
+export function collectProxyHeader(seen: SeenProxyHeaders, lowerName: string, value: string): Map<string, string> {
+  const s = seen ?? new Map<string, string>();
+  const prev = s.get(lowerName);
+  if (prev === undefined) s.set(lowerName, value);
+  // A single-valued header sent twice keeps its first value, as nginx's $http_ variables do.
+  else if (lowerName === 'x-forwarded-for' || lowerName === 'forwarded') s.set(lowerName, `${prev}, ${value}`);
+  return s;
+}
 
-  /** The proxy headers sent upstream, as a flat name/value list. */
-  headers(ctx: RequestContext, host: string): string[] {
-    const socket = ctx.req.socket;
-    const peer = socket?.remoteAddress ?? '';
-    const proto = (socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
-    const port = String(socket?.localPort ?? '');
-    const element = forwardedElement(peer, host, proto);
-    const trusted = ctx.gen.config.server.trusted;
-    if (trusted === null || !trusted.has(peer)) {
-      const out = ['forwarded', element, 'x-forwarded-for', peer, 'x-forwarded-proto', proto, 'x-forwarded-host', host, 'x-forwarded-port', port, 'x-real-ip', peer];
-      if (this.seen.has('true-client-ip')) out.push('true-client-ip', peer);
-      if (this.seen.has('x-client-ip')) out.push('x-client-ip', peer);
-      return out;
-    }
-    const s = this.seen;
-    const xff = s.get('x-forwarded-for');
-    const fwd = s.get('forwarded');
-    const out = [
-      'forwarded', fwd === undefined ? element : `${fwd}, ${element}`,
-      'x-forwarded-for', xff === undefined ? peer : `${xff}, ${peer}`,
-      'x-forwarded-proto', s.get('x-forwarded-proto') ?? proto,
-      'x-forwarded-host', s.get('x-forwarded-host') ?? host,
-      'x-forwarded-port', s.get('x-forwarded-port') ?? port,
-      'x-real-ip', s.get('x-real-ip') ?? clientOf(xff, peer, trusted),
-    ];
-    const tci = s.get('true-client-ip');
-    if (tci !== undefined) out.push('true-client-ip', tci);
-    const xci = s.get('x-client-ip');
-    if (xci !== undefined) out.push('x-client-ip', xci);
-    return out;
+/** Appends the proxy headers sent upstream to `out`. */
+export function pushProxyHeaders(out: string[], ctx: RequestContext, host: string, seen: SeenProxyHeaders): void {
+  const socket = ctx.req.socket;
+  const peer = socket?.remoteAddress ?? '';
+  const proto = (socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
+  const port = String(socket?.localPort ?? '');
+  const element = forwardedElement(peer, host, proto);
+  const trusted = ctx.gen.config.server.trusted;
+  if (trusted === null || !trusted.has(peer)) {
+    out.push('forwarded', element, 'x-forwarded-for', peer, 'x-forwarded-proto', proto, 'x-forwarded-host', host, 'x-forwarded-port', port, 'x-real-ip', peer);
+    if (seen?.has('true-client-ip') === true) out.push('true-client-ip', peer);
+    if (seen?.has('x-client-ip') === true) out.push('x-client-ip', peer);
+    return;
   }
+  const xff = seen?.get('x-forwarded-for');
+  const fwd = seen?.get('forwarded');
+  out.push(
+    'forwarded', fwd === undefined ? element : `${fwd}, ${element}`,
+    'x-forwarded-for', xff === undefined ? peer : `${xff}, ${peer}`,
+    'x-forwarded-proto', seen?.get('x-forwarded-proto') ?? proto,
+    'x-forwarded-host', seen?.get('x-forwarded-host') ?? host,
+    'x-forwarded-port', seen?.get('x-forwarded-port') ?? port,
+    'x-real-ip', seen?.get('x-real-ip') ?? clientOf(xff, peer, trusted),
+  );
+  const tci = seen?.get('true-client-ip');
+  if (tci !== undefined) out.push('true-client-ip', tci);
+  const xci = seen?.get('x-client-ip');
+  if (xci !== undefined) out.push('x-client-ip', xci);
 }
 
 /**

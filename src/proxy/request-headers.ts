@@ -1,7 +1,7 @@
 import type { HeaderDropReason, RequestContext } from '../context.ts';
 import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
 import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
-import { PROXY_HEADERS, ProxyHeaders } from './client-address.ts';
+import { collectProxyHeader, PROXY_HEADERS, pushProxyHeaders, type SeenProxyHeaders } from './client-address.ts';
 import { isMethodOverride, METHOD_OVERRIDES, TARGET_OVERRIDES } from './override-headers.ts';
 
 /** Headers keygate sets itself or that describe this hop's framing: never the client's. */
@@ -29,14 +29,10 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
   const hideOrgHeader = hide && ctx.orgKey?.source.kind === 'header' ? ctx.orgKey.source.name : '';
   // A body read for its credential is forwarded as a buffer: its own length replaces the client's framing.
   const buffered = ctx.body !== null;
-  const proxy = new ProxyHeaders();
+  let proxy: SeenProxyHeaders = null;
   const out: string[] = [];
   let host = '';
   let hostSeen = false;
-  const drop = (reason: HeaderDropReason) => {
-    const d = (ctx.headerDrops ??= { underscore: 0, identity: 0, override: 0 });
-    d[reason]++;
-  };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -46,7 +42,7 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
       // and `Content_Length` reach them as the real thing. Dropped by default, as nginx does;
       // allowed, they still may not fold onto a header keygate controls.
       if (!allowUnderscores || controlled(lower.replaceAll('_', '-'), ctx, named)) {
-        drop('underscore');
+        drop(ctx, 'underscore');
         continue;
       }
       out.push(name, value);
@@ -61,16 +57,16 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
     }
     if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
     if (isIdentityHeader(lower, cfg.identity)) {
-      drop('identity');
+      drop(ctx, 'identity');
       continue;
     }
     if (TARGET_OVERRIDES.has(lower) || isMethodOverride(lower)) {
       // An honoured method override is sent again below, in one spelling per name.
-      if (ctx.methodOverride === null) drop('override');
+      if (ctx.methodOverride === null) drop(ctx, 'override');
       continue;
     }
     if (PROXY_HEADERS.has(lower)) {
-      proxy.add(lower, value);
+      proxy = collectProxyHeader(proxy, lower, value);
       continue;
     }
     // undici refuses `expect`; node has already answered 100 Continue to the client.
@@ -78,7 +74,7 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
     if (lower === hideHeader || lower === hideOrgHeader || (buffered && lower === 'content-length')) continue;
     out.push(name, value);
   }
-  out.push(...proxy.headers(ctx, host));
+  pushProxyHeaders(out, ctx, host, proxy);
   out.push('x-request-id', ctx.id);
   if (ctx.methodOverride !== null) for (const n of METHOD_OVERRIDES) out.push(n, ctx.methodOverride);
   if (buffered) out.push('content-length', String(ctx.body!.length));
@@ -87,6 +83,10 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
   if (kind === 'upgrade') out.push('connection', 'Upgrade', 'upgrade', 'websocket');
   if (ctx.principal !== null && ctx.key !== null) out.push(...identityHeaders(cfg.identity, ctx.principal, ctx.key));
   return out;
+}
+
+function drop(ctx: RequestContext, reason: HeaderDropReason): void {
+  (ctx.headerDrops ??= { underscore: 0, identity: 0, override: 0 })[reason]++;
 }
 
 /** Would a header of this (folded) name be one that keygate strips, sets or reads a credential from? */
