@@ -1,12 +1,16 @@
-# syntax=docker/dockerfile:1
-#
 # keygate container image. Build:   docker build -t keygate .
 # Run (config mounted read-only at the documented path, root filesystem read-only):
 #   docker run --rm --read-only -p 8080:8080 \
 #     -v "$PWD/keygate.yaml:/etc/keygate/keygate.yaml:ro" keygate
 #
-# Node 24 runs the TypeScript sources directly (type stripping): there is no build step, so
-# the image is the sources, the lockfile's production dependencies and the Node runtime.
+# The image runs compiled JavaScript (dist/, built here by tsc from src/), the lockfile's
+# production dependencies and the Node runtime; no TypeScript sources, no dev dependencies.
+#
+# Behind a private registry mirror or a TLS-inspecting proxy, the npm ci step takes:
+#   --build-arg NPM_REGISTRY=https://npm.example.internal/   registry mirror (lockfile URLs are
+#        rewritten to it by npm); no credentials in it: build args stay in the build stage's history
+#   --build-arg NPM_EXTRA_CA="$(cat corp-root-ca.pem)"       PEM of an extra CA to trust
+# Neither reaches the final image (they live in the build stage only).
 #
 # Reproducible inputs: the base is pinned to an exact Node release (the same one scripts/env.sh
 # pins for development), dependencies come from package-lock.json via `npm ci`. For a
@@ -16,11 +20,20 @@
 # musl (Alpine) is safe and saves ~50 MB over the Debian slim variant.
 ARG NODE_IMAGE=node:24.21.0-alpine
 
-FROM ${NODE_IMAGE} AS deps
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+ARG NPM_REGISTRY=""
+ARG NPM_EXTRA_CA=""
 COPY package.json package-lock.json ./
-# --ignore-scripts: no production dependency needs one, and none gets to run at build time.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
+# All dependencies first (tsc and @types/node are dev dependencies), then build, then drop the
+# dev ones: one download. --ignore-scripts: no dependency needs one, none runs at build time.
+RUN if [ -n "$NPM_EXTRA_CA" ]; then printf '%s\n' "$NPM_EXTRA_CA" > /tmp/extra-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
+ && if [ -n "$NPM_REGISTRY" ]; then export npm_config_registry="$NPM_REGISTRY"; fi \
+ && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE}
@@ -31,10 +44,10 @@ ENV NODE_ENV=production \
     KEYGATE_CONFIG=/etc/keygate/keygate.yaml
 WORKDIR /app
 # Owned by root and not writable by the runtime user: the process cannot alter its own code.
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY config ./config
-COPY src ./src
 # Numeric UID/GID (the base image's `node` user) so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 # 8080 proxy listener, 9090 admin listener (health, readiness, metrics, /v1). Both come from
@@ -50,5 +63,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 # child processes, so there are no zombies to reap. (`docker run --init` adds tini if wanted.)
 # Nothing is written to disk (logs are JSON lines on stdout): --read-only works as is.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "src/cli/main.ts"]
+ENTRYPOINT ["node", "dist/cli/bin.js"]
 CMD ["serve"]

@@ -4,18 +4,24 @@ import { createReloader } from '../config/reloader.ts';
 import { createLogger } from '../log/logger.ts';
 import { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
+import { resolveServeConfig } from './serve-config.ts';
 
 /**
  * `keygate serve`: load and validate the config (refusing to start on any problem), start the
  * listeners, reload on SIGHUP and on file change, drain on SIGTERM/SIGINT and exit 0.
+ * `flag` is `--config`; without it the file comes from resolveServeConfig.
  */
-export async function serveCommand(file: string): Promise<CommandResult> {
+export async function serveCommand(flag: string | undefined): Promise<CommandResult> {
+  const { file, source } = resolveServeConfig(flag, process.env, process.cwd());
   const loaded = await loadConfigFile(file);
   if (!loaded.ok) {
-    process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file}\n`);
+    process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file} (${source})\n`);
     return EXIT.invalidConfig;
   }
   const logger = createLogger(loaded.config.log.level);
+  // First line of every run: which file, and why that one (an operator debugging "my change
+  // does nothing" is usually running another file).
+  logger.info({ config: file, source }, `config ${file} (${source})`);
   let gateway;
   try {
     gateway = await startGateway({ config: loaded.config, logger });

@@ -28,9 +28,10 @@ export function createAccessLog(logger: Logger): AccessLog {
           durationMs: Number(process.hrtime.bigint() - ctx.start) / 1e6,
           principalId: ctx.principal?.id ?? null,
           keyId: ctx.key?.id ?? null,
-          credential: ctx.credential?.style ?? null,
+          credential: ctx.credential?.style ?? ctx.malformedStyle,
           error: ctx.errorCode,
           client: ctx.req.socket?.remoteAddress ?? null,
+          upstreamRetry: ctx.upstreamRetry,
         },
         'request',
       );

@@ -25,6 +25,7 @@ const ERROR_RESULT: Record<string, AuthResult> = {
   missing_credentials: 'unauthenticated', invalid_key: 'unauthenticated', key_expired: 'unauthenticated',
   key_revoked: 'unauthenticated', principal_disabled: 'unauthenticated', token_expired: 'unauthenticated',
   user_key_required: 'unauthenticated', forbidden: 'forbidden',
+  key_pair_secret_not_credential: 'unauthenticated', ambiguous_credentials: 'unauthenticated',
 };
 
 /** Records one finished request. Called once per request, off the forwarding path. */
@@ -42,10 +43,13 @@ export function createRequestMetrics(m: Metrics) {
     requests.get(route, methodLabel(ctx.req.method), String(status)).inc();
     durations.get(route).observe(Number(process.hrtime.bigint() - ctx.start) / 1e9);
     if (ctx.authNs !== null) {
-      const credential = ctx.credential?.style ?? 'none';
+      const credential = ctx.credential?.style ?? ctx.malformedStyle ?? 'none';
       const result: AuthResult = ctx.errorCode === null || ctx.forwarded ? 'allowed' : (ERROR_RESULT[ctx.errorCode] ?? 'error');
       auth.get(route, credential, result).inc();
       authDur.get(credential).observe(Number(ctx.authNs) / 1e9);
+    }
+    if (ctx.headerDrops !== null) {
+      for (const [reason, n] of Object.entries(ctx.headerDrops)) if (n > 0) m.headersDropped.labels(reason).inc(n);
     }
     if (ctx.upstreamStart !== null && ctx.match !== null) {
       upDur.get(ctx.match.upstream.name).observe(Number(process.hrtime.bigint() - ctx.upstreamStart) / 1e9);

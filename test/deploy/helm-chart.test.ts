@@ -1,22 +1,26 @@
 /**
- * The Helm chart, tested without rendering it (helm is not installable here and a home-made
- * renderer would test itself): every file exists and parses, the values (defaults and each
+ * The Helm chart. Without helm: every file exists and parses, the values (defaults and each
  * ci/ scenario merged the way `helm -f` merges) validate against values.schema.json, the route
  * file in them passes the real `keygate check-config` with the environment the templates give
  * the container, every `.Values.…` a template reads exists, and the sidecar snippet agrees with
- * the templates. Where `helm` is on PATH, `helm lint` and `helm template` run as well.
+ * the templates. With helm (on PATH, else fetched by get-helm.sh, tools.ts): `helm lint --strict`
+ * and `helm template` for the defaults and every ci/ scenario, every rendered object validated
+ * against the Kubernetes and prometheus-operator schemas with unknown fields rejected, and the
+ * packaged chart holding what its NOTES and README point at (issue 11).
  */
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse, stringify } from 'yaml';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import {
   ROOT, chartValues, checkConfigText, envReferences, fences, helmMerge, isObject, read, readYaml, readYamlDocuments,
-  type Json, type JsonObject,
+  tempDir, type Json, type JsonObject,
 } from './support.ts';
+import { helmBinary } from './tools.ts';
+import { k8sSchemaProblems } from './k8s-schemas.ts';
 
 const CHART = 'helm/keygate';
 const SCENARIOS = readdirSync(join(ROOT, CHART, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort();
@@ -275,12 +279,26 @@ describe('alerts (files/alerts.yaml)', () => {
   });
 });
 
-const helm = spawnSync('helm', ['version', '--short'], { encoding: 'utf8' }).status === 0;
+const helm = helmBinary();
+if (!helm.ok) console.warn(`helm-chart.test.ts: helm lint/template skipped: ${helm.reason}`);
+const HELM = helm.ok ? helm.value : 'helm';
+// No cluster: helm must not fall back to localhost:8080 or read a stray kubeconfig.
+const helmEnv = (): NodeJS.ProcessEnv => {
+  const kubeconfig = join(tempDir('helm-home'), 'kubeconfig');
+  writeFileSync(kubeconfig, '');
+  return { ...process.env, KUBECONFIG: kubeconfig };
+};
 
-describe.skipIf(!helm)('helm lint and helm template (helm is on PATH)', () => {
-  it('lints with the default values and every scenario', () => {
-    execFileSync('helm', ['lint', '--strict', join(ROOT, CHART)], { stdio: 'pipe' });
-    for (const s of SCENARIOS) execFileSync('helm', ['lint', '--strict', join(ROOT, CHART), '-f', join(ROOT, CHART, 'ci', s)], { stdio: 'pipe' });
+function render(scenario: string): JsonObject[] {
+  const args = ['template', 'rel', join(ROOT, CHART), ...(scenario === 'default' ? [] : ['-f', join(ROOT, CHART, 'ci', scenario)])];
+  return readYamlDocuments(execFileSync(HELM, args, { encoding: 'utf8', env: helmEnv() })).filter(isObject);
+}
+
+describe.skipIf(!helm.ok)(helm.ok ? `helm lint and helm template (${helm.value})` : `helm lint and helm template (skipped: ${helm.reason})`, () => {
+  it('lints --strict with the default values and every scenario', () => {
+    const env = helmEnv();
+    execFileSync(HELM, ['lint', '--strict', join(ROOT, CHART)], { stdio: 'pipe', env });
+    for (const s of SCENARIOS) execFileSync(HELM, ['lint', '--strict', join(ROOT, CHART), '-f', join(ROOT, CHART, 'ci', s)], { stdio: 'pipe', env });
   });
 
   it('renders each scenario into the expected resources, whose route file passes check-config', async () => {
@@ -290,12 +308,46 @@ describe.skipIf(!helm)('helm lint and helm template (helm is on PATH)', () => {
       'sidecar-values.yaml': ['ConfigMap', 'NetworkPolicy', 'Secret'],
     };
     for (const s of ['default', ...SCENARIOS]) {
-      const args = ['template', 'rel', join(ROOT, CHART), ...(s === 'default' ? [] : ['-f', join(ROOT, CHART, 'ci', s)])];
-      const docs = readYamlDocuments(execFileSync('helm', args, { encoding: 'utf8' })).filter(isObject);
+      const docs = render(s);
       expect(docs.map((d) => String(d['kind'])).sort(), s).toEqual(expected[s]);
       const cm = docs.find((d) => d['kind'] === 'ConfigMap') as JsonObject;
       const r = await checkConfigText(String((cm['data'] as JsonObject)['keygate.yaml']), podEnvironment(chartValues(s === 'default' ? undefined : s)));
       expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  it('renders only objects valid against the Kubernetes and prometheus-operator schemas, unknown fields rejected', async () => {
+    const objects = ['default', ...SCENARIOS].flatMap((s) => render(s).map((object) => ({ label: `${s}: ${String(object['kind'])} ${String((object['metadata'] as JsonObject)['name'])}`, object })));
+    expect(objects.length).toBeGreaterThan(10);
+    expect(await k8sSchemaProblems(objects)).toEqual([]);
+  }, 120_000);
+
+  it('the schema check itself rejects an unknown field and a wrong type', async () => {
+    const deployment = render('default').find((d) => d['kind'] === 'Deployment') as JsonObject;
+    const bad = structuredClone(deployment);
+    const pod = ((bad['spec'] as JsonObject)['template'] as JsonObject)['spec'] as JsonObject;
+    (pod['containers'] as JsonObject[])[0] = { ...(pod['containers'] as JsonObject[])[0], readinesProbe: {} };
+    const wrongType = structuredClone(deployment);
+    (wrongType['spec'] as JsonObject)['replicas'] = 'two';
+    const problems = await k8sSchemaProblems([{ label: 'typo', object: bad }, { label: 'type', object: wrongType }]);
+    expect(problems.some((p) => p.startsWith('typo:') && p.includes('readinesProbe'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('type:'))).toBe(true);
+  }, 120_000);
+
+  it('packages every file its NOTES and README point at', () => {
+    const out = tempDir('helm-package');
+    execFileSync(HELM, ['package', join(ROOT, CHART), '--destination', out], { stdio: 'pipe', env: helmEnv() });
+    const tgz = readdirSync(out).find((f) => f.endsWith('.tgz')) as string;
+    const packaged = new Set(execFileSync('tar', ['-tzf', join(out, tgz)], { encoding: 'utf8' }).split('\n').map((f) => f.replace(/^keygate\//, '')));
+    for (const doc of ['templates/NOTES.txt', 'README.md']) {
+      expect(packaged.has(doc), doc).toBe(true);
+      // Chart-relative paths (examples/…, ci/…, files/…, templates/…, or spelled from the repo
+      // as helm/keygate/…). keygate's own docs/ are named as the source repository's, on purpose.
+      for (const m of read(`${CHART}/${doc}`).matchAll(/(?<![\w/.-])(?:helm\/keygate\/)?((?:examples|ci|files|templates)\/[\w.*-]+)/g)) {
+        const path = m[1] as string;
+        if (path.includes('*')) expect([...packaged].some((f) => new RegExp(`^${path.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`).test(f)), `${doc}: ${path}`).toBe(true);
+        else expect(packaged.has(path), `${doc} points at ${path}`).toBe(true);
+      }
     }
   });
 });

@@ -22,10 +22,11 @@ const upstream: UpstreamConfig = {
   bodyTimeoutMs: 30_000,
   connections: 128,
   preserveHost: false,
+  keepAliveTimeoutMs: 4_000,
 };
 
 function route(name: string, path: string, over: Partial<RouteConfig>): RouteConfig {
-  return { name, path, methods: [], hosts: [], upstream: 'app', actions: [], public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 1, ...over };
+  return { name, path, methods: [], hosts: [], upstream: 'app', actions: [], public: false, methodOverride: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 1, ...over };
 }
 
 const router = compileRoutes(

@@ -11,6 +11,7 @@ function upstream(name: string): UpstreamConfig {
     bodyTimeoutMs: 30_000,
     connections: 128,
     preserveHost: false,
+    keepAliveTimeoutMs: 4_000,
   };
 }
 
@@ -18,7 +19,7 @@ const upstreams = new Map([['app', upstream('app')], ['web', upstream('web')]]);
 
 let line = 0;
 function route(name: string, path: string, over: Partial<RouteConfig> = {}): RouteConfig {
-  return { name, path, methods: [], hosts: [], upstream: 'app', actions: ['x'], public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: ++line, ...over };
+  return { name, path, methods: [], hosts: [], upstream: 'app', actions: ['x'], public: false, methodOverride: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: ++line, ...over };
 }
 
 const table: RouteConfig[] = [

@@ -14,10 +14,10 @@ import { lenientPath, lenientRoutePath } from '../../helpers/lenient-path.ts';
  */
 
 const upstream: UpstreamConfig = {
-  name: 'app', url: new URL('http://app.internal:3000'), timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 1, preserveHost: false,
+  name: 'app', url: new URL('http://app.internal:3000'), timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 1, preserveHost: false, keepAliveTimeoutMs: 1_000,
 };
 function route(name: string, path: string, over: Partial<RouteConfig> = {}): RouteConfig {
-  return { name, path, methods: [], hosts: [], upstream: 'app', actions: [], public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 1, ...over };
+  return { name, path, methods: [], hosts: [], upstream: 'app', actions: [], public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, methodOverride: false, line: 1, ...over };
 }
 const router = compileRoutes(
   [
