@@ -49,9 +49,9 @@ export function compileRoutes(
   return {
     match: function matchRoute(method: string, host: string, path: string): RouteMatch | null {
       const requestHost = anyHosts ? hostName(host) : '';
-      const folded = caseSensitive ? path : path.toLowerCase();
-      const escaped = folded.includes('%');
-      const segs = (escaped ? asciiDecoded(folded) : folded).split('/');
+      const escaped = path.includes('%');
+      const text = escaped ? comparable(path) : path;
+      const segs = (caseSensitive ? text : text.toLowerCase()).split('/');
       // Params keep the normalized path's spelling (case and escapes): the forwarded form.
       let original: string[] | null = caseSensitive && !escaped ? segs : null;
       for (const c of compiled) {
@@ -76,13 +76,17 @@ export function compileRoutes(
 }
 
 /**
- * A normalized path with its escapes of ASCII characters decoded, for comparison only: `%26` and
- * `&`, `%3A` and `:` are one character to every upstream that decodes its path, so a route
- * literal `things:batch` must not be dodged by `things%3Abatch`. Safe to decode here because
- * `normalizeTarget` never lets an escaped `/`, `\` or control character through.
+ * A normalized path decoded, for comparison only: `%3A` and `:`, `%C3%80` and `À` are one
+ * character to every upstream that decodes its path, so a route literal `things:batch` must not
+ * be dodged by `things%3Abatch`, nor `/àdmin` by a differently cased escape. Safe because
+ * `normalizeTarget` lets through no escaped `/`, `\` or control character and only valid UTF-8.
  */
-function asciiDecoded(path: string): string {
-  return path.replace(/%([0-7][0-9a-f])/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+function comparable(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path; // not from normalizeTarget: compare as given
+  }
 }
 
 /** `segs` is the path split on "/", so `segs[0]` is the "" before the leading slash. */
@@ -147,7 +151,7 @@ function compileRoute(r: RouteConfig, upstreams: Map<string, UpstreamConfig>, ca
     // A trailing "" (pattern ending in "/") is a real segment; elsewhere "" never matches a
     // normalized path.
     if (p === '' && (i !== parts.length - 1 || rest)) throw fail('empty segment');
-    const literal = asciiDecoded(canonicalSegment(p, fail));
+    const literal = comparable(canonicalSegment(p, fail));
     segments.push({ literal: caseSensitive ? literal : literal.toLowerCase() });
   });
 

@@ -31,7 +31,7 @@ export function lenientPath(target: string): string {
     else out.push(seg);
   }
   const trailing = /\/\.{0,2}(;[^/]*)?$/.test(path) && out.length > 0;
-  return '/' + out.join('/') + (trailing ? '/' : '');
+  return `/${out.join('/')}${trailing ? '/' : ''}`;
 }
 
 /**

@@ -112,7 +112,7 @@ describe('compileRoutes: first match in file order', () => {
   });
 });
 
-describe('compileRoutes: an escaped ASCII character matches its literal spelling (issue 10)', () => {
+describe('compileRoutes: an escape matches its decoded spelling (issue 10)', () => {
   // Every upstream that decodes its path reads `%3A` as `:`, so a route on the literal must
   // not be dodged by the escape (nor the other way round).
   for (const caseSensitive of [false, true]) {
@@ -121,6 +121,7 @@ describe('compileRoutes: an escaped ASCII character matches its literal spelling
         route('verb', '/v1/things:batch'),
         route('amp', '/a%26b/*'),
         route('param', '/p/:id'),
+        route('accented', '/àdmin/*'),
         route('catchall', '/*', { public: true, actions: [] }),
       ],
       upstreams,
@@ -133,6 +134,8 @@ describe('compileRoutes: an escaped ASCII character matches its literal spelling
       ['/a%26b/x', 'amp', {}],
       ['/p/a%3Ab', 'param', { id: 'a%3Ab' }],
       ['/v1/things%3Bbatch', 'catchall', {}],
+      ['/%C3%A0dmin/x', 'accented', {}],
+      ['/%C3%80dmin/x', caseSensitive ? 'catchall' : 'accented', {}],
     ])(`caseSensitive ${caseSensitive}: %s → %s`, (path, name, params) => {
       const m = router.match('GET', 'h', path);
       expect(m?.route.name).toBe(name);

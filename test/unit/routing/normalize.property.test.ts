@@ -35,7 +35,7 @@ function decision(path: string): string {
   return m === null ? 'none' : `${m.route.name} ${JSON.stringify(m.params)}`;
 }
 
-const escape = fc.integer({ min: 0, max: 255 }).chain((b) =>
+const percentEscape = fc.integer({ min: 0, max: 255 }).chain((b) =>
   fc.constantFrom(b.toString(16).padStart(2, '0'), b.toString(16).toUpperCase().padStart(2, '0')).map((h) => `%${h}`),
 );
 
@@ -52,10 +52,10 @@ const piece = fc.oneof(
       '%65%cc%81', '%ed%a0%80', '%00', '%0a', '?', '?a=%2F&b=..', '#', ' ', '~', '%7e',
     ),
   },
-  { weight: 2, arbitrary: escape },
+  { weight: 2, arbitrary: percentEscape },
   { weight: 1, arbitrary: fc.string({ maxLength: 3 }) },
 );
-const target = fc.array(piece, { maxLength: 14 }).map((ps) => '/' + ps.join(''));
+const target = fc.array(piece, { maxLength: 14 }).map((ps) => `/${ps.join('')}`);
 
 type Outcome = { ok: true; path: string; query: string } | { ok: false; code: string };
 
@@ -89,7 +89,7 @@ describe('normalizeTarget properties', () => {
   it('is idempotent: what it forwards normalizes to itself', () => {
     fc.assert(
       fc.property(target, fc.constantFrom('reject' as const, 'allow' as const), (raw, semicolons) => {
-        let once;
+        let once: ReturnType<typeof normalizeTarget>;
         try {
           once = normalizeTarget(raw, { semicolons });
         } catch {
