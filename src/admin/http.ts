@@ -28,7 +28,13 @@ export function sendRaw(res: ServerResponse, status: number, raw: RawBody): void
 }
 
 export function sendAdminError(res: ServerResponse, err: AdminError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) } });
+  sendJson(res, err.status, {
+    error: {
+      code: err.code, message: err.message,
+      ...(err.field === undefined ? {} : { field: err.field }),
+      ...(err.resource === undefined ? {} : { resource: err.resource }),
+    },
+  });
 }
 
 /** Reads a JSON object body (or `{}` when there is none). */

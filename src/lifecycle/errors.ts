@@ -17,6 +17,7 @@ export const ADMIN_ERRORS = {
   unsupported_media_type: 415,
   internal_error: 500,
   store_unavailable: 503,
+  outcome_unknown: 503,
 } as const;
 
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
@@ -26,11 +27,14 @@ export class AdminError extends Error {
   readonly status: number;
   /** The offending input field, for 400s. */
   readonly field: string | undefined;
-  constructor(code: AdminErrorCode, message: string, field?: string) {
+  /** `outcome_unknown`: the record the write was about, for the caller to look up before retrying. */
+  readonly resource: { type: 'principal' | 'key' | 'group'; id: string } | undefined;
+  constructor(code: AdminErrorCode, message: string, field?: string, resource?: { type: 'principal' | 'key' | 'group'; id: string }) {
     super(message);
     this.name = 'AdminError';
     this.code = code;
     this.status = ADMIN_ERRORS[code];
     this.field = field;
+    this.resource = resource;
   }
 }

@@ -63,6 +63,21 @@ export function keyStatus(k: KeyRecord, now: Date): KeyStatus {
   return 'active';
 }
 
+/** Read-backs after a write that timed out: about three command timeouts in all. */
+const READ_BACK_ATTEMPTS = 3;
+const READ_BACK_PAUSE_MS = 250;
+
+/** Whether `rec` carries every field of `patch` (a patch applied twice is the same patch: idempotent). */
+function carries(rec: object, patch: object): boolean {
+  const r = rec as Record<string, unknown>;
+  return Object.entries(patch).every(([k, v]) => same(r[k], v));
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 function newKeyId(): string {
   return `key_${randomBytes(12).toString('base64url').replace(/[-_]/g, '0')}`;
 }
@@ -76,6 +91,43 @@ export function createLifecycle(deps: LifecycleDeps) {
   const now = deps.now ?? (() => new Date());
   const { store, audit } = deps;
   const local = async (inv: Invalidation) => { await deps.invalidateLocal?.(inv); };
+
+  /**
+   * Runs a write whose outcome must be known before answering (issue 10, item 14). A write
+   * that timed out may still have run (the reply was late, not the command): the record is
+   * read back on the same connection, where Redis answers in order, so a read that returns
+   * was served after the write ran or failed. `applied` says from that read whether it ran.
+   * If even the read-back gets no answer, the caller is told the outcome is unknown and what
+   * to look up, never "nothing was changed".
+   */
+  async function confirmed<T>(
+    write: () => Promise<T>,
+    applied: () => Promise<{ value: T } | null>,
+    resource: { type: 'principal' | 'key' | 'group'; id: string },
+  ): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError) || !e.sent) throw e;
+      for (let attempt = 0; attempt < READ_BACK_ATTEMPTS; attempt++) {
+        let result: { value: T } | null;
+        try {
+          result = await applied();
+        } catch (readErr) {
+          if (!(readErr instanceof StoreUnavailableError)) throw readErr;
+          await new Promise((r) => setTimeout(r, READ_BACK_PAUSE_MS));
+          continue;
+        }
+        if (result !== null) return result.value;
+        throw new AdminError('store_unavailable', 'The key store did not answer in time; nothing was changed (checked)');
+      }
+      throw new AdminError(
+        'outcome_unknown',
+        `The key store did not confirm the write in time: it may or may not have been applied. Look up ${resource.type} "${resource.id}" before retrying`,
+        undefined, resource,
+      );
+    }
+  }
 
   async function guard<T>(op: () => Promise<T>): Promise<T> {
     try {
@@ -123,6 +175,22 @@ export function createLifecycle(deps: LifecycleDeps) {
     return k;
   }
 
+  /** Read-backs for `confirmed`: the record when the write's fields are in it, else null. */
+  async function principalCarries(id: string, patch: PrincipalPatch): Promise<{ value: PrincipalRecord | null } | null> {
+    const p = await store.getPrincipal(id);
+    if (p === null) return { value: null };
+    return carries(p, patch) ? { value: p } : null;
+  }
+  async function keyCarries(id: string, patch: Partial<KeyRecord>): Promise<{ value: KeyRecord | null } | null> {
+    const k = await store.getKey(id);
+    if (k === null) return { value: null };
+    return carries(k, patch) ? { value: k } : null;
+  }
+  async function groupIs(g: GroupRecord): Promise<{ value: void } | null> {
+    const found = await store.getGroup(g.name);
+    return found !== null && same(found.roles, g.roles) && same(found.resources, g.resources) && same(found.createdAt, g.createdAt) ? { value: undefined } : null;
+  }
+
   const principals = {
     get: (ref: string) => guard(() => principal(ref)),
     list: () => guard(() => store.listPrincipals()),
@@ -135,7 +203,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         id: `p_${randomUUID()}`, name: input.name, kind: input.kind, roles, groups, disabled: false,
         createdAt: now(), metadata: input.metadata ?? {}, source: 'api', ...(input.org === undefined ? {} : { org: input.org }),
       };
-      await store.createPrincipal(p);
+      await confirmed(() => store.createPrincipal(p), async () => ((await store.getPrincipal(p.id)) === null ? null : { value: undefined }), { type: 'principal', id: p.id });
       audit.record(actor, 'principal.create', p.id, { name: p.name, kind: p.kind, roles });
       return p;
     }),
@@ -144,7 +212,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       writable(p);
       if (patch.roles !== undefined) checkRoles(patch.roles, p.kind);
       if (patch.groups !== undefined) await checkGroups(patch.groups);
-      const updated = await store.updatePrincipal(p.id, patch);
+      const updated = await confirmed(() => store.updatePrincipal(p.id, patch), () => principalCarries(p.id, patch), { type: 'principal', id: p.id });
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
       await local({ type: 'principal', id: p.id });
       audit.record(actor, 'principal.update', p.id, { fields: Object.keys(patch) });
@@ -153,7 +221,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     setDisabled: (ref: string, disabled: boolean, actor: Actor) => guard(async () => {
       const p = await principal(ref);
       writable(p);
-      const updated = await store.updatePrincipal(p.id, { disabled });
+      const updated = await confirmed(() => store.updatePrincipal(p.id, { disabled }), () => principalCarries(p.id, { disabled }), { type: 'principal', id: p.id });
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
       await local({ type: 'principal', id: p.id });
       audit.record(actor, disabled ? 'principal.disable' : 'principal.enable', p.id, {});
@@ -162,7 +230,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     delete: (ref: string, actor: Actor) => guard(async () => {
       const p = await principal(ref);
       writable(p);
-      await store.deletePrincipal(p.id);
+      await confirmed(() => store.deletePrincipal(p.id), async () => ((await store.getPrincipal(p.id)) === null ? { value: true } : null), { type: 'principal', id: p.id });
       await local({ type: 'principal', id: p.id });
       audit.record(actor, 'principal.delete', p.id, { name: p.name });
     }),
@@ -180,7 +248,11 @@ export function createLifecycle(deps: LifecycleDeps) {
       ...(input.scopes === undefined ? {} : { scopes: input.scopes }),
       ...(input.expiresInMs === undefined ? {} : { expiresAt: new Date(t.getTime() + input.expiresInMs) }),
     };
-    await store.createKey(k, { maxLive: deps.maxKeysPerPrincipal, now: t });
+    await confirmed(
+      () => store.createKey(k, { maxLive: deps.maxKeysPerPrincipal, now: t }),
+      async () => ((await store.getKey(k.id))?.hash === k.hash ? { value: undefined } : null),
+      { type: 'key', id: k.id },
+    );
     await local({ type: 'key', hash: k.hash }); // a negative cache entry for this secret must go
     return k;
   }
@@ -211,7 +283,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     }),
     update: (id: string, patch: { name?: string; purpose?: string }, actor: Actor) => guard(async () => {
       const k = await key(id);
-      const updated = await store.updateKey(k.id, patch);
+      const updated = await confirmed(() => store.updateKey(k.id, patch), () => keyCarries(k.id, patch), { type: 'key', id: k.id });
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.update', k.id, { fields: Object.keys(patch) });
@@ -220,7 +292,8 @@ export function createLifecycle(deps: LifecycleDeps) {
     /** Expire now: refused on every replica at once, with every token minted from it. */
     expire: (id: string, actor: Actor) => guard(async () => {
       const k = await key(id);
-      const updated = await store.updateKey(k.id, { expiresAt: now() });
+      const at = now();
+      const updated = await confirmed(() => store.updateKey(k.id, { expiresAt: at }), () => keyCarries(k.id, { expiresAt: at }), { type: 'key', id: k.id });
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.expire', k.id, {});
@@ -239,7 +312,11 @@ export function createLifecycle(deps: LifecycleDeps) {
       delete next.rotatedTo;
       delete next.lastUsedAt;
       const oldEnd = new Date(t.getTime() + graceMs);
-      const previous = await store.rotateKey(old.id, next, old.expiresAt !== undefined && old.expiresAt < oldEnd ? old.expiresAt : oldEnd);
+      const previous = await confirmed(
+        () => store.rotateKey(old.id, next, old.expiresAt !== undefined && old.expiresAt < oldEnd ? old.expiresAt : oldEnd),
+        async () => ((await store.getKey(next.id))?.hash === next.hash ? { value: await store.getKey(old.id) } : null),
+        { type: 'key', id: next.id },
+      );
       if (previous === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: old.hash });
       await local({ type: 'key', hash: next.hash });
@@ -248,7 +325,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     }),
     delete: (id: string, actor: Actor) => guard(async () => {
       const k = await key(id);
-      await store.deleteKey(k.id);
+      await confirmed(() => store.deleteKey(k.id), async () => ((await store.getKey(k.id)) === null ? { value: true } : null), { type: 'key', id: k.id });
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.delete', k.id, { principalId: k.principalId });
     }),
@@ -266,7 +343,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     create: (input: { name: string; roles?: string[]; resources?: Record<string, string[]> }, actor: Actor) => guard(async () => {
       checkRoles(input.roles ?? [], 'service');
       const g: GroupRecord = { name: input.name, roles: input.roles ?? [], resources: input.resources ?? {}, createdAt: now() };
-      await store.putGroup(g, { create: true });
+      await confirmed(() => store.putGroup(g, { create: true }), () => groupIs(g), { type: 'group', id: g.name });
       await local({ type: 'group', name: g.name });
       audit.record(actor, 'group.create', g.name, { roles: g.roles });
       return g;
@@ -275,14 +352,14 @@ export function createLifecycle(deps: LifecycleDeps) {
       const g = await group(name);
       if (patch.roles !== undefined) checkRoles(patch.roles, 'service');
       const next: GroupRecord = { ...g, ...patch };
-      await store.putGroup(next, { create: false });
+      await confirmed(() => store.putGroup(next, { create: false }), () => groupIs(next), { type: 'group', id: name });
       await local({ type: 'group', name });
       audit.record(actor, 'group.update', name, { fields: Object.keys(patch) });
       return next;
     }),
     delete: (name: string, actor: Actor) => guard(async () => {
       await group(name);
-      await store.deleteGroup(name);
+      await confirmed(() => store.deleteGroup(name), async () => ((await store.getGroup(name)) === null ? { value: true } : null), { type: 'group', id: name });
       await local({ type: 'group', name });
       audit.record(actor, 'group.delete', name, {});
     }),

@@ -8,7 +8,7 @@ const ERROR_RESPONSES = {
   '403': 'The credential lacks the admin action this operation requires (x-keygate-action): the principal\'s roles or the key\'s scopes',
   '404': 'No such principal, key or group',
   '409': 'Duplicate, key limit reached, or not allowed in this state',
-  '503': 'The key store is unavailable; nothing was changed',
+  '503': 'store_unavailable: the key store is unavailable and nothing was changed; outcome_unknown: a write was sent but not confirmed, look up `error.resource` before retrying',
 };
 
 function ref(name: string) {

@@ -90,7 +90,10 @@ export const schemas = {
   },
   Error: {
     type: 'object', required: ['error'],
-    properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } },
+    properties: { error: { type: 'object', required: ['code', 'message'], properties: {
+      code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' },
+      resource: { type: 'object', description: 'outcome_unknown: the record to look up before retrying', required: ['type', 'id'], properties: { type: { enum: ['principal', 'key', 'group'] }, id: { type: 'string' } } },
+    } } },
   },
   ...auditSchemas,
 } as const;

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startRelay } from '../helpers/relay.ts';
+import { adminApi, proxiedStatus } from '../helpers/admin.ts';
+import { stall } from '../helpers/store-faults.ts';
+
+/**
+ * Issue 10, item 14: an admin write whose Redis reply came after the command timeout was
+ * answered 503 "nothing was changed" although it had been applied. Now keygate reads the
+ * record back before answering: applied → the normal success answer; not applied → 503
+ * `store_unavailable`; no answer to the read-back either → 503 `outcome_unknown` with the
+ * record to look up.
+ */
+const TOKEN = 'admin-token-for-admin-write-timeout';
+let redis: TestRedis;
+let up: TestUpstream;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  up = await startUpstream();
+});
+afterAll(async () => {
+  redis?.resume();
+  await up?.close();
+  await redis?.stop();
+});
+
+function yaml(url: string): string {
+  return `
+admin: { token: "${TOKEN}" }
+store: { redis: "${url}" }
+upstreams: { app: { url: "${up.url}" } }
+roles: { viewer: { actions: [application:view] } }
+routes:
+  - { name: app, path: "/api/*", upstream: app, action: application:view }
+`;
+}
+
+type ErrorBody = { error: { code: string; message: string; resource?: { type: string; id: string } } };
+
+describe('an admin write whose reply comes after the command timeout', () => {
+  it('applied during a stall: answered as the success it was, once', { timeout: 30_000 }, async () => {
+    const gw = await startTestGateway(yaml(redis.url));
+    try {
+      const call = adminApi(gw.adminUrl, TOKEN);
+      let created: { status: number; body: { id: string; name: string } } | undefined;
+      await stall('debug-sleep', 2500, redis, undefined, async () => {
+        created = await call<{ id: string; name: string }>('POST', '/v1/principals', { name: 'written-in-a-stall', kind: 'service', roles: ['viewer'] });
+      });
+      expect(created).toMatchObject({ status: 201 });
+      const list = await call<{ items: { name: string; id: string }[] }>('GET', '/v1/principals');
+      expect(list.body.items.filter((p) => p.name === 'written-in-a-stall').map((p) => p.id)).toEqual([created?.body.id]);
+
+      let key: { status: number; body: { secret: string; key: { id: string } } } | undefined;
+      await stall('sigstop', 2500, redis, undefined, async () => {
+        key = await call<{ secret: string; key: { id: string } }>('POST', '/v1/keys', { principal: 'written-in-a-stall' });
+      });
+      expect(key?.status).toBe(201);
+      // The secret handed out is the one stored: it works.
+      const before = up.received.length;
+      expect((await proxiedStatus(`${gw.url}/api/x`, key?.body.secret ?? '')).status).toBe(200);
+      expect(up.received.length).toBe(before + 1);
+      const keys = await call<{ items: { id: string }[] }>('GET', '/v1/keys?principal=written-in-a-stall');
+      expect(keys.body.items.map((k) => k.id)).toEqual([key?.body.key.id]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('when even the read-back gets no answer in time: outcome_unknown, with the record to check', { timeout: 30_000 }, async () => {
+    const relay = await startRelay(redis.port);
+    const gw = await startTestGateway(yaml(relay.url));
+    try {
+      const call = adminApi(gw.adminUrl, TOKEN);
+      // Every reply takes 1.5 s: past the 1 s command timeout, for the write and each read-back.
+      relay.set({ kind: 'delay', ms: 1500 });
+      const r = await call<ErrorBody>('POST', '/v1/principals', { name: 'maybe-written', kind: 'service' });
+      relay.set({ kind: 'pass' });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('outcome_unknown');
+      expect(r.body.error.message).not.toMatch(/nothing was changed/i);
+      expect(r.body.error.resource?.type).toBe('principal');
+      // It had been applied: "nothing was changed" would have been false.
+      const id = r.body.error.resource?.id ?? '';
+      const found = await call<{ name: string }>('GET', `/v1/principals/${id}`);
+      expect([found.status, found.body.name]).toEqual([200, 'maybe-written']);
+    } finally {
+      relay.set({ kind: 'pass' });
+      await gw.close();
+      await relay.close();
+    }
+  });
+
+  it('never sent (Redis gone): store_unavailable, and nothing was changed indeed', { timeout: 30_000 }, async () => {
+    const gw = await startTestGateway(yaml(redis.url));
+    try {
+      const call = adminApi(gw.adminUrl, TOKEN);
+      await redis.stop();
+      const r = await call<ErrorBody>('POST', '/v1/principals', { name: 'never-written', kind: 'service' });
+      expect([r.status, r.body.error.code]).toEqual([503, 'store_unavailable']);
+      await redis.restart();
+      const deadline = Date.now() + 5000;
+      let found = await call('GET', '/v1/principals/never-written');
+      while (found.status === 503 && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 100));
+        found = await call('GET', '/v1/principals/never-written');
+      }
+      expect(found.status).toBe(404);
+    } finally {
+      await gw.close();
+    }
+  });
+});
