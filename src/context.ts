@@ -4,6 +4,7 @@ import type { RouteMatch } from './routing/types.ts';
 import type { KeyRecord, PrincipalRecord } from './keystore/types.ts';
 
 import type { CredentialStyleName } from './config/types.ts';
+import type { RetryReason } from './proxy/retry.ts';
 
 /** Which credential style authenticated (or failed to authenticate) the request. */
 export type CredentialStyle = CredentialStyleName;
@@ -48,6 +49,12 @@ export interface RequestContext {
   query: string;
   match: RouteMatch | null;
   credential: PresentedCredential | null;
+  /**
+   * The style of a credential that was presented but could not be read (a malformed Bearer, a
+   * key in our format with a bad checksum), so refusals are counted and logged under the style
+   * the client used rather than as "none".
+   */
+  malformedStyle: CredentialStyle | null;
   orgKey: PresentedOrgKey | null;
   /** The org the org key belongs to, once verified. */
   org: string | null;
@@ -65,4 +72,14 @@ export interface RequestContext {
   forwarded: boolean;
   /** Set when the upstream exchange failed: timeout, unavailable or client_aborted. */
   upstreamError: string | null;
+  /** Set when the request was sent a second time after a stale keep-alive connection failed (proxy/retry.ts). */
+  upstreamRetry: RetryReason | null;
+  /** The method a POST was matched, authorized and forwarded as (its route opted in to overrides). */
+  methodOverride: string | null;
+  /** Client headers removed before forwarding, by reason (counted in keygate_request_headers_dropped_total). */
+  headerDrops: HeaderDrops | null;
 }
+
+/** Why a client header was removed rather than forwarded. */
+export type HeaderDropReason = 'underscore' | 'identity' | 'override';
+export type HeaderDrops = Record<HeaderDropReason, number>;

@@ -6,6 +6,7 @@
 
 export const ERRORS = {
   bad_path: { status: 400, message: 'The request path is not acceptable' },
+  bad_host: { status: 400, message: 'The request names no single, valid host' },
   invalid_request: { status: 400, message: 'The request is malformed' },
   ambiguous_credentials: { status: 400, message: 'The request carries more than one credential' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON' },
@@ -15,6 +16,7 @@ export const ERRORS = {
   key_revoked: { status: 401, message: 'The presented key has been revoked' },
   principal_disabled: { status: 401, message: 'The principal of this key is disabled' },
   token_expired: { status: 401, message: 'The presented token has expired' },
+  key_pair_secret_not_credential: { status: 401, message: 'A key pair secret is not a credential; exchange it for a short-lived token' },
   invalid_org_key: { status: 401, message: 'The org key is not valid for this principal' },
   user_key_required: { status: 401, message: 'A user-level credential is required; an org key alone is not enough' },
   forbidden: { status: 403, message: 'The principal lacks the permission this route requires' },

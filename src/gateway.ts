@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from './context.ts';
 import type { Generation } from './generation.ts';
@@ -8,10 +7,12 @@ import { GatewayError, toGatewayError } from './errors.ts';
 import { sendError } from './respond.ts';
 import { runStages, timedAuth, type Stage } from './stages.ts';
 import { normalizePath, matchRoute } from './routing/stages.ts';
+import { checkHost } from './routing/host.ts';
 import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
+import { requestIdOf } from './log/request-id.ts';
 
 export interface GatewayDeps {
   /** The config generation new requests start on. */
@@ -32,13 +33,6 @@ export interface Gateway {
   /** Every check of the chain without forwarding (WebSocket upgrades); throws to refuse. */
   admit(ctx: RequestContext): void | Promise<void>;
   newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext;
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
-
-function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** Guard that Node's own limits do not give: it drops headers past maxHeadersCount silently. */
@@ -64,7 +58,7 @@ function finalStatus(res: ServerResponse | undefined): number {
 
 export function createGateway(deps: GatewayDeps): Gateway {
   // The request path, in order. Reading these lists tells the whole story of a request.
-  const front: Stage[] = [checkHeaderCount, normalizePath];
+  const front: Stage[] = [checkHeaderCount, checkHost, normalizePath];
   const chain: Stage[] = [
     matchRoute,
     timedAuth([
@@ -76,10 +70,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   ];
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
+    const gen = deps.current();
     return {
-      id: requestId(req), start: process.hrtime.bigint(), gen: deps.current(), req, res, expectContinue,
-      path: '', query: '', match: null, credential: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
+      id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res, expectContinue,
+      path: '', query: '', match: null, credential: null, malformedStyle: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null,
+      upstreamRetry: null,
+      methodOverride: null, headerDrops: null,
     };
   }
 

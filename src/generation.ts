@@ -1,10 +1,9 @@
-import type { Dispatcher } from 'undici';
 import type { GatewayConfig } from './config/types.ts';
 import type { Router } from './routing/types.ts';
 import { compileRoutes } from './routing/match.ts';
 import { Authorizer } from './authz/authorize.ts';
 import type { GroupDirectory } from './authz/groups.ts';
-import type { UpstreamPools } from './proxy/pools.ts';
+import type { UpstreamPool, UpstreamPools } from './proxy/pools.ts';
 import { createHasher, type Hasher } from './credentials/hash.ts';
 import { TokenSigner } from './tokens/signer.ts';
 import { stripAlgorithm } from './keystore/memory-store.ts';
@@ -20,7 +19,7 @@ export interface Generation {
   config: GatewayConfig;
   router: Router;
   authorizer: Authorizer;
-  pools: Map<string, Dispatcher>;
+  pools: Map<string, UpstreamPool>;
   /** Secret → store key (SHA-256, or HMAC with the configured pepper). */
   hasher: Hasher;
   /** Short-lived token signing and verification with this generation's signing keys. */

@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createRequestMetrics } from './metrics/request-metrics.ts';
 import { UpstreamPools } from './proxy/pools.ts';
 import { createWebSocketProxy } from './proxy/websocket.ts';
+import { createWebSocketSessions } from './proxy/websocket-sessions.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
@@ -32,6 +33,7 @@ import { createAuditTrail } from './audit/trail.ts';
 import { auditAdminWrites } from './audit/admin.ts';
 import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
+import { shadowedRoutes } from './routing/shadow.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -64,6 +66,12 @@ function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
   }
 }
 
+/** RFC 6455 §4.1: a GET whose Upgrade is exactly `websocket` (any case). */
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  const offer = req.headers.upgrade;
+  return req.method === 'GET' && typeof offer === 'string' && offer.trim().toLowerCase() === 'websocket';
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -88,16 +96,22 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   let resolver: KeyResolver;
   let servingStale = () => false;
   let invalidateCache: (inv: Invalidation) => void = () => {};
+  let storeDown = () => false;
+  let onCacheFlush = (_l: () => void): void => {};
   if (store === declared) resolver = createResolver(declared);
   else {
     const c = config0.store;
     const cached = createCachedResolver(store, {
-      max: c.cache.max, ttlMs: c.cache.ttlMs, negativeTtlMs: c.cache.negativeTtlMs, onError: c.onError, staleTtlMs: c.staleTtlMs,
+      max: c.cache.max, negativeMax: c.cache.negativeMax, ttlMs: c.cache.ttlMs, negativeTtlMs: c.cache.negativeTtlMs,
+      onError: c.onError, staleTtlMs: c.staleTtlMs,
       onEvent: (e) => metrics.cache.labels(e).inc(),
       onStoreCall: (op, seconds) => metrics.storeDuration.labels(op).observe(seconds),
     });
+    metrics.observeCacheSizes(() => cached.sizes());
     resolver = overlayResolver(declared, cached);
     servingStale = () => cached.servingStale();
+    storeDown = () => cached.storeDown();
+    onCacheFlush = (l) => cached.onFlush(l);
     invalidateCache = (inv) => cached.invalidate(inv);
     store.onConnectionChange((state) => logger[state === 'up' ? 'info' : 'warn']({ store: store.kind, state }, 'key store connection'));
   }
@@ -134,11 +148,23 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       observe(ctx, status);
       trail.recordRequest(ctx, status);
       if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
+      if (ctx.upstreamRetry !== null && ctx.match !== null) metrics.upstreamRetries.labels(ctx.match.upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
-  const ws = createWebSocketProxy();
+  // Open WebSockets are re-judged when their key or principal changes, on every replica.
+  const sessions = createWebSocketSessions({
+    resolver,
+    storeDown,
+    onEnded: (ids, reason) => logger.info({ ...ids, reason }, 'websocket session ended: credential no longer valid'),
+    onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'websocket session re-check failed'),
+  });
+  // After the cache's own listener (registered when it was built), so re-checks see fresh records.
+  store.onInvalidate((inv) => sessions.invalidated(inv));
+  if (declared !== store) declared.onInvalidate((inv) => sessions.invalidated(inv));
+  onCacheFlush(() => sessions.recheckAll());
+  const ws = createWebSocketProxy({ opened: (ctx, session) => sessions.opened(ctx, session) });
   const cfg = config0.server;
 
   async function onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
@@ -167,6 +193,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       // Strict framing is the point: CL+TE, duplicate CL, obfuscated TE are parse errors.
       insecureHTTPParser: false,
       joinDuplicateHeaders: false,
+      // Only a WebSocket handshake becomes an upgrade. Any other offer (h2c, TLS/1.0, …) is a
+      // plain request answered over HTTP/1.1 (RFC 9110 §7.8 lets a server ignore Upgrade),
+      // with Upgrade, Connection and HTTP2-Settings stripped like any hop-by-hop header.
+      shouldUpgradeCallback: isWebSocketHandshake,
     },
     (req, res) => void onRequest(req, res, false),
   );
@@ -190,8 +220,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       .then(
         () => {
           ctx.forwarded = true;
-          ws.forward(ctx, socket, head);
-          finished(101);
+          ws.forward(ctx, socket, head, finished);
         },
         (e: unknown) => {
           const err = toGatewayError(e);
@@ -218,6 +247,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     audit,
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
+      sessions.invalidated(inv);
       if (inv.type === 'group') await groups.refresh();
     },
   });
@@ -245,6 +275,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const port = await listen(server, cfg.port, cfg.host);
   const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
   logger.info({ port, adminPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  warnShadowed(config0, logger);
 
   return {
     port,
@@ -254,6 +285,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
       gen = buildGeneration(config, ++seq, pools, groups);
+      warnShadowed(config, logger);
     },
     async shutdown() {
       draining = true;
@@ -267,6 +299,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       }
       server.closeAllConnections();
       ws.close();
+      sessions.close();
       await new Promise<void>((r) => admin.close(() => r()));
       admin.closeAllConnections();
       await pools.destroy();
@@ -277,4 +310,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       logger.info({}, 'keygate stopped');
     },
   };
+}
+
+/** A route an earlier one covers never matches: valid config, but not what was meant (also in check-config). */
+function warnShadowed(config: GatewayConfig, logger: Logger): void {
+  for (const s of shadowedRoutes(config.routes, { caseSensitive: config.server.caseSensitivePaths })) {
+    logger.warn({ route: s.route.name, line: s.route.line, shadowedBy: s.by.name }, s.message);
+  }
 }

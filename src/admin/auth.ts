@@ -5,8 +5,10 @@ import { AdminError } from '../lifecycle/errors.ts';
 import type { Actor } from '../lifecycle/service.ts';
 import type { KeyResolver } from '../keystore/resolve.ts';
 import type { Authorizer } from '../authz/authorize.ts';
+import { ActionSet } from '../authz/actions.ts';
+import { ADMIN_ACTION, anyAdmin, coversAdmin } from './permissions.ts';
 
-export const ADMIN_ACTION = 'keygate:admin';
+export { ADMIN_ACTION };
 
 export interface AdminAuthDeps {
   /** The configured admin token ("" disables token auth). */
@@ -17,25 +19,36 @@ export interface AdminAuthDeps {
   authorizer: () => Authorizer;
 }
 
-/**
- * Admin callers present either the admin token or a keygate key whose principal holds
- * `keygate:admin`. Token comparison is over SHA-256 digests with timingSafeEqual, so neither
- * the content nor the length of the token leaks through timing.
- */
+/** An authenticated admin caller: who (for the audit trail) and which admin actions it may take. */
+export interface AdminCaller {
+  actor: Actor;
+  /** Whether the caller may take an admin action (`keygate:admin:keys:write`, …). */
+  may(action: string): boolean;
+}
+
 function client(req: IncomingMessage): { client?: string } {
   const a = req.socket.remoteAddress;
   return a === undefined ? {} : { client: a };
 }
 
+const EVERYTHING = () => true;
+
+/**
+ * Admin callers present either the admin token or a keygate key whose principal holds admin
+ * actions (see permissions.ts). A key's `scopes` narrow the admin API exactly as they narrow
+ * proxied routes: a key scoped to `application:view` can do nothing here, whatever its principal
+ * holds. Token comparison is over SHA-256 digests with timingSafeEqual, so neither the content
+ * nor the length of the token leaks through timing.
+ */
 export function createAdminAuth(deps: AdminAuthDeps) {
-  return async function authenticateAdmin(req: IncomingMessage): Promise<Actor> {
+  return async function authenticateAdmin(req: IncomingMessage): Promise<AdminCaller> {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer[ ]+(\S+)$/i.exec(header);
     if (m === null) throw new AdminError('unauthorized', 'Send Authorization: Bearer <admin token or admin key>');
     const presented = m[1] as string;
     const token = deps.token();
     if (token !== '' && timingSafeEqual(Buffer.from(hashSecret(presented), 'hex'), Buffer.from(hashSecret(token), 'hex'))) {
-      return { name: 'admin-token', ...client(req) };
+      return { actor: { name: 'admin-token', ...client(req) }, may: EVERYTHING };
     }
     let r;
     try {
@@ -43,10 +56,18 @@ export function createAdminAuth(deps: AdminAuthDeps) {
     } catch {
       throw new AdminError('store_unavailable', 'The key store is unavailable');
     }
-    if (r.status !== 'valid') throw new AdminError('unauthorized', 'The admin credential is not valid');
-    if (!deps.authorizer().actionsOf(r.principal).has(ADMIN_ACTION)) {
-      throw new AdminError('forbidden', `The principal lacks ${ADMIN_ACTION}`);
+    // As on the proxy: a key pair's secret is only ever exchanged for a short-lived token.
+    if (r.status !== 'not_found' && r.key.type === 'key_pair') {
+      throw new AdminError('key_pair_secret_not_credential', 'A key pair secret is not a credential; exchange it for a short-lived token');
     }
-    return { name: r.principal.name, id: r.principal.id, keyId: r.key.id, ...client(req) };
+    if (r.status !== 'valid') throw new AdminError('unauthorized', 'The admin credential is not valid');
+    const granted = deps.authorizer().actionsOf(r.principal);
+    if (!anyAdmin(granted)) throw new AdminError('forbidden', `The principal holds no admin action (${ADMIN_ACTION} or ${ADMIN_ACTION}:…)`);
+    const scopes = r.key.scopes === undefined ? null : new ActionSet(r.key.scopes);
+    if (scopes !== null && !anyAdmin(scopes)) throw new AdminError('forbidden', 'The key\'s scopes include no admin action');
+    return {
+      actor: { name: r.principal.name, id: r.principal.id, keyId: r.key.id, ...client(req) },
+      may: (action) => coversAdmin(granted, action) && (scopes === null || coversAdmin(scopes, action)),
+    };
   };
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.ts';
 import { AdminError } from '../lifecycle/errors.ts';
-import type { Actor } from '../lifecycle/service.ts';
+import type { AdminCaller } from './auth.ts';
 import { sendAdminError, sendJson } from './http.ts';
 
 export type Readiness = { ready: true; checks: Record<string, string> } | { ready: false; checks: Record<string, string> };
@@ -11,8 +11,8 @@ export interface AdminDeps {
   logger: Logger;
   /** The /v1 API: authenticate, then dispatch. Absent: /v1 answers 404. */
   api?: {
-    authenticate(req: IncomingMessage): Promise<Actor>;
-    dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: Actor): Promise<void>;
+    authenticate(req: IncomingMessage): Promise<AdminCaller>;
+    dispatch(req: IncomingMessage, res: ServerResponse, url: URL, caller: AdminCaller): Promise<void>;
     openapi(): object;
   };
   /** Prometheus exposition: content type and text. */
@@ -41,8 +41,8 @@ export function createAdminServer(deps: AdminDeps): Server {
     }
     if (path === '/v1/openapi.json' && read && deps.api !== undefined) return sendJson(res, 200, deps.api.openapi());
     if (path.startsWith('/v1/') && deps.api !== undefined) {
-      const actor = await deps.api.authenticate(req);
-      return deps.api.dispatch(req, res, url, actor);
+      const caller = await deps.api.authenticate(req);
+      return deps.api.dispatch(req, res, url, caller);
     }
     throw new AdminError('not_found', 'No such admin endpoint');
   }

@@ -98,7 +98,7 @@ export function requestEvent(ctx: RequestContext, status: number, now = Date.now
     principalId: ctx.principal?.id ?? null,
     principalName: ctx.principal?.name ?? null,
     keyId: ctx.key?.id ?? null,
-    credential: ctx.credential?.style ?? null,
+    credential: ctx.credential?.style ?? ctx.malformedStyle,
     route: ctx.match?.route.name ?? null,
     method: ctx.req.method === undefined ? null : clip(ctx.req.method, MAX_METHOD),
     path: own(maskKeys(clip(ctx.path, MAX_PATH), ctx.gen.config.keys.prefix)),

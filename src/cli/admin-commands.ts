@@ -1,6 +1,9 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { text } from 'node:stream/consumers';
-import { adminClientFromEnv, type AdminClient } from './admin-client.ts';
+import { adminClientFromEnv, type AdminClient, type AdminTarget } from './admin-client.ts';
+import { parseCommand, type Values } from './args.ts';
+import { commandHelp, verbHelp, VERBS } from './help.ts';
+import { didYouMean } from '../suggest.ts';
 import { table } from './table.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { CliUsageError } from './usage-error.ts';
@@ -8,14 +11,13 @@ import { keysUsage } from './audit.ts';
 
 export { CliUsageError };
 
-type Values = Record<string, string | boolean | string[] | undefined>;
 type Row = Record<string, unknown>;
 
-const JSON_FLAG = { json: { type: 'boolean' } } as const;
+/** The `group verb` named in usage errors; set once by {@link adminCommand} (one command per process). */
+let current = '';
 
 function parse(args: string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
-  const r = parseArgs({ args, options: { ...JSON_FLAG, ...options }, allowPositionals: true, strict: true });
-  return { values: r.values as Values, positionals: r.positionals };
+  return parseCommand(args, options ?? {}, current);
 }
 
 function one(positionals: string[], what: string): string {
@@ -44,16 +46,42 @@ function print(values: Values, data: unknown, human: () => string): void {
   out(values['json'] === true ? JSON.stringify(data, null, 2) : human());
 }
 
+/** Like {@link print}, for keys: the table names each key's principal. */
+async function printKeys(c: AdminClient, values: Values, data: unknown, items: Row[]): Promise<void> {
+  if (values['json'] === true) return out(JSON.stringify(data, null, 2));
+  const names = await principalNames(c);
+  out(keyTable(items, names));
+}
+
 function principalTable(items: Row[]): string {
   return table(['id', 'name', 'kind', 'roles', 'groups', 'org', 'disabled', 'source'],
     items.map((p) => [p['id'], p['name'], p['kind'], (p['roles'] as string[]).join(','), (p['groups'] as string[]).join(','), p['org'] as string, p['disabled'] as boolean, p['source']] as string[]));
 }
 
-function keyTable(items: Row[]): string {
+/**
+ * Principal id → name, for the PRINCIPAL column of key tables: people recognise `ci-bot`, not
+ * `p_01J…`. One extra request, made only for human output; if it fails the ids are shown.
+ */
+async function principalNames(c: AdminClient): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  try {
+    let cursor: string | null = null;
+    do {
+      const page = (await c.call('GET', `/v1/principals${cursor === null ? '' : `?cursor=${enc(cursor)}`}`)) as { items: Row[]; nextCursor?: string | null };
+      for (const p of page.items) names.set(p['id'] as string, p['name'] as string);
+      cursor = page.nextCursor ?? null;
+    } while (cursor !== null);
+  } catch {
+    // Best effort: a table with ids is still right.
+  }
+  return names;
+}
+
+function keyTable(items: Row[], names: Map<string, string> = new Map()): string {
   // Lists carry 7-day request counts (null: the usage store could not be read: shown as "?").
   const week = items.some((k) => 'requests7d' in k);
   const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), 'purpose'];
-  return table(columns, items.map((k) => [k['id'], k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'],
+  return table(columns, items.map((k) => [k['id'], names.get(k['principalId'] as string) ?? k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'],
     ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), k['purpose']] as string[]));
 }
 
@@ -62,9 +90,9 @@ function groupTable(items: Row[]): string {
     Object.entries(g['resources'] as Record<string, string[]>).map(([t, ids]) => `${t}:${ids.join('|')}`).join(' ')]));
 }
 
-function secretNotice(values: Values, data: { key: Row; secret: string; notice: string }): void {
+async function secretNotice(c: AdminClient, values: Values, data: { key: Row; secret: string; notice: string }): Promise<void> {
   if (values['json'] === true) return out(JSON.stringify(data, null, 2));
-  out(keyTable([data.key]));
+  out(keyTable([data.key], await principalNames(c)));
   out(`\nsecret: ${data.secret}`);
   process.stderr.write(`\n${data.notice}\n`);
 }
@@ -90,7 +118,7 @@ async function principals(c: AdminClient, verb: string, args: string[]): Promise
       const d = (await c.call('POST', `/v1/principals/${enc(one(positionals, 'principal'))}/${verb}`)) as Row; return print(values, d, () => principalTable([d]));
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/principals/${enc(one(positionals, 'principal'))}`); return out('deleted'); }
-    default: throw new CliUsageError(`unknown verb "principals ${verb}" (list, show, create, update, disable, enable, delete)`);
+    default: throw unknownVerb('principals', verb);
   }
 }
 
@@ -100,37 +128,37 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
     case 'list': {
       const { values } = parse(args, { principal: { type: 'string' }, status: { type: 'string' } });
       const q = new URLSearchParams(defined({ principal: values['principal'], status: values['status'] }) as Record<string, string>).toString();
-      const d = (await c.call('GET', `/v1/keys${q === '' ? '' : `?${q}`}`)) as { items: Row[] }; return print(values, d, () => keyTable(d.items));
+      const d = (await c.call('GET', `/v1/keys${q === '' ? '' : `?${q}`}`)) as { items: Row[] }; return printKeys(c, values, d, d.items);
     }
-    case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/keys/${enc(one(positionals, 'key id'))}`)) as Row; return print(values, d, () => keyTable([d])); }
+    case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/keys/${enc(one(positionals, 'key id'))}`)) as Row; return printKeys(c, values, d, [d]); }
     case 'usage': return keysUsage(c, args);
     case 'create': {
       const { values, positionals } = parse(args, { ...createOpts, type: { type: 'string' } });
       if (positionals.length > 0) throw new CliUsageError('keys create takes no positional arguments; use --principal');
       if (values['principal'] === undefined) throw new CliUsageError('keys create needs --principal');
       const body = defined({ principal: values['principal'], name: values['name'], purpose: values['purpose'], expiresIn: values['expires-in'], scopes: values['scope'], type: values['type'] });
-      return secretNotice(values, (await c.call('POST', '/v1/keys', body)) as { key: Row; secret: string; notice: string });
+      return secretNotice(c, values, (await c.call('POST', '/v1/keys', body)) as { key: Row; secret: string; notice: string });
     }
     case 'import': {
       const { values } = parse(args, createOpts);
       if (values['principal'] === undefined) throw new CliUsageError('keys import needs --principal (the secret is read from stdin)');
       const secret = (await text(process.stdin)).replace(/\r?\n$/, '');
       const body = defined({ principal: values['principal'], secret, name: values['name'], purpose: values['purpose'], expiresIn: values['expires-in'], scopes: values['scope'] });
-      const d = (await c.call('POST', '/v1/keys/import', body)) as Row; return print(values, d, () => keyTable([d]));
+      const d = (await c.call('POST', '/v1/keys/import', body)) as Row; return printKeys(c, values, d, [d]);
     }
     case 'update': {
       const { values, positionals } = parse(args, { name: { type: 'string' }, purpose: { type: 'string' } });
       const d = (await c.call('PATCH', `/v1/keys/${enc(one(positionals, 'key id'))}`, defined({ name: values['name'], purpose: values['purpose'] }))) as Row;
-      return print(values, d, () => keyTable([d]));
+      return printKeys(c, values, d, [d]);
     }
-    case 'expire': { const { values, positionals } = parse(args, {}); const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/expire`)) as Row; return print(values, d, () => keyTable([d])); }
+    case 'expire': { const { values, positionals } = parse(args, {}); const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/expire`)) as Row; return printKeys(c, values, d, [d]); }
     case 'rotate': {
       const { values, positionals } = parse(args, { grace: { type: 'string' } });
       const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/rotate`, defined({ grace: values['grace'] })));
-      return secretNotice(values, d as { key: Row; secret: string; notice: string });
+      return secretNotice(c, values, d as { key: Row; secret: string; notice: string });
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/keys/${enc(one(positionals, 'key id'))}`); return out('deleted'); }
-    default: throw new CliUsageError(`unknown verb "keys ${verb}" (list, show, usage, create, import, update, expire, rotate, delete)`);
+    default: throw unknownVerb('keys', verb);
   }
 }
 
@@ -162,16 +190,34 @@ async function groups(c: AdminClient, verb: string, args: string[]): Promise<voi
       return print(values, d, () => groupTable([d]));
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/groups/${enc(one(positionals, 'group'))}`); return out('deleted'); }
-    default: throw new CliUsageError(`unknown verb "groups ${verb}" (list, show, create, update, delete)`);
+    default: throw unknownVerb('groups', verb);
   }
 }
 
-const GROUPS = { principals, keys, groups } as const;
+function unknownVerb(group: keyof typeof VERBS, verb: string): CliUsageError {
+  const verbs = Object.keys(VERBS[group]);
+  return new CliUsageError(`unknown verb "${group} ${verb}"${didYouMean(verb, verbs)}; ${group} takes ${verbs.join(', ')}`);
+}
 
-/** `keygate principals|keys|groups <verb> ...` over the admin API. */
-export async function adminCommand(group: keyof typeof GROUPS, args: string[]): Promise<CommandResult> {
+const GROUPS = { principals, keys, groups } as const;
+const wantsHelp = (args: string[]): boolean => {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+};
+
+/** `keygate principals|keys|groups <verb> ...` over the admin API; `--help` at either level. */
+export async function adminCommand(group: keyof typeof GROUPS, args: string[], target: AdminTarget = {}): Promise<CommandResult> {
   const [verb, ...rest] = args;
-  if (verb === undefined) throw new CliUsageError(`"${group}" needs a verb; see keygate --help`);
-  await GROUPS[group](adminClientFromEnv(), verb, rest);
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(commandHelp(group) ?? '');
+    return verb === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (!Object.hasOwn(VERBS[group], verb)) throw unknownVerb(group, verb);
+  if (wantsHelp(rest)) {
+    process.stdout.write(verbHelp(group, verb) ?? '');
+    return EXIT.ok;
+  }
+  current = `${group} ${verb}`;
+  await GROUPS[group](adminClientFromEnv(target), verb, rest);
   return EXIT.ok;
 }

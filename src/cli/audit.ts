@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
-import { adminClientFromEnv, type AdminClient } from './admin-client.ts';
+import { adminClientFromEnv, type AdminClient, type AdminTarget } from './admin-client.ts';
+import { parseCommand } from './args.ts';
 import { CliUsageError } from './usage-error.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { table } from './table.ts';
@@ -25,14 +25,12 @@ function humanTable(items: StoredAuditEvent[], header: boolean): string {
  * any size runs in bounded memory; CSV and JSON are rendered here from the same JSON pages the
  * API serves (one client path), CSV by the same code as the API's `format=csv`.
  */
-export async function auditCommand(args: string[], client: AdminClient = adminClientFromEnv()): Promise<CommandResult> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true, strict: true,
-    options: {
-      principal: { type: 'string' }, key: { type: 'string' }, route: { type: 'string' }, decision: { type: 'string' }, kind: { type: 'string' },
-      since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' },
-    },
-  });
+export async function auditCommand(args: string[], target: AdminTarget = {}, client: AdminClient = adminClientFromEnv(target)): Promise<CommandResult> {
+  const { values: v, positionals } = parseCommand(args, {
+    principal: { type: 'string' }, key: { type: 'string' }, route: { type: 'string' }, decision: { type: 'string' }, kind: { type: 'string' },
+    since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, format: { type: 'string' },
+  }, 'audit');
+  const values = v as { [k: string]: string | undefined } & { json?: boolean };
   if (positionals.length > 0) throw new CliUsageError('audit takes no positional arguments');
   const format = values.json === true ? 'json' : (values.format ?? 'table');
   if (!['table', 'csv', 'json'].includes(format)) throw new CliUsageError('--format: table, csv or json');
@@ -74,7 +72,8 @@ export async function auditCommand(args: string[], client: AdminClient = adminCl
 
 /** `keygate keys usage ID [--days N] [--json]`: requests per UTC day, oldest first. */
 export async function keysUsage(client: AdminClient, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { days: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values: v, positionals } = parseCommand(args, { days: { type: 'string' } }, 'keys usage');
+  const values = v as { days?: string; json?: boolean };
   if (positionals.length !== 1) throw new CliUsageError('expected exactly one key id');
   const q = values.days === undefined ? '' : `?days=${encodeURIComponent(values.days)}`;
   const d = (await client.call('GET', `/v1/keys/${encodeURIComponent(positionals[0] as string)}/usage${q}`)) as { keyId: string; days: DayCount[]; total: number };

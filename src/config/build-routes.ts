@@ -17,9 +17,17 @@ export function buildUpstreams(raw: Obj, report: Report): Map<string, UpstreamCo
       bodyTimeoutMs: duration(u['bodyTimeout'], `${at}/bodyTimeout`, report),
       connections: num(u['connections']),
       preserveHost: bool(u['preserveHost']),
+      keepAliveTimeoutMs: keepAliveTimeout(u['keepAliveTimeout'], `${at}/keepAliveTimeout`, report),
     });
   }
   return out;
+}
+
+/** undici refuses a zero idle timeout; "no keep-alive" is not what a 0 here would mean anyway. */
+function keepAliveTimeout(v: unknown, at: string, report: Report): number {
+  const ms = duration(v, at, report);
+  if (ms === 0 && v !== undefined) report(at, 'must be more than 0');
+  return ms;
 }
 
 function upstreamUrl(text: string, at: string, report: Report): URL | null {
@@ -87,7 +95,7 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
 
     const route: RouteConfig = {
       name, path, methods: strings(r['methods']), hosts: strings(r['host']).map((h) => h.toLowerCase()),
-      upstream, actions, public: isPublic, stripPrefix: str(r['stripPrefix']),
+      upstream, actions, public: isPublic, methodOverride: bool(r['methodOverride']), stripPrefix: str(r['stripPrefix']),
       credentials, accepts: new Set((credentials ?? [...ctx.enabled].filter((s) => s !== 'body')).filter((s) => ctx.enabled.has(s))),
       resource, line: ctx.lineOf(at),
     };
@@ -102,7 +110,7 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
  * not hide a path problem.
  */
 function matcherProblem(route: RouteConfig, ctx: RouteContext, at: string): void {
-  const stand: UpstreamConfig = { name: route.upstream, url: new URL('http://stand.invalid/'), timeoutMs: 0, connectTimeoutMs: 0, bodyTimeoutMs: 0, connections: 1, preserveHost: false };
+  const stand: UpstreamConfig = { name: route.upstream, url: new URL('http://stand.invalid/'), timeoutMs: 0, connectTimeoutMs: 0, bodyTimeoutMs: 0, connections: 1, preserveHost: false, keepAliveTimeoutMs: 0 };
   try {
     compileRoutes([route], new Map([[route.upstream, stand]]), { caseSensitive: ctx.caseSensitive });
   } catch (e) {

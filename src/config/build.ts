@@ -3,6 +3,7 @@ import { bool, duration, list, num, obj, str, strings, type Obj, type Report } f
 import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
 import { KeyRegistry, buildOrgs, buildPrincipals, buildRoles } from './build-principals.ts';
+import { buildHeaders, buildTrustedPeers } from './build-headers.ts';
 
 /**
  * Schema-checked, defaulted data → the typed config, with every rule the schema cannot express
@@ -31,7 +32,9 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       drainTimeoutMs: duration(server['drainTimeout'], '/server/drainTimeout', report),
       maxHeaderBytes: num(server['maxHeaderBytes']),
       maxHeaders: num(server['maxHeaders']),
-      trustForwarded: bool(server['trustForwarded']),
+      trustedProxies: strings(server['trustedProxies']),
+      trusted: buildTrustedPeers(strings(server['trustedProxies']), report),
+      headers: buildHeaders(obj(server['headers']), report),
       caseSensitivePaths,
       pathSemicolons: server['pathSemicolons'] === 'allow' ? 'allow' : 'reject',
     },
@@ -106,7 +109,7 @@ function buildStore(raw: Obj, report: Report): StoreConfig {
     prefix: str(raw['prefix']),
     onError: raw['onError'] === 'deny' ? 'deny' : 'serve-stale',
     staleTtlMs: duration(raw['staleTtl'], '/store/staleTtl', report),
-    cache: { max: num(cache['max']), ttlMs: duration(cache['ttl'], '/store/cache/ttl', report), negativeTtlMs: duration(cache['negativeTtl'], '/store/cache/negativeTtl', report) },
+    cache: { max: num(cache['max']), negativeMax: num(cache['negativeMax']), ttlMs: duration(cache['ttl'], '/store/cache/ttl', report), negativeTtlMs: duration(cache['negativeTtl'], '/store/cache/negativeTtl', report) },
   };
 }
 

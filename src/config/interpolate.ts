@@ -10,8 +10,19 @@ export interface InterpolationProblem {
   message: string;
 }
 
+/** A variable that was unset (no default) and got a stand-in, under `placeholders`. */
+export interface UnsetReference {
+  name: string;
+  path: NodePath;
+  node: Scalar;
+  /** The reference was the whole value (`token: ${TOKEN}`), so the stand-in may be re-chosen to fit the field. */
+  whole: boolean;
+}
+
 export interface InterpolationResult {
   problems: InterpolationProblem[];
+  /** Under `placeholders`: every unset reference, instead of a problem each. */
+  unset: UnsetReference[];
   /** Scalars whose value came from a reference; only these may be re-typed from the schema. */
   interpolated: { path: NodePath; node: Scalar }[];
 }
@@ -26,11 +37,12 @@ const REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g;
  * `${`. `:-` follows the shell: the default also replaces a variable set to "". Keys are never
  * interpolated (a key that depends on the environment would make unknown-key checks moot).
  */
-export function interpolate(doc: Document, env: NodeJS.ProcessEnv): InterpolationResult {
-  const result: InterpolationResult = { problems: [], interpolated: [] };
+export function interpolate(doc: Document, env: NodeJS.ProcessEnv, opts: { placeholders?: boolean } = {}): InterpolationResult {
+  const result: InterpolationResult = { problems: [], unset: [], interpolated: [] };
   walk(doc.contents, [], (node, path) => {
     if (typeof node.value !== 'string' || !node.value.includes('${')) return;
     let substituted = false;
+    const entire = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(node.value);
     node.value = node.value.replace(REF, (whole, name: string | undefined, fallback: string | undefined) => {
       if (whole === '$${') return '${';
       if (name === undefined) {
@@ -41,6 +53,11 @@ export function interpolate(doc: Document, env: NodeJS.ProcessEnv): Interpolatio
       const value = env[name];
       if (value !== undefined && (value !== '' || fallback === undefined)) return value;
       if (fallback !== undefined) return fallback;
+      if (opts.placeholders === true) {
+        result.unset.push({ name, path, node, whole: entire });
+        // Inside a longer value (`redis://${HOST}:6379`) a name-like word keeps it well-formed.
+        return `placeholder-${name.toLowerCase().replaceAll('_', '-')}`;
+      }
       result.problems.push({ path, node, message: `environment variable ${name} is not set (write \${${name}:-default} to give it a default)` });
       return '';
     });

@@ -6,11 +6,23 @@ import { Ajv } from 'ajv';
 import type { ConfigProblem, GatewayConfig } from './types.ts';
 import { interpolate } from './interpolate.ts';
 import { retypeInterpolated } from './retype.ts';
+import { fillPlaceholders, type UnsetVariable } from './placeholders.ts';
 import { schemaProblems } from './schema-messages.ts';
 import { duplicateKeyAt, locate, pointerSegments, positionOf, toPointer } from './positions.ts';
 import { buildConfig } from './build.ts';
 
-export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; problems: ConfigProblem[] };
+/** `unset`: only under `placeholders`, the variables that got a stand-in (see placeholders.ts). */
+export type LoadResult = { ok: true; config: GatewayConfig; unset?: UnsetVariable[] } | { ok: false; problems: ConfigProblem[]; unset?: UnsetVariable[] };
+
+/** Options of {@link loadConfigText}. */
+export interface LoadOptions {
+  /**
+   * Give unset `${VAR}`s (without a default) a stand-in that fits their field and list them,
+   * instead of a problem each: `keygate check-config --placeholders`. Never for `serve`.
+   * @default false
+   */
+  placeholders?: boolean;
+}
 
 /** The config's JSON Schema: validation, defaults and the generated reference all come from it. */
 export const CONFIG_SCHEMA = JSON.parse(readFileSync(new URL('../../config/keygate.schema.json', import.meta.url), 'utf8')) as object;
@@ -41,7 +53,14 @@ function yamlProblem(doc: Document, lc: LineCounter, file: string, e: YAMLError)
  * each with file, line, column, the field path and the reason, so one run of
  * `keygate check-config` shows all of them.
  */
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv): LoadResult {
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv, opts: LoadOptions = {}): LoadResult {
+  // The unset variables are collected aside, so no early return below has to carry them.
+  const found: { unset: UnsetVariable[] } = { unset: [] };
+  const result = loadText(text, file, env, opts, found);
+  return opts.placeholders === true ? { ...result, unset: found.unset } : result;
+}
+
+function loadText(text: string, file: string, env: NodeJS.ProcessEnv, opts: LoadOptions, found: { unset: UnsetVariable[] }): LoadResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => yamlProblem(doc, lc, file, e));
@@ -53,7 +72,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   // where the list of routes belongs).
   const reported = new Set<string>();
   const wrongType: string[] = [];
-  const refs = interpolate(doc, env);
+  const refs = interpolate(doc, env, opts);
+  found.unset = fillPlaceholders(CONFIG_SCHEMA, refs.unset, (offset) => positionOf(lc, offset).line);
   for (const p of refs.problems) {
     const path = toPointer(p.path);
     problems.push({ file, ...positionOf(lc, p.node.range?.[0] ?? 0), path, message: p.message });
@@ -107,7 +127,7 @@ function fail(problems: ConfigProblem[]): LoadResult {
 }
 
 /** {@link loadConfigText} on a file; an unreadable file is a problem at line 0, not a throw. */
-export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): Promise<LoadResult> {
   const abs = resolve(file);
   let text: string;
   try {
@@ -115,7 +135,7 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
   } catch (e) {
     return { ok: false, problems: [unreadable(abs, e)] };
   }
-  return loadConfigText(text, abs, env);
+  return loadConfigText(text, abs, env, opts);
 }
 
 /** The problem for a file that cannot be read (missing, a directory, no permission). */

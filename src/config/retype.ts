@@ -2,13 +2,15 @@ import type { Scalar } from 'yaml';
 import type { NodePath } from './interpolate.ts';
 
 /** The parts of a JSON Schema needed to find what type a field expects (the config schema has no `$ref`). */
-interface SchemaNode {
+export interface SchemaNode {
   type?: string | string[];
   properties?: Record<string, SchemaNode>;
   additionalProperties?: boolean | SchemaNode;
   items?: SchemaNode;
   oneOf?: SchemaNode[];
   anyOf?: SchemaNode[];
+  enum?: unknown[];
+  minimum?: number;
 }
 
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
@@ -35,7 +37,7 @@ function expand(list: SchemaNode[]): SchemaNode[] {
 }
 
 /** Every subschema that may apply at `path`. */
-function schemasAt(root: SchemaNode, path: NodePath): SchemaNode[] {
+export function schemasAt(root: SchemaNode, path: NodePath): SchemaNode[] {
   let current = [root];
   for (const segment of path) {
     current = expand(current).flatMap((s) => {

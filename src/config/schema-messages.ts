@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { child } from './positions.ts';
+import { closest } from '../suggest.ts';
 
 /** One schema problem in the config's words: where (JSON pointer), and why. */
 export interface SchemaProblem {
@@ -47,22 +48,10 @@ function got(data: unknown, path: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Closest allowed name, for "did you mean" (edit distance ≤ 2). */
-function nearest(word: string, candidates: string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const row = [i];
-      for (let j = 1; j <= b.length; j++) {
-        row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1));
-      }
-      prev = row;
-    }
-    return prev[b.length] ?? Infinity;
-  };
-  const best = candidates.map((c) => ({ c, d: distance(word, c) })).sort((x, y) => x.d - y.d)[0];
-  return best !== undefined && best.d <= 2 ? best.c : undefined;
-}
+/** Fields that existed once, by path: their "unknown field" message says what replaced them. */
+const REMOVED: Record<string, string> = {
+  '/server/trustForwarded': 'removed: list the addresses or CIDRs of the proxies in front of keygate under server.trustedProxies (e.g. [10.0.0.0/8])',
+};
 
 function one(e: ErrorObject): SchemaProblem {
   const at = e.instancePath;
@@ -71,8 +60,10 @@ function one(e: ErrorObject): SchemaProblem {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p['additionalProperty']);
+      const removed = REMOVED[child(at, key)];
+      if (removed !== undefined) return { ...base, path: child(at, key), key, message: `unknown field "${key}": ${removed}` };
       const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      const guess = nearest(key, allowed);
+      const guess = closest(key, allowed);
       const message = `unknown field "${key}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`;
       return { ...base, path: child(at, key), key, message };
     }

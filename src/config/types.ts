@@ -22,12 +22,31 @@ export interface ServerConfig {
   maxHeaders: number;
   /** SIGTERM: how long in-flight requests may take to finish before connections are cut. @default 30_000 */
   drainTimeoutMs: number;
-  /** Trust client-sent X-Forwarded-Proto/-Host (behind another proxy). XFF is always appended to. @default false */
-  trustForwarded: boolean;
+  /** Addresses and CIDRs of the proxies in front, as written. @default [] */
+  trustedProxies: string[];
+  /**
+   * `trustedProxies` compiled once (node's BlockList, IPv4 and IPv6, IPv4-mapped IPv6 peers
+   * included); null when no peer is trusted, so the common case is one comparison.
+   */
+  trusted: TrustedPeers | null;
+  headers: HeadersConfig;
   /** Match route paths case-sensitively. Off by default so `/API/x` cannot dodge the `/api/*` route's rule. @default false */
   caseSensitivePaths: boolean;
   /** `;` in a path: `reject` (400 bad_path) or `allow` (kept literally). @default "reject" */
   pathSemicolons: 'reject' | 'allow';
+}
+
+/** Decides whether a connection's peer address is one of `server.trustedProxies`. */
+export interface TrustedPeers {
+  has(address: string): boolean;
+}
+
+/** `server.headers`: request header hygiene (docs/security.md, Headers). */
+export interface HeadersConfig {
+  /** Forward headers whose name contains `_` (unless they fold to one keygate controls). @default false */
+  allowUnderscores: boolean;
+  /** Values that are credentials besides keygate's own formats: such an X-Request-Id is not adopted. @default [] */
+  credentialPatterns: RegExp[];
 }
 
 export interface AdminConfig {
@@ -61,6 +80,8 @@ export interface StoreConfig {
   cache: {
     /** @default 100_000 */
     max: number;
+    /** "No such key" entries, bounded apart from `max`. @default 10_000 */
+    negativeMax: number;
     /** @default 60_000 */
     ttlMs: number;
     /** @default 2_000 */
@@ -158,6 +179,11 @@ export interface UpstreamConfig {
   connections: number;
   /** Forward the client's Host header instead of the upstream's. @default false */
   preserveHost: boolean;
+  /**
+   * Idle time after which a pooled connection is closed by keygate, also capping the upstream's
+   * `Keep-Alive: timeout=` hint: below the upstream's own idle timeout, keygate closes first. @default 4_000
+   */
+  keepAliveTimeoutMs: number;
 }
 
 export interface RouteConfig {
@@ -172,6 +198,8 @@ export interface RouteConfig {
   /** Action(s) the principal must hold; all must hold. Empty only when `public`. */
   actions: string[];
   public: boolean;
+  /** On POST, honour a method override: match, authorize and forward as the overridden method. @default false */
+  methodOverride: boolean;
   /** Strip this literal prefix from the path before forwarding. */
   stripPrefix: string;
   /** Credential styles accepted on this route; null: every globally enabled style except `body`. */

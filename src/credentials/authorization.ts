@@ -11,7 +11,7 @@ export type AuthorizationValue =
   | { kind: 'jwt'; token: string }
   | { kind: 'apikey'; key: string }
   | { kind: 'service_key'; user: string; key: string }
-  | { kind: 'malformed'; scheme: string }
+  | { kind: 'malformed'; scheme: 'bearer' | 'apikey' | 'basic' }
   | { kind: 'other' };
 
 /** `base64(user:key)`, strictly: canonical base64, UTF-8, a non-empty user and key. */

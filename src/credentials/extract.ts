@@ -14,14 +14,15 @@ export function acceptedStyles(ctx: RequestContext): ReadonlySet<CredentialStyle
   return ctx.match!.route.accepts; // matchRoute ran first
 }
 
-function malformed(): GatewayError {
+function malformed(ctx: RequestContext, style: CredentialStyleName): GatewayError {
+  ctx.malformedStyle = style;
   return new GatewayError('invalid_key', 'Malformed credential', { headers: { 'www-authenticate': bearerChallenge('invalid_token', 'malformed credential') } });
 }
 
 /** A key secret becomes its hash here; nothing after this stage sees the secret. */
 function keyCredential(ctx: RequestContext, style: CredentialStyleName, secret: string, source: PresentedCredential['source']): PresentedCredential {
   // A key in our format with a wrong checksum is a typo or a forgery: refuse it without a lookup.
-  if (checkSecretFormat(secret, ctx.gen.config.keys.prefix) === 'malformed') throw malformed();
+  if (checkSecretFormat(secret, ctx.gen.config.keys.prefix) === 'malformed') throw malformed(ctx, style);
   return { style, hash: ctx.gen.hasher(secret), source };
 }
 
@@ -44,7 +45,7 @@ function fromHeadersAndQuery(ctx: RequestContext, accepted: ReadonlySet<Credenti
       case 'service_key':
         if (accepted.has('service_key')) found.push({ ...keyCredential(ctx, 'service_key', v.key, header), claimedUser: v.user });
         break;
-      case 'malformed': throw malformed();
+      case 'malformed': throw malformed(ctx, v.scheme === 'basic' ? 'service_key' : v.scheme);
       case 'other': break;
     }
   }
@@ -93,6 +94,12 @@ function choose(ctx: RequestContext, found: PresentedCredential[]): void {
   ctx.credential = found[0]!;
 }
 
+/**
+ * Routes that accept `body` read every JSON body (bounded by maxBytes), even when a header or
+ * query credential came too: otherwise the upstream would act on a `userKey` nobody checked —
+ * possibly another principal's (a confused deputy). A different key in the body is ambiguous; the
+ * same key is removed like any hidden credential. An `orgToken` is held to the same rule.
+ */
 async function withBody(ctx: RequestContext, found: PresentedCredential[]): Promise<void> {
   const b = ctx.gen.config.credentials.body;
   // The body must be read before the request is authorized: answer 100 Continue now.
@@ -102,7 +109,11 @@ async function withBody(ctx: RequestContext, found: PresentedCredential[]): Prom
   }
   const r = await readBodyCredential(ctx.req, { ...b, hide: ctx.gen.config.credentials.hideCredentials });
   ctx.body = r.forward;
-  if (r.orgKey !== null && ctx.orgKey === null) ctx.orgKey = { hash: ctx.gen.hasher(r.orgKey), source: { kind: 'body', field: b.orgField } };
+  if (r.orgKey !== null) {
+    const hash = ctx.gen.hasher(r.orgKey);
+    if (ctx.orgKey !== null && ctx.orgKey.hash !== hash) throw new GatewayError('ambiguous_credentials');
+    ctx.orgKey ??= { hash, source: { kind: 'body', field: b.orgField } };
+  }
   if (r.key !== null) found.push(keyCredential(ctx, 'body', r.key, { kind: 'body', field: b.field }));
   choose(ctx, found);
 }
@@ -115,14 +126,18 @@ function hasBody(ctx: RequestContext): boolean {
 
 /**
  * Stage: find the caller's credential, in whatever style the route accepts, and reduce it to a
- * hash. The body is read only on routes that accept `body`, only for JSON, and only when no
- * header or query credential is present — otherwise the request keeps streaming.
+ * hash. The body is read only on routes that accept `body`, and only for JSON — otherwise the
+ * request keeps streaming.
  */
 export function extractCredential(ctx: RequestContext): void | Promise<void> {
   const accepted = acceptedStyles(ctx);
   const { found, jwt } = fromHeadersAndQuery(ctx, accepted);
   orgKeyHeader(ctx);
-  if (accepted.has('body') && found.length === 0 && hasBody(ctx) && isJson(ctx.req)) return withBody(ctx, found);
+  if (accepted.has('body') && hasBody(ctx) && isJson(ctx.req)) return withBody(ctx, found).then(() => tokenClaims(ctx, jwt));
   choose(ctx, found);
-  if (jwt !== null && ctx.credential!.style === 'token') return verifyToken(ctx, jwt);
+  return tokenClaims(ctx, jwt);
+}
+
+function tokenClaims(ctx: RequestContext, jwt: string | null): void | Promise<void> {
+  if (jwt !== null && ctx.credential!.style === 'token') return verifyToken(ctx, jwt); // choose() set it
 }

@@ -23,8 +23,17 @@ function refuse(code: ErrorCode): GatewayError {
  */
 export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyRecord, now: number) => void) {
   function accept(ctx: RequestContext, r: Resolution): void {
-    if (r.status !== 'valid') throw refuse(REFUSALS[r.status]);
+    if (r.status === 'not_found') throw refuse(REFUSALS.not_found);
+    // The key was found by its hash: its ids go to the access log and the audit trail even when
+    // it is refused ("who still uses the key I expired"). The caller learns nothing from that, and
+    // only an accepted request is forwarded with an identity (errorCode says which it was).
+    ctx.key = r.key;
+    ctx.principal = r.principal;
     const c = ctx.credential!; // extractCredential ran first
+    // A key pair's secret is only ever exchanged for a short-lived token (POST tokens.path):
+    // accepted as a key, it would be a never-expiring way around the token model.
+    if (c.token === undefined && r.key.type === 'key_pair') throw refuse('key_pair_secret_not_credential');
+    if (r.status !== 'valid') throw refuse(REFUSALS[r.status]);
     // Contrast service keys: the user name sent with the key must be the key's principal.
     if (c.claimedUser !== undefined && c.claimedUser !== r.principal.name) throw refuse('invalid_key');
     // Tokens: only key pairs mint them, and the token must name the principal the key still has.
@@ -37,8 +46,6 @@ export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyR
     } else if (ctx.gen.config.credentials.serviceKey.requireOrgKey && c.style === 'service_key') {
       throw refuse('invalid_org_key');
     }
-    ctx.principal = r.principal;
-    ctx.key = r.key;
     onAuthenticated?.(r.key, Date.now());
   }
   return function authenticateStage(ctx: RequestContext): void | Promise<void> {

@@ -3,18 +3,28 @@ import { GatewayError } from '../errors.ts';
 import { findById, judge, type KeyResolver, type Resolution } from './resolve.ts';
 import { StoreUnavailableError, type Invalidation, type KeyStore, type KeyWithPrincipal } from './types.ts';
 
-export type CacheEvent = 'hit' | 'miss' | 'negative_hit' | 'coalesced' | 'invalidated' | 'stale_serve' | 'flushed';
+export type CacheEvent =
+  | 'hit' | 'miss' | 'negative_hit' | 'coalesced' | 'invalidated' | 'stale_serve' | 'flushed' | 'evicted' | 'negative_evicted';
 
 export interface CacheOptions {
-  /** Max cached hashes (positive and negative together). @default 100_000 */
+  /** Max cached keys (positive entries). @default 100_000 */
   max: number;
+  /**
+   * Max cached "no such key" answers, bounded apart from `max` so that a flood of unknown
+   * well-formed keys can never push a valid key out of the cache (issue 10, item 15).
+   * @default 10_000
+   */
+  negativeMax?: number;
   /** Safety-net lifetime of a positive entry; changes arrive by invalidation long before. @default 60_000 */
   ttlMs: number;
   /** Lifetime of a "no such key" entry: short, so a key created a moment later works. @default 2_000 */
   negativeTtlMs: number;
   /** What to do while the store is unreachable. @default "serve-stale" */
   onError: 'serve-stale' | 'deny';
-  /** serve-stale: how long after the store became unreachable cached keys keep working. @default 30_000 */
+  /**
+   * serve-stale: how long cached keys keep working once the store is unreachable, counted from
+   * the last moment this replica is known to have received every invalidation. @default 30_000
+   */
   staleTtlMs: number;
   /** Observer for metrics; called synchronously, must be cheap. */
   onEvent?: (e: CacheEvent) => void;
@@ -27,19 +37,19 @@ export interface CacheOptions {
 /** Cache-key prefix of entries looked up by key id; hashes are hex and never start with it. */
 const ID = '#id:';
 
-/** Stored for "this hash is no key": lru-cache cannot hold undefined. */
-const ABSENT = Symbol('absent');
-type Entry = KeyWithPrincipal | typeof ABSENT;
-
 export interface CachedResolver extends KeyResolver {
   /** Entries currently held (positive and negative). */
   size(): number;
+  /** Entries by kind, for keygate_keystore_cache_entries. */
+  sizes(): { positive: number; negative: number };
   /** Whether the store is currently considered unreachable. */
   storeDown(): boolean;
   /** serve-stale: the store is down but cached keys still work (inside staleTtl). */
   servingStale(): boolean;
   /** Applies an invalidation now (the writer's own replica need not wait for its pub/sub echo). */
   invalidate(inv: Invalidation): void;
+  /** Called after the cache was flushed because invalidations may have been missed. */
+  onFlush(listener: () => void): void;
 }
 
 /**
@@ -47,6 +57,10 @@ export interface CachedResolver extends KeyResolver {
  * (no await, no store round trip); misses for one hash coalesce into one store call. Every
  * answer is judged against the record (expiry, revocation, principal state) on every hit, so
  * the cache TTL never decides whether a key is still valid — invalidations and that judgement do.
+ *
+ * Whether the store is down is the store's own view (`isReady`, which the Redis store keeps
+ * true to the wire with a heartbeat), never a flag set by one failed call: a slow command must
+ * not leave the replica refusing everyone after Redis answers again (issue 10, item 12).
  */
 export function createCachedResolver(store: KeyStore, opts: CacheOptions): CachedResolver {
   const now = opts.now ?? Date.now;
@@ -55,52 +69,37 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
   const byPrincipal = new Map<string, Set<string>>();
   /** Entries cached by key id (tokens) are keyed `#id:<id>`; their key's hash → that cache key. */
   const idEntryByHash = new Map<string, string>();
+  /** One store call per cache key at a time. */
+  const inflight = new Map<string, Promise<KeyWithPrincipal | null>>();
+  const flushListeners: (() => void)[] = [];
   /** Bumped on every invalidation: a fetch that raced one must not be kept. */
   let epoch = 0;
+  /** When this resolver saw the store go down; the stale window's start when the store cannot say better. */
   let downSince: number | null = null;
+  const clock = opts.now === undefined ? {} : { perf: { now: opts.now }, ttlResolution: 0 };
 
-  const cache = new LRUCache<string, Entry>({
+  const positive = new LRUCache<string, KeyWithPrincipal>({
     max: opts.max,
     ttl: opts.ttlMs,
     // An entry that outlived its TTL is still the best answer while the store is down.
-    noDeleteOnFetchRejection: true,
     noDeleteOnStaleGet: true,
-    // An invalidation deletes the entry even while its fetch runs; that fetch must still answer
-    // its callers (the epoch check below keeps its result out of the cache).
-    ignoreFetchAbort: true,
     // TTLs follow the injected clock, so tests can move time.
-    ...(opts.now === undefined ? {} : { perf: { now: opts.now }, ttlResolution: 0 }),
-    dispose: (value, cacheKey) => {
-      if (value === ABSENT) return;
+    ...clock,
+    dispose: (value, cacheKey, reason) => {
+      if (reason === 'evict') emit('evicted');
       const set = byPrincipal.get(value.principal.id);
       set?.delete(cacheKey);
       if (set?.size === 0) byPrincipal.delete(value.principal.id);
       if (cacheKey.startsWith(ID) && idEntryByHash.get(value.key.hash) === cacheKey) idEntryByHash.delete(value.key.hash);
     },
-    fetchMethod: async (cacheKey, stale, { options }) => {
-      const startEpoch = epoch;
-      let found: KeyWithPrincipal | null;
-      const t0 = performance.now();
-      try {
-        found = cacheKey.startsWith(ID) ? await findById(store, cacheKey.slice(ID.length)) : await store.findByHash(cacheKey);
-        opts.onStoreCall?.('find_by_hash', (performance.now() - t0) / 1000);
-      } catch (e) {
-        if (!(e instanceof StoreUnavailableError)) throw e;
-        downSince ??= now();
-        if (stale !== undefined && stale !== ABSENT && staleAllowed()) {
-          emit('stale_serve');
-          options.ttl = Math.max(1, (downSince + opts.staleTtlMs) - now());
-          return stale;
-        }
-        throw e;
-      }
-      // Deferred: clearing the cache from inside its own fetch would abort this fetch.
-      if (downSince !== null && store.isReady()) queueMicrotask(recovered);
-      if (found === null) options.ttl = opts.negativeTtlMs;
-      // Raced an invalidation: answer this caller, but keep nothing.
-      if (epoch !== startEpoch) options.ttl = 1;
-      if (found !== null) index(cacheKey, found);
-      return found ?? ABSENT;
+  });
+  // "No such key" answers: their own LRU, so refusals only ever displace refusals.
+  const negative = new LRUCache<string, true>({
+    max: opts.negativeMax ?? 10_000,
+    ttl: opts.negativeTtlMs,
+    ...clock,
+    dispose: (_v, _k, reason) => {
+      if (reason === 'evict') emit('negative_evicted');
     },
   });
 
@@ -111,12 +110,29 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     if (cacheKey.startsWith(ID)) idEntryByHash.set(found.key.hash, cacheKey);
   }
 
+  function isDown(): boolean {
+    if (store.isReady()) return false;
+    downSince ??= now();
+    return true;
+  }
+
+  /** The last moment this replica is known to have heard every invalidation. */
+  function syncedAt(): number {
+    const s = store.syncedAt?.();
+    return s === undefined ? (downSince ?? now()) : Math.min(s, downSince ?? s);
+  }
+
   function staleAllowed(): boolean {
-    return opts.onError === 'serve-stale' && downSince !== null && now() - downSince <= opts.staleTtlMs;
+    return opts.onError === 'serve-stale' && now() - syncedAt() <= opts.staleTtlMs;
   }
 
   function unavailable(cause?: unknown): GatewayError {
     return new GatewayError('keystore_unavailable', undefined, cause === undefined ? undefined : { cause });
+  }
+
+  function drop(cacheKey: string): void {
+    positive.delete(cacheKey);
+    negative.delete(cacheKey);
   }
 
   function invalidate(inv: Invalidation): void {
@@ -124,15 +140,15 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     emit('invalidated');
     switch (inv.type) {
       case 'key': {
-        cache.delete(inv.hash);
+        drop(inv.hash);
         const byId = idEntryByHash.get(inv.hash);
-        if (byId !== undefined) cache.delete(byId);
+        if (byId !== undefined) drop(byId);
         break;
       }
-      case 'principal': for (const h of [...(byPrincipal.get(inv.id) ?? [])]) cache.delete(h); break;
+      case 'principal': for (const h of [...(byPrincipal.get(inv.id) ?? [])]) drop(h); break;
       // Groups only shape authorization, which is computed from the principal per request.
       case 'group': break;
-      case 'all': cache.clear(); break;
+      case 'all': positive.clear(); negative.clear(); break;
     }
   }
 
@@ -141,8 +157,10 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
   function recovered(): void {
     downSince = null;
     epoch++;
-    cache.clear();
+    positive.clear();
+    negative.clear();
     emit('flushed');
+    for (const l of flushListeners) l();
   }
 
   store.onConnectionChange((state) => {
@@ -150,31 +168,65 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
     else recovered();
   });
 
-  function answer(entry: Entry, t: number): Resolution {
-    return judge(entry === ABSENT ? null : entry, t);
+  function fetch(cacheKey: string): Promise<KeyWithPrincipal | null> {
+    const running = inflight.get(cacheKey);
+    if (running !== undefined) {
+      emit('coalesced');
+      return running;
+    }
+    emit('miss');
+    const startEpoch = epoch;
+    const t0 = performance.now();
+    const p = (cacheKey.startsWith(ID) ? findById(store, cacheKey.slice(ID.length)) : store.findByHash(cacheKey)).then(
+      (found) => {
+        opts.onStoreCall?.('find_by_hash', (performance.now() - t0) / 1000);
+        // Raced an invalidation (or a flush): answer this caller, but keep nothing.
+        if (epoch === startEpoch) {
+          if (found === null) {
+            positive.delete(cacheKey);
+            negative.set(cacheKey, true);
+          } else {
+            negative.delete(cacheKey);
+            positive.set(cacheKey, found);
+            index(cacheKey, found);
+          }
+        }
+        return found;
+      },
+    );
+    inflight.set(cacheKey, p);
+    const done = (): void => {
+      if (inflight.get(cacheKey) === p) inflight.delete(cacheKey);
+    };
+    p.then(done, done);
+    return p;
   }
 
-  const status: LRUCache.Status<string, Entry> = {};
   function lookup(cacheKey: string, t: number): Resolution | Promise<Resolution> {
-    if (downSince !== null) {
-      // While the store is unreachable, revocations elsewhere cannot reach us: a bounded window, then 503.
-      if (!staleAllowed()) throw unavailable();
-    }
-    const hit = cache.get(cacheKey);
+    const down = isDown();
+    // While the store is unreachable, revocations elsewhere cannot reach us: a bounded window,
+    // then 503. The store keeps probing meanwhile, so this ends when Redis answers, not later.
+    if (down && !staleAllowed()) throw unavailable();
+    const hit = positive.get(cacheKey);
     if (hit !== undefined) {
-      emit(hit === ABSENT ? 'negative_hit' : downSince !== null ? 'stale_serve' : 'hit');
-      return answer(hit, t);
+      emit(down ? 'stale_serve' : 'hit');
+      return judge(hit, t);
     }
-    status.fetch = undefined;
-    const p = cache.fetch(cacheKey, { status });
-    emit(status.fetch === 'inflight' ? 'coalesced' : 'miss');
-    return p.then(
-      (entry) => {
-        if (entry === undefined) throw unavailable();
-        return answer(entry, t);
-      },
+    if (negative.get(cacheKey) !== undefined) {
+      emit('negative_hit');
+      return judge(null, t);
+    }
+    return fetch(cacheKey).then(
+      (found) => judge(found, t),
       (e: unknown) => {
-        throw e instanceof StoreUnavailableError ? unavailable(e) : e;
+        if (!(e instanceof StoreUnavailableError)) throw e;
+        // One failed call (the store may still be up): an entry past its TTL beats a 503, inside the window.
+        const stale = positive.get(cacheKey, { allowStale: true });
+        if (stale !== undefined && staleAllowed()) {
+          emit('stale_serve');
+          return judge(stale, t);
+        }
+        throw unavailable(e);
       },
     );
   }
@@ -182,9 +234,11 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
   return {
     resolve: (hash, t) => lookup(hash, t),
     resolveId: (keyId, t) => lookup(ID + keyId, t),
-    size: () => cache.size,
-    storeDown: () => downSince !== null,
-    servingStale: () => downSince !== null && staleAllowed(),
+    size: () => positive.size + negative.size,
+    sizes: () => ({ positive: positive.size, negative: negative.size }),
+    storeDown: () => isDown(),
+    servingStale: () => isDown() && staleAllowed(),
     invalidate,
+    onFlush: (l) => void flushListeners.push(l),
   };
 }

@@ -77,11 +77,17 @@ export function createRedisKeyStore(opts: RedisKeyStoreOptions): KeyStore {
   async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const pending = link.firstAttempt();
     if (pending !== null) await pending;
+    const sendable = link.cmd.status === 'ready';
     try {
-      return await fn();
+      const v = await fn();
+      link.callSucceeded();
+      return v;
     } catch (e) {
       if (e instanceof StoreConflictError) throw e;
-      throw new StoreUnavailableError(`redis store: ${op} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      link.callFailed();
+      throw new StoreUnavailableError(`redis store: ${op} failed: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e, sent: sendable && !notSent(e),
+      });
     }
   }
 
@@ -217,6 +223,7 @@ export function createRedisKeyStore(opts: RedisKeyStoreOptions): KeyStore {
       stateListeners.push(listener);
     },
     isReady: () => link.isReady(),
+    syncedAt: () => link.syncedAt(),
     close: () => link.close(),
   };
 }
@@ -233,6 +240,14 @@ function syncArgs(declared: DeclaredPrincipalInput[], now: Date): string[] {
     }
   }
   return args;
+}
+
+/**
+ * ioredis refuses a command it never wrote (no offline queue, socket not writable). Anything
+ * else — a timeout above all — may have reached Redis and run there.
+ */
+function notSent(e: unknown): boolean {
+  return e instanceof Error && e.message.startsWith("Stream isn't writeable");
 }
 
 function parseInvalidation(payload: string): Invalidation | null {

@@ -80,9 +80,15 @@ export class StoreConflictError extends Error {
 
 /** The store could not be reached or answered with an error: a fault, not a verdict on a key. */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, opts?: { cause?: unknown }) {
-    super(message, opts);
+  /**
+   * Whether the command may have reached the store (and, for a write, run there): true after a
+   * timeout or a connection lost while waiting for the reply, false when it was never sent.
+   */
+  readonly sent: boolean;
+  constructor(message: string, opts?: { cause?: unknown; sent?: boolean }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'StoreUnavailableError';
+    this.sent = opts?.sent ?? false;
   }
 }
 
@@ -159,6 +165,11 @@ export interface KeyStore {
 
   /** Whether lookups can currently be answered (for /readyz). */
   isReady(): boolean;
+  /**
+   * Date.now() up to which every invalidation is known to have been delivered to this instance
+   * (the last heartbeat that crossed the invalidation channel). Absent: always in sync (embedded).
+   */
+  syncedAt?(): number;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@
 export const ADMIN_ERRORS = {
   invalid_input: 400,
   unauthorized: 401,
+  key_pair_secret_not_credential: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,

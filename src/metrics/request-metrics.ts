@@ -1,54 +1,49 @@
-import type { Counter, Histogram } from 'prom-client';
 import type { RequestContext } from '../context.ts';
 import type { AuthResult, Metrics } from './metrics.ts';
 import { methodLabel } from './metrics.ts';
-
-/**
- * `labels()` builds and validates a label object on every call; its result is cached per label
- * tuple. (prom-client still hashes the labels inside inc/observe: the remaining cost, a few µs.)
- */
-class ChildCache<T> {
-  private readonly children = new Map<string, T>();
-  private readonly make: (...labels: string[]) => T;
-  constructor(make: (...labels: string[]) => T) {
-    this.make = make;
-  }
-  get(...labels: string[]): T {
-    const key = labels.join('\u0000');
-    let child = this.children.get(key);
-    if (child === undefined) this.children.set(key, (child = this.make(...labels)));
-    return child;
-  }
-}
+import { CounterSeries, HistogramSeries, SeriesMap } from './series.ts';
 
 const ERROR_RESULT: Record<string, AuthResult> = {
   missing_credentials: 'unauthenticated', invalid_key: 'unauthenticated', key_expired: 'unauthenticated',
   key_revoked: 'unauthenticated', principal_disabled: 'unauthenticated', token_expired: 'unauthenticated',
   user_key_required: 'unauthenticated', forbidden: 'forbidden',
+  key_pair_secret_not_credential: 'unauthenticated', ambiguous_credentials: 'unauthenticated',
 };
 
-/** Records one finished request. Called once per request, off the forwarding path. */
-export function createRequestMetrics(m: Metrics) {
-  type C = ReturnType<Counter['labels']>;
-  type H = ReturnType<Histogram['labels']>;
-  const requests = new ChildCache<C>((...l) => m.requests.labels(...l));
-  const durations = new ChildCache<H>((...l) => m.requestDuration.labels(...l));
-  const auth = new ChildCache<C>((...l) => m.auth.labels(...l));
-  const authDur = new ChildCache<H>((...l) => m.authDuration.labels(...l));
-  const upDur = new ChildCache<H>((...l) => m.upstreamDuration.labels(...l));
+/** One route's series, found by the route name alone; the rest by small maps of interned strings. */
+interface RouteSeries {
+  duration: HistogramSeries;
+  /** method → status → requests. */
+  requests: SeriesMap<string, SeriesMap<number, CounterSeries>>;
+  /** credential → result → decisions. */
+  auth: SeriesMap<string, SeriesMap<AuthResult, CounterSeries>>;
+}
+
+/** Records one finished request. Called once per request, off the forwarding path. `hrtime`: tests. */
+export function createRequestMetrics(m: Metrics, hrtime: () => bigint = process.hrtime.bigint) {
+  const routes = new SeriesMap<string, RouteSeries>((route) => ({
+    duration: new HistogramSeries(m.requestDuration, { route }),
+    requests: new SeriesMap((method) => new SeriesMap((status) => new CounterSeries(m.requests, { route, method, status: String(status) }))),
+    auth: new SeriesMap((credential) => new SeriesMap((result) => new CounterSeries(m.auth, { route, credential, result }))),
+  }));
+  const authDuration = new SeriesMap<string, HistogramSeries>((credential) => new HistogramSeries(m.authDuration, { credential }));
+  const upstreamDuration = new SeriesMap<string, HistogramSeries>((upstream) => new HistogramSeries(m.upstreamDuration, { upstream }));
 
   return function observe(ctx: RequestContext, status: number): void {
-    const route = ctx.match?.route.name ?? 'unmatched';
-    requests.get(route, methodLabel(ctx.req.method), String(status)).inc();
-    durations.get(route).observe(Number(process.hrtime.bigint() - ctx.start) / 1e9);
+    const route = routes.get(ctx.match?.route.name ?? 'unmatched');
+    route.requests.get(methodLabel(ctx.req.method)).get(status).inc();
+    route.duration.observe(Number(hrtime() - ctx.start) / 1e9);
     if (ctx.authNs !== null) {
-      const credential = ctx.credential?.style ?? 'none';
+      const credential = ctx.credential?.style ?? ctx.malformedStyle ?? 'none';
       const result: AuthResult = ctx.errorCode === null || ctx.forwarded ? 'allowed' : (ERROR_RESULT[ctx.errorCode] ?? 'error');
-      auth.get(route, credential, result).inc();
-      authDur.get(credential).observe(Number(ctx.authNs) / 1e9);
+      route.auth.get(credential).get(result).inc();
+      authDuration.get(credential).observe(Number(ctx.authNs) / 1e9);
+    }
+    if (ctx.headerDrops !== null) {
+      for (const [reason, n] of Object.entries(ctx.headerDrops)) if (n > 0) m.headersDropped.labels(reason).inc(n);
     }
     if (ctx.upstreamStart !== null && ctx.match !== null) {
-      upDur.get(ctx.match.upstream.name).observe(Number(process.hrtime.bigint() - ctx.upstreamStart) / 1e9);
+      upstreamDuration.get(ctx.match.upstream.name).observe(Number(hrtime() - ctx.upstreamStart) / 1e9);
     }
   };
 }

@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../context.ts';
+import type { UpstreamPool } from './pools.ts';
+import { retryReason } from './retry.ts';
 import { upstreamHeaders } from './request-headers.ts';
 import { clientHeaders } from './response-headers.ts';
 import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
@@ -16,9 +18,11 @@ function hasBody(ctx: RequestContext): boolean {
  * Streams the request to its upstream with undici's dispatch API and the response back, both
  * ways with backpressure and no buffering. Resolves when the exchange is over (either side).
  * Errors before response headers reject with a GatewayError for the error responder; after
- * them the client response is destroyed, since a status can no longer be sent.
+ * them the client response is destroyed, since a status can no longer be sent. A request lost
+ * to a stale keep-alive connection is sent once more on a new connection when that is safe
+ * (retry.ts). Interim 1xx responses never get here: the connection drops them (interim-filter.ts).
  */
-export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
+export function forward(ctx: RequestContext, upstream: UpstreamPool): Promise<void> {
   const res = ctx.res!; // HTTP path only; upgrades go through proxy/websocket.ts
   const req = ctx.req;
   return new Promise<void>((resolve, reject) => {
@@ -50,46 +54,55 @@ export function forward(ctx: RequestContext, pool: Dispatcher): Promise<void> {
     };
     res.on('close', onClientClose);
 
-    pool.dispatch(
-      {
-        path: upstreamPathOf(ctx),
-        method: req.method ?? 'GET',
-        headers: upstreamHeaders(ctx),
-        body: ctx.body ?? (hasBody(ctx) ? req : null),
-        headersTimeout: ctx.match!.upstream.timeoutMs,
-        bodyTimeout: ctx.match!.upstream.bodyTimeoutMs,
+    const options: Dispatcher.DispatchOptions = {
+      path: upstreamPathOf(ctx),
+      method: req.method ?? 'GET',
+      headers: upstreamHeaders(ctx),
+      body: ctx.body ?? (hasBody(ctx) ? req : null),
+      headersTimeout: ctx.match!.upstream.timeoutMs,
+      bodyTimeout: ctx.match!.upstream.bodyTimeoutMs,
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (clientGone) c.abort(new Error('client closed the connection'));
       },
-      {
-        onRequestStart(c) {
-          controller = c;
-          if (clientGone) c.abort(new Error('client closed the connection'));
-        },
-        onResponseStart(c, statusCode, _headers, statusMessage) {
-          if (statusCode < 200) return; // 1xx from upstream: node answers 100 Continue itself
-          res.writeHead(statusCode, statusMessage, clientHeaders(c.rawHeaders as (Buffer | string)[], ctx.id));
-        },
-        onResponseData(c, chunk) {
-          if (!res.write(chunk) && !waitingForDrain) {
-            waitingForDrain = true;
-            c.pause();
-            res.once('drain', onDrain);
-          }
-        },
-        onResponseEnd() {
-          res.end();
-          done();
-        },
-        onResponseError(_c, err) {
-          ctx.upstreamError = clientGone ? 'client_aborted' : classifyUpstreamError(err);
-          if (clientGone) return done();
-          if (res.headersSent) {
-            // Too late for a status: cut the client off so it sees a truncated response, not a complete one.
-            res.destroy(err);
-            return done();
-          }
-          done(upstreamError(err));
-        },
+      onResponseStart(c, statusCode, _headers, statusMessage) {
+        // Not reached for 1xx (filtered on the connection); kept so none could become the client's status line.
+        if (statusCode < 200) return;
+        res.writeHead(statusCode, statusMessage, clientHeaders(c.rawHeaders as (Buffer | string)[], ctx.id));
       },
-    );
+      onResponseData(c, chunk) {
+        if (!res.write(chunk) && !waitingForDrain) {
+          waitingForDrain = true;
+          c.pause();
+          res.once('drain', onDrain);
+        }
+      },
+      onResponseEnd() {
+        res.end();
+        done();
+      },
+      onResponseError(_c, err) {
+        if (!clientGone && !res.headersSent && ctx.upstreamRetry === null) {
+          const reason = retryReason(ctx, err);
+          if (reason !== null) {
+            ctx.upstreamRetry = reason;
+            controller = null;
+            upstream.fresh.dispatch(options, handler);
+            return;
+          }
+        }
+        ctx.upstreamError = clientGone ? 'client_aborted' : classifyUpstreamError(err);
+        if (clientGone) return done();
+        if (res.headersSent) {
+          // Too late for a status: cut the client off so it sees a truncated response, not a complete one.
+          res.destroy(err);
+          return done();
+        }
+        done(upstreamError(err));
+      },
+    };
+    upstream.pool.dispatch(options, handler);
   });
 }

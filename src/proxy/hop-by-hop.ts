@@ -2,7 +2,8 @@
  * Hop-by-hop headers (RFC 9110 §7.6.1) and the ones a proxy must not pass on. They describe
  * one connection, not the message, and are removed in both directions together with every
  * header that `Connection` names. `te`, `trailer` and `upgrade` are dropped as well: undici
- * manages framing and upgrades itself.
+ * manages framing and upgrades itself. `http2-settings` belongs to an h2c upgrade offer
+ * (RFC 7540 §3.2.1), which keygate ignores: the request is answered over HTTP/1.1.
  */
 export const HOP_BY_HOP = new Set([
   'connection',
@@ -14,6 +15,7 @@ export const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  'http2-settings',
 ]);
 
 /** Lower-cased header names listed in every `Connection` header of a raw header list. */

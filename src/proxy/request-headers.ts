@@ -1,56 +1,98 @@
-import type { RequestContext } from '../context.ts';
+import type { HeaderDropReason, RequestContext } from '../context.ts';
 import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
 import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
+import { PROXY_HEADERS, ProxyHeaders } from './client-address.ts';
+import { isMethodOverride, METHOD_OVERRIDES, TARGET_OVERRIDES } from './override-headers.ts';
+
+/** Headers keygate sets itself or that describe this hop's framing: never the client's. */
+const OWN = new Set(['host', 'expect', 'x-request-id', 'content-length']);
+
+/** What the header list is for: a plain request (undici) or a WebSocket handshake (http-proxy-3). */
+export type HeadersFor = 'http' | 'upgrade';
 
 /**
  * The header list sent upstream, built in one pass over the client's raw headers.
- * Order matters and is fixed: strip (hop-by-hop, Connection-named, identity family, the
- * credential, Expect, Host) first, then inject, so nothing the client sends — not even
- * `Connection: X-Authenticated-User` — can remove or spoof what keygate sets.
+ * Order matters and is fixed: strip (hop-by-hop, Connection-named, `_` names, identity family,
+ * request-target and method overrides, proxy headers, the credential, Expect, Host) first, then
+ * inject, so nothing the client sends — not even `Connection: X-Authenticated-User` — can
+ * remove or spoof what keygate sets. docs/security.md (Headers) states the rules.
  */
-export function upstreamHeaders(ctx: RequestContext): string[] {
+export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'): string[] {
   const { req, gen } = ctx;
   const cfg = gen.config;
   const upstream = ctx.match!.upstream; // forward() only runs after a route matched
   const raw = req.rawHeaders;
   const named = connectionNamed(raw);
+  const allowUnderscores = cfg.server.headers.allowUnderscores;
   const hide = cfg.credentials.hideCredentials;
   const hideHeader = hide && ctx.credential?.source.kind === 'header' ? ctx.credential.source.name : '';
   const hideOrgHeader = hide && ctx.orgKey?.source.kind === 'header' ? ctx.orgKey.source.name : '';
   // A body read for its credential is forwarded as a buffer: its own length replaces the client's framing.
   const buffered = ctx.body !== null;
+  const proxy = new ProxyHeaders();
   const out: string[] = [];
-  let xff = '';
-  let xfProto = '';
-  let xfHost = '';
   let host = '';
+  let hostSeen = false;
+  const drop = (reason: HeaderDropReason) => {
+    const d = (ctx.headerDrops ??= { underscore: 0, identity: 0, override: 0 });
+    d[reason]++;
+  };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
-    if (isIdentityHeader(lower, cfg.identity)) continue;
-    switch (lower) {
-      case 'host': host = value; continue;
-      // undici refuses `expect`; node has already answered 100 Continue to the client.
-      case 'expect': continue;
-      case 'x-request-id': continue;
-      case 'x-forwarded-for': xff = xff === '' ? value : `${xff}, ${value}`; continue;
-      case 'x-forwarded-proto': xfProto = value; continue;
-      case 'x-forwarded-host': xfHost = value; continue;
+    if (lower.includes('_')) {
+      // CGI-style servers (WSGI, Rack, PHP) fold `_` and `-` together: `X_Authenticated_User`
+      // and `Content_Length` reach them as the real thing. Dropped by default, as nginx does;
+      // allowed, they still may not fold onto a header keygate controls.
+      if (!allowUnderscores || controlled(lower.replaceAll('_', '-'), ctx, named)) {
+        drop('underscore');
+        continue;
+      }
+      out.push(name, value);
+      continue;
     }
+    // Host is the request's, not the connection's: `Connection: Host` must not take it away.
+    // The first one, as routing used (req.headers keeps the first).
+    if (lower === 'host') {
+      if (!hostSeen) host = value;
+      hostSeen = true;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
+    if (isIdentityHeader(lower, cfg.identity)) {
+      drop('identity');
+      continue;
+    }
+    if (TARGET_OVERRIDES.has(lower) || isMethodOverride(lower)) {
+      // An honoured method override is sent again below, in one spelling per name.
+      if (ctx.methodOverride === null) drop('override');
+      continue;
+    }
+    if (PROXY_HEADERS.has(lower)) {
+      proxy.add(lower, value);
+      continue;
+    }
+    // undici refuses `expect`; node has already answered 100 Continue to the client.
+    if (lower === 'expect' || lower === 'x-request-id') continue;
     if (lower === hideHeader || lower === hideOrgHeader || (buffered && lower === 'content-length')) continue;
     out.push(name, value);
   }
-  // X-Forwarded-For is appended to, never trusted or replaced: the upstream decides how many
-  // hops it believes. -Proto and -Host describe this hop unless the operator trusts a proxy in front.
-  const peer = req.socket?.remoteAddress ?? '';
-  out.push('x-forwarded-for', xff === '' ? peer : `${xff}, ${peer}`);
-  out.push('x-forwarded-proto', cfg.server.trustForwarded && xfProto !== '' ? xfProto : 'http');
-  out.push('x-forwarded-host', cfg.server.trustForwarded && xfHost !== '' ? xfHost : host);
+  out.push(...proxy.headers(ctx, host));
   out.push('x-request-id', ctx.id);
+  if (ctx.methodOverride !== null) for (const n of METHOD_OVERRIDES) out.push(n, ctx.methodOverride);
   if (buffered) out.push('content-length', String(ctx.body!.length));
   if (upstream.preserveHost && host !== '') out.push('host', host);
+  // Only a WebSocket handshake reaches here as an upgrade (server.ts lets no other through).
+  if (kind === 'upgrade') out.push('connection', 'Upgrade', 'upgrade', 'websocket');
   if (ctx.principal !== null && ctx.key !== null) out.push(...identityHeaders(cfg.identity, ctx.principal, ctx.key));
   return out;
+}
+
+/** Would a header of this (folded) name be one that keygate strips, sets or reads a credential from? */
+function controlled(folded: string, ctx: RequestContext, named: Set<string> | null): boolean {
+  const cfg = ctx.gen.config;
+  return HOP_BY_HOP.has(folded) || (named !== null && named.has(folded)) || OWN.has(folded) || isIdentityHeader(folded, cfg.identity)
+    || TARGET_OVERRIDES.has(folded) || isMethodOverride(folded) || PROXY_HEADERS.has(folded)
+    || folded === 'authorization' || folded === cfg.credentials.serviceKey.orgHeader.toLowerCase();
 }

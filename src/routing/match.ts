@@ -49,8 +49,11 @@ export function compileRoutes(
   return {
     match: function matchRoute(method: string, host: string, path: string): RouteMatch | null {
       const requestHost = anyHosts ? hostName(host) : '';
-      const segs = (caseSensitive ? path : path.toLowerCase()).split('/');
-      let original: string[] | null = caseSensitive ? segs : null;
+      const folded = caseSensitive ? path : path.toLowerCase();
+      const escaped = folded.includes('%');
+      const segs = (escaped ? asciiDecoded(folded) : folded).split('/');
+      // Params keep the normalized path's spelling (case and escapes): the forwarded form.
+      let original: string[] | null = caseSensitive && !escaped ? segs : null;
       for (const c of compiled) {
         if (c.methods !== null && !c.methods.has(method)) continue;
         if (c.hostBound && !hostMatches(c, requestHost)) continue;
@@ -70,6 +73,16 @@ export function compileRoutes(
       return null;
     },
   };
+}
+
+/**
+ * A normalized path with its escapes of ASCII characters decoded, for comparison only: `%26` and
+ * `&`, `%3A` and `:` are one character to every upstream that decodes its path, so a route
+ * literal `things:batch` must not be dodged by `things%3Abatch`. Safe to decode here because
+ * `normalizeTarget` never lets an escaped `/`, `\` or control character through.
+ */
+function asciiDecoded(path: string): string {
+  return path.replace(/%([0-7][0-9a-f])/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 /** `segs` is the path split on "/", so `segs[0]` is the "" before the leading slash. */
@@ -134,7 +147,7 @@ function compileRoute(r: RouteConfig, upstreams: Map<string, UpstreamConfig>, ca
     // A trailing "" (pattern ending in "/") is a real segment; elsewhere "" never matches a
     // normalized path.
     if (p === '' && (i !== parts.length - 1 || rest)) throw fail('empty segment');
-    const literal = canonicalSegment(p, fail);
+    const literal = asciiDecoded(canonicalSegment(p, fail));
     segments.push({ literal: caseSensitive ? literal : literal.toLowerCase() });
   });
 

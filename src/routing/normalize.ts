@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.ts';
 import type { NormalizedTarget } from './types.ts';
+import { decodedPathProblem } from './decoded-path.ts';
 
 /** Options of {@link normalizeTarget}. */
 export interface NormalizeOptions {
@@ -29,7 +30,9 @@ const HEX = '0123456789ABCDEF';
  * Unreserved percent-encodings are decoded, others keep their encoding with upper-case hex
  * (RFC 3986 §6.2.2), then dot-segments are resolved (§5.2.4) and empty segments collapsed.
  * Anything ambiguous — encoded `/` or `\`, NUL, controls, bad escapes, climbing above the root,
- * `;` unless allowed — throws `bad_path` rather than guessing what the upstream would make of it.
+ * `;` unless allowed, and what a lenient upstream would decode into something else (a second
+ * escape, invalid UTF-8, text NFKC changes, look-alikes of `/`, `\`, `.`) — throws `bad_path`
+ * rather than guessing what the upstream would make of it (docs/security.md, "Paths").
  */
 export function normalizeTarget(rawUrl: string, opts: NormalizeOptions): NormalizedTarget {
   let start = 0;
@@ -54,7 +57,10 @@ export function normalizeTarget(rawUrl: string, opts: NormalizeOptions): Normali
       break;
     }
     if (c <= 0x20 || c >= 0x7f || c === HASH || c === BACKSLASH) throw badPath('forbidden character in path');
-    if (c === SEMICOLON && !allowSemicolon) throw badPath('";" in path');
+    if (c === SEMICOLON) {
+      if (!allowSemicolon) throw badPath('";" in path');
+      simple = false;
+    }
     if (c === PERCENT) simple = false;
     else if (c === SLASH && simple) {
       const n1 = rawUrl.charCodeAt(i + 1); // NaN past the end: compares unequal to everything
@@ -74,7 +80,24 @@ export function normalizeTarget(rawUrl: string, opts: NormalizeOptions): Normali
   if (simple) {
     return { path: start === 0 && end === len ? rawUrl : rawUrl.slice(start, end), query };
   }
-  return { path: removeDotSegments(decodeUnreserved(rawUrl, start, end)), query };
+  const path = removeDotSegments(decodePath(rawUrl, start, end, allowSemicolon));
+  if (allowSemicolon) checkPathParameters(path);
+  return { path, query };
+}
+
+/**
+ * With `;` allowed, Tomcat, Spring and Jetty still cut each segment at its first `;` (RFC 3986
+ * §3.3 path parameters), so `..;x` is `..` to them and `;x` is an empty segment: `/public/..;/admin`
+ * reaches `/admin` there. Such segments are refused; an encoded `%3B` counts as a `;`, since a hop
+ * that decodes before them turns one into the other.
+ */
+function checkPathParameters(path: string): void {
+  for (const seg of path.replace(/%3B/g, ';').split('/')) {
+    const name = seg.split(';', 1)[0] as string; // split always yields one element
+    if (name !== seg && (name === '' || name === '.' || name === '..')) {
+      throw badPath('path parameter on an empty or dot segment');
+    }
+  }
 }
 
 /**
@@ -128,24 +151,47 @@ function isUnreserved(b: number): boolean {
 
 /**
  * Decodes percent-encoded unreserved octets, upper-cases the hex of the others, refuses the
- * ones that would change the path's structure when an upstream decodes them (`/`, `\`, NUL).
- * Literal characters were already vetted by the caller's scan. Decodes exactly once: `%252e`
- * stays `%252e` (`%25` is kept, `2e` is plain text).
+ * ones that would change the path's structure when an upstream decodes them (`/`, `\`, `;`
+ * unless allowed, NUL and other controls). Decodes exactly once — `%252e` stays `%252e` — and
+ * then hands the decoded text to {@link decodedPathProblem}, which refuses what a second
+ * decoding, NFKC or a best-fit code page would turn into something else. Literal characters
+ * were already vetted by the caller's scan.
  */
-function decodeUnreserved(s: string, start: number, end: number): string {
+function decodePath(s: string, start: number, end: number, allowSemicolon: boolean): string {
   let out = '';
   let copied = start;
+  // The decoded octets; only checked when they hold an escaped `%` or non-ASCII: plain escapes
+  // of ASCII can form neither a second escape nor a look-alike.
+  const bytes = new Uint8Array(end - start);
+  let n = 0;
+  let needsText = false;
+  let nonAscii = false;
   for (let i = start; i < end; i++) {
-    if (s.charCodeAt(i) !== PERCENT) continue;
+    const c = s.charCodeAt(i);
+    if (c !== PERCENT) {
+      bytes[n++] = c;
+      continue;
+    }
     const hi = i + 2 < end ? hexValue(s.charCodeAt(i + 1)) : -1;
     const lo = hi === -1 ? -1 : hexValue(s.charCodeAt(i + 2));
     if (lo === -1) throw badPath('invalid percent-encoding');
     const b = (hi << 4) | lo;
-    if (b === SLASH || b === BACKSLASH || b === 0) throw badPath('encoded "/", "\\" or NUL in path');
+    if (b === SLASH || b === BACKSLASH) throw badPath('encoded "/" or "\\" in path');
+    if (b < 0x20 || b === 0x7f) throw badPath('encoded NUL or control character in path');
+    // Tomcat and Spring cut path parameters before decoding, but a hop that decodes and passes
+    // the path on (nginx with a URI in proxy_pass) hands them a literal `;`.
+    if (b === SEMICOLON && !allowSemicolon) throw badPath('encoded ";" in path');
+    if (b >= 0x80) nonAscii = needsText = true;
+    else if (b === PERCENT) needsText = true;
+    bytes[n++] = b;
     out += s.slice(copied, i);
     out += isUnreserved(b) ? String.fromCharCode(b) : '%' + HEX[hi] + HEX[lo];
     copied = i + 3;
     i += 2;
+  }
+  if (needsText) {
+    const problem = decodedPathProblem(bytes.subarray(0, n), nonAscii);
+    if (problem !== null) throw badPath(problem);
   }
   return out + s.slice(copied, end);
 }

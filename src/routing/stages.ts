@@ -1,34 +1,33 @@
 import type { RequestContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { normalizeTarget } from './normalize.ts';
-
-/**
- * An absolute-form target (RFC 9112 §3.2.2) names its own host, which the server must prefer to
- * the Host header. Rather than route on one and forward the other, refuse a disagreement.
- */
-function checkAuthority(url: string, host: string | undefined): void {
-  if (url.startsWith('/')) return;
-  let authority: string;
-  try {
-    authority = new URL(url).host;
-  } catch {
-    return; // normalizeTarget rejects what URL cannot parse
-  }
-  if (authority.toLowerCase() !== (host ?? '').toLowerCase()) throw new GatewayError('bad_path', 'The request target names another host than the Host header');
-}
+import { requestedOverride } from '../proxy/override-headers.ts';
 
 /** Stage: normalize the request target once; the result is both matched and forwarded. */
 export function normalizePath(ctx: RequestContext): void {
   const url = ctx.req.url ?? '';
-  checkAuthority(url, ctx.req.headers.host);
   const t = normalizeTarget(url, { semicolons: ctx.gen.config.server.pathSemicolons });
   ctx.path = t.path;
   ctx.query = t.query;
 }
 
-/** Stage: first route in file order that matches method, host and path; none is a 404. */
+/**
+ * Stage: first route in file order that matches method, host and path; none is a 404.
+ * A POST asking for another method (X-HTTP-Method-Override …) is matched as that method, and
+ * so authorized as it, when the route it reaches opts in (`methodOverride`); anywhere else the
+ * override is removed before forwarding, so the upstream executes the method that was checked.
+ */
 export function matchRoute(ctx: RequestContext): void {
   const host = ctx.req.headers.host ?? '';
+  const override = requestedOverride(ctx.req);
+  if (override !== null) {
+    const m = ctx.gen.router.match(override, host, ctx.path);
+    if (m !== null && m.route.methodOverride) {
+      ctx.match = m;
+      ctx.methodOverride = override;
+      return;
+    }
+  }
   ctx.match = ctx.gen.router.match(ctx.req.method ?? 'GET', host, ctx.path);
   if (ctx.match === null) throw new GatewayError('route_not_found');
 }

@@ -67,6 +67,9 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
       onResult('invalid');
       throw refuse('invalid_key');
     }
+    // The id and the secret match: a refusal from here on is of a known key, recorded with its ids.
+    ctx.key = known;
+    if (r.status !== 'not_found') ctx.principal = r.principal;
     if (r.status !== 'valid') {
       onResult(r.status === 'principal_disabled' ? 'disabled' : 'expired');
       throw refuse(r.status === 'expired' ? 'key_expired' : r.status === 'revoked' ? 'key_revoked' : r.status === 'principal_disabled' ? 'principal_disabled' : 'invalid_key');
@@ -75,8 +78,6 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
     const ttl = Math.min(tokens.ttlMs, tokens.maxTtlMs);
     const expiresAt = Math.min(now + ttl, r.key.expiresAt?.getTime() ?? Infinity);
     const token = await ctx.gen.tokens.sign({ keyId: r.key.id, principalId: r.principal.id, expiresAt }, now);
-    ctx.principal = r.principal;
-    ctx.key = r.key;
     onResult('issued');
     const out = JSON.stringify({
       bearer_token: token,

@@ -16,6 +16,15 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** `total_commands_processed` (the INFO call asking for it is not counted yet). */
   commandCount(): Promise<number>;
+  /** One command over a fresh connection (e.g. `DEBUG SLEEP 3`, which blocks the whole server). */
+  send(args: string[], timeoutMs?: number): Promise<string>;
+  /**
+   * SIGSTOP: the server freezes with every connection open (a VM pause, a fork gone wrong). The
+   * caller must `resume()` in a `finally`.
+   */
+  pause(): void;
+  /** SIGCONT after `pause()`. Idempotent. */
+  resume(): void;
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
@@ -82,7 +91,8 @@ async function spawnOn(port: number, dir: string): Promise<ChildProcess> {
   // the same port) finds its data again, as a production Redis would.
   const proc = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir],
+    // DEBUG SLEEP stalls the server for the fault tests; only loopback clients may use DEBUG.
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, '--enable-debug-command', 'local'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(proc);
@@ -106,6 +116,7 @@ async function end(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = once(proc, 'exit');
   proc.kill(signal);
+  proc.kill('SIGCONT'); // a paused server acts on the signal only once it runs again
   const forced = setTimeout(() => proc.kill('SIGKILL'), 2000);
   await exited;
   clearTimeout(forced);
@@ -138,6 +149,9 @@ export async function startRedis(): Promise<TestRedis> {
       await end(current, 'SIGTERM');
       current = await spawnOn(port, dir);
     },
+    send: (args, timeoutMs) => command(port, args, timeoutMs),
+    pause: () => void current.kill('SIGSTOP'),
+    resume: () => void current.kill('SIGCONT'),
     async commandCount() {
       const info = await command(port, ['INFO', 'stats']);
       const m = /total_commands_processed:(\d+)/.exec(info);

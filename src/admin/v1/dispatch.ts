@@ -3,11 +3,14 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { AdminError } from '../../lifecycle/errors.ts';
 import { RawBody, readJson, sendAdminError, sendJson, sendRaw } from '../http.ts';
 import { schemas, type SchemaName } from './schemas.ts';
-import type { Actor } from '../../lifecycle/service.ts';
+import type { AdminCaller } from '../auth.ts';
+import { adminActionOf } from '../permissions.ts';
 import type { AdminRoute } from './routes.ts';
 
 interface Compiled {
   route: AdminRoute;
+  /** The admin action this endpoint requires (`keygate:admin:keys:write`, …). */
+  action: string;
   segments: string[];
   validate: ValidateFunction | null;
 }
@@ -46,21 +49,24 @@ export function createDispatcher(routes: AdminRoute[]) {
   for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
   const compiled: Compiled[] = routes.map((route) => ({
     route,
+    action: adminActionOf(route.method, route.path),
     segments: route.path.split('/'),
     validate: route.body === undefined ? null : (ajv.getSchema(`#/components/schemas/${route.body satisfies SchemaName}`) ?? null),
   }));
 
-  return async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, actor: Actor): Promise<void> {
+  return async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL, caller: AdminCaller): Promise<void> {
     const parts = url.pathname.split('/');
     let allowed = false;
     for (const c of compiled) {
       const params = matchPath(c.segments, parts);
       if (params === null) continue;
       if (c.route.method !== req.method) { allowed = true; continue; }
+      // Before the body is read: a refused caller's upload is never parsed.
+      if (!caller.may(c.action)) throw new AdminError('forbidden', `Missing admin permission: ${c.action} (a key's scopes narrow its principal's roles)`);
       const body = await readJson(req);
       if (c.validate !== null && !c.validate(body)) throw firstProblem(c.validate);
       if (c.validate === null && Object.keys(body).length > 0) throw new AdminError('invalid_input', 'This operation takes no body');
-      const result = await c.route.handle({ params, query: url.searchParams, headers: req.headers, body, actor });
+      const result = await c.route.handle({ params, query: url.searchParams, headers: req.headers, body, actor: caller.actor });
       if (c.route.ok.status === 204) {
         res.writeHead(204, { 'cache-control': 'no-store' });
         res.end();

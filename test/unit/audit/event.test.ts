@@ -14,8 +14,9 @@ function ctx(over: Partial<RequestContext> & { route?: { name: string; public: b
     res: undefined, expectContinue: false, path: '/api/x', query: `?apiKey=${SECRET}`,
     match: route === null ? null : { route, upstream: { name: 'up' }, params: {} },
     credential: { style: 'bearer', hash: 'ab'.repeat(32), source: { kind: 'header', name: 'authorization' } },
-    orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
+    malformedStyle: null, orgKey: null, org: null, body: null, principal: null, key: null, errorCode: null,
     authNs: route === null || route.public ? null : 1000n, upstreamStart: null, forwarded: false, upstreamError: null,
+    methodOverride: null, headerDrops: null,
     ...rest,
   } as unknown as RequestContext;
 }

@@ -11,13 +11,13 @@ describe('defaults', () => {
   it('fills every section a minimal file leaves out', () => {
     expect(c.server).toEqual({
       port: 8080, host: '0.0.0.0', headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000,
-      maxHeaderBytes: 16_384, maxHeaders: 100, drainTimeoutMs: 30_000, trustForwarded: false, caseSensitivePaths: false,
-      pathSemicolons: 'reject',
+      maxHeaderBytes: 16_384, maxHeaders: 100, drainTimeoutMs: 30_000, caseSensitivePaths: false,
+      pathSemicolons: 'reject', trustedProxies: [], trusted: null, headers: { allowUnderscores: false, credentialPatterns: [] },
     });
     expect(c.admin).toEqual({ port: 9090, host: '127.0.0.1', token: '' });
     expect(c.store).toEqual({
       redis: '', sentinel: null, cluster: null, username: '', password: '', tls: false, prefix: 'kg', onError: 'serve-stale', staleTtlMs: 30_000,
-      cache: { max: 100_000, ttlMs: 60_000, negativeTtlMs: 2_000 },
+      cache: { max: 100_000, negativeMax: 10_000, ttlMs: 60_000, negativeTtlMs: 2_000 },
     });
     expect(c.keys).toEqual({ prefix: 'kg_', maxPerPrincipal: 10, pepper: '' });
     expect(c.tokens).toEqual({ enabled: false, path: '/auth/token', ttlMs: 3_600_000, maxTtlMs: 43_200_000, signingKeys: [] });
@@ -55,10 +55,10 @@ describe('defaults', () => {
   it('fills upstream and route defaults, and remembers each route\'s line', () => {
     const app = c.upstreams.get('app');
     expect(app?.url.href).toBe('http://127.0.0.1:3000/');
-    expect(app).toMatchObject({ name: 'app', timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 128, preserveHost: false });
+    expect(app).toMatchObject({ name: 'app', timeoutMs: 30_000, connectTimeoutMs: 5_000, bodyTimeoutMs: 30_000, connections: 128, preserveHost: false, keepAliveTimeoutMs: 4_000 });
     expect(c.routes).toEqual([{
       name: 'api', path: '/api/*', methods: [], hosts: [], upstream: 'app', actions: ['application:view'],
-      public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 4,
+      public: false, methodOverride: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: 4,
     }]);
   });
 

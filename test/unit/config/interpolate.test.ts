@@ -52,14 +52,14 @@ describe('interpolation', () => {
 
   it('gives numbers and booleans to fields that expect them', () => {
     // Unquoted works in block style; in a flow mapping `{` would end the scalar, so quote there.
-    const text = [...MINIMAL, 'server: { port: "${PORT:-8080}", trustForwarded: "${TRUST:-false}" }', 'admin:', '  port: ${ADMIN_PORT}'].join('\n');
+    const text = [...MINIMAL, 'server: { port: "${PORT:-8080}", caseSensitivePaths: "${TRUST:-false}" }', 'admin:', '  port: ${ADMIN_PORT}'].join('\n');
     const c = good(text, { ADMIN_PORT: '9191' });
     expect(c.server.port).toBe(8080);
-    expect(c.server.trustForwarded).toBe(false);
+    expect(c.server.caseSensitivePaths).toBe(false);
     expect(c.admin.port).toBe(9191);
     const c2 = good(text, { PORT: '8443', TRUST: 'true', ADMIN_PORT: '0' });
     expect(c2.server.port).toBe(8443);
-    expect(c2.server.trustForwarded).toBe(true);
+    expect(c2.server.caseSensitivePaths).toBe(true);
   });
 
   it('refuses an interpolated value that is not a number where one is expected', () => {
@@ -69,9 +69,9 @@ describe('interpolation', () => {
   });
 
   it('does not coerce values the user typed: a quoted number or a boolean port is a mistake', () => {
-    expect(brief(bad([...MINIMAL, 'server: { port: "8080", trustForwarded: yes }', 'admin: { port: true }'].join('\n')))).toEqual([
+    expect(brief(bad([...MINIMAL, 'server: { port: "8080", caseSensitivePaths: yes }', 'admin: { port: true }'].join('\n')))).toEqual([
       '5:17 /server/port: must be a whole number (got "8080")',
-      '5:41 /server/trustForwarded: must be true or false (got "yes")',
+      '5:45 /server/caseSensitivePaths: must be true or false (got "yes")',
       '6:16 /admin/port: must be a whole number (got true)',
     ]);
   });

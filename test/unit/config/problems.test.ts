@@ -38,7 +38,7 @@ describe('all problems at once', () => {
 
   it('reports the unknown key, bad duration, undefined upstream, duplicate route name and duplicate YAML key, in file order', () => {
     expect(brief(bad(text))).toEqual([
-      '2:3 /server/prot: unknown field "prot" (did you mean "port"?) (allowed: port, host, headersTimeout, requestTimeout, keepAliveTimeout, drainTimeout, maxHeaderBytes, maxHeaders, trustForwarded, caseSensitivePaths, pathSemicolons)',
+      '2:3 /server/prot: unknown field "prot" (did you mean "port"?) (allowed: port, host, headersTimeout, requestTimeout, keepAliveTimeout, drainTimeout, maxHeaderBytes, maxHeaders, caseSensitivePaths, pathSemicolons, trustedProxies, headers)',
       '3:19 /server/headersTimeout: must be a duration like 500ms, 30s, 5m, 1h or 90d (got "10 seconds")',
       `${at(text, 8, 'ap,')} /routes/1/upstream: upstream "ap" is not defined (defined: app)`,
       '9:13 /routes/2/name: route name "read" is already used at /routes/0 (line 7)',
@@ -100,6 +100,12 @@ describe('schema problems', () => {
 
   it('explains a duration written without its unit', () => {
     expect(brief(bad([...MINIMAL, 'server: { drainTimeout: 30 }'].join('\n')))).toEqual(['5:25 /server/drainTimeout: must be a duration like 500ms, 30s, 5m, 1h or 90d (got 30)']);
+  });
+
+  it('refuses a zero upstream keepAliveTimeout (undici cannot keep a connection idle for 0 ms)', () => {
+    const text = ['upstreams:', '  app: { url: "http://127.0.0.1:3000", keepAliveTimeout: 0s }', ...MINIMAL.slice(2)].join('\n');
+    expect(brief(bad(text))).toEqual([expect.stringMatching(/^2:\d+ \/upstreams\/app\/keepAliveTimeout: must be more than 0/)]);
+    expect(good(text.replace('0s', '1500ms')).upstreams.get('app')?.keepAliveTimeoutMs).toBe(1500);
   });
 
   it('does not pile cross-field noise under a value of the wrong type', () => {

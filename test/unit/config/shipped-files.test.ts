@@ -22,18 +22,21 @@ async function load(file: string, env: NodeJS.ProcessEnv = {}): Promise<GatewayC
 }
 
 describe('config/keygate.yaml (the embedded default)', () => {
-  it('loads with an empty environment: no Redis, upstream on 127.0.0.1:3000, no admin token', async () => {
+  it('loads with an empty environment: loopback only, no Redis, upstream on 127.0.0.1:3000, the development admin token', async () => {
     const c = await load(DEFAULT_FILE);
     expect(c.store.redis).toBe('');
     expect(c.upstreams.get('app')?.url.href).toBe('http://127.0.0.1:3000/');
-    expect(c.admin).toEqual({ port: 9090, host: '127.0.0.1', token: '' });
+    expect(c.admin).toEqual({ port: 9090, host: '127.0.0.1', token: 'dev-admin-token-change-me' });
+    // A published demo key must not be reachable from the network by default (issue 11).
+    expect(c.server.host).toBe('127.0.0.1');
     expect(c.server.port).toBe(8080);
     expect(c.routes.map((r) => r.name)).toEqual(['health', 'app-read', 'app-edit']);
     expect([...c.roles.keys()]).toEqual(['viewer', 'editor', 'admin']);
   });
 
   it('takes the documented variables from the environment', async () => {
-    const c = await load(DEFAULT_FILE, { REDIS_URL: 'redis://r:6379/0', UPSTREAM_URL: 'http://app.internal:8000', KEYGATE_ADMIN_TOKEN: 't0ken' });
+    const c = await load(DEFAULT_FILE, { REDIS_URL: 'redis://r:6379/0', UPSTREAM_URL: 'http://app.internal:8000', KEYGATE_ADMIN_TOKEN: 't0ken', KEYGATE_PORT: '18080', KEYGATE_ADMIN_PORT: '19090', KEYGATE_HOST: '0.0.0.0' });
+    expect([c.server.host, c.server.port, c.admin.port]).toEqual(['0.0.0.0', 18080, 19090]);
     expect(c.store.redis).toBe('redis://r:6379/0');
     expect(c.upstreams.get('app')?.url.href).toBe('http://app.internal:8000/');
     expect(c.admin.token).toBe('t0ken');

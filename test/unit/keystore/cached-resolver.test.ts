@@ -10,6 +10,8 @@ import { GatewayError } from '../../../src/errors.ts';
  */
 class FaultyStore extends MemoryKeyStore {
   failing = false;
+  /** Calls fail while the store still says it is ready: one command that timed out. */
+  flaky = false;
   lookups = 0;
   private readonly connListeners: ((s: 'up' | 'down') => void)[] = [];
   private gate: Promise<void> | null = null;
@@ -17,7 +19,7 @@ class FaultyStore extends MemoryKeyStore {
   override async findByHash(hash: string) {
     this.lookups++;
     if (this.gate !== null) await this.gate;
-    if (this.failing) throw new StoreUnavailableError('down');
+    if (this.failing || this.flaky) throw new StoreUnavailableError('down');
     return super.findByHash(hash);
   }
   override onConnectionChange(l: (s: 'up' | 'down') => void): void {
@@ -126,6 +128,31 @@ describe('cached resolver', () => {
     expect((await r.resolve('h1', clock)).status).toBe('revoked');
   });
 
+  // The flake of credential-styles "rotating past the grace period…": an entry refetched after it
+  // went stale (its TTL, or the 1 ms TTL of a fetch that raced a pub/sub echo) was replacing the
+  // stale value, whose dispose then unindexed the fresh one — and later invalidations missed it.
+  it('an entry refetched after going stale is still dropped by key and principal invalidations', async () => {
+    const r = resolver();
+    expect((await r.resolve('h1', clock)).status).toBe('valid');
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    clock += 61_000; // past ttlMs: the next lookups refetch and replace the stale entries
+    expect((await r.resolve('h1', clock)).status).toBe('valid');
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    expect(store.lookups).toBe(2);
+    await store.updatePrincipal('p1', { disabled: true });
+    await settle();
+    expect((await r.resolve('h1', clock)).status).toBe('principal_disabled');
+    expect((await r.resolveId('k1', clock)).status).toBe('principal_disabled');
+    await store.updatePrincipal('p1', { disabled: false });
+    await settle();
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    clock += 61_000;
+    expect((await r.resolveId('k1', clock)).status).toBe('valid');
+    await store.updateKey('k1', { revokedAt: new Date(clock) });
+    await settle();
+    expect((await r.resolveId('k1', clock)).status).toBe('revoked');
+  });
+
   it('serve-stale: cached keys keep working for staleTtl after the store went down, then 503', async () => {
     const r = resolver();
     await r.resolve('h1', clock);
@@ -165,10 +192,25 @@ describe('cached resolver', () => {
     expect(store.lookups).toBe(2);
   });
 
-  it('stays bounded under a miss storm', async () => {
-    const r = resolver({ max: 100 });
+  it('stays bounded under a miss storm, and unknown keys never displace a known one', async () => {
+    const r = resolver({ max: 100, negativeMax: 50 });
+    expect((await r.resolve('h1', clock)).status).toBe('valid');
     for (let i = 0; i < 1000; i++) await r.resolve(`h-${i}`, clock);
-    expect(r.size()).toBeLessThanOrEqual(100);
+    expect(r.sizes()).toEqual({ positive: 1, negative: 50 });
+    expect(events.filter((e) => e === 'negative_evicted')).toHaveLength(950);
+    expect(events).not.toContain('evicted');
+    const lookups = store.lookups;
+    // Still cached: answered without the store, even when the store is gone.
+    store.down();
+    expect((r.resolve('h1', clock) as { status: string }).status).toBe('valid');
+    expect(store.lookups).toBe(lookups);
+  });
+
+  it('one failed call is not an outage: the next lookup asks the store again', async () => {
+    const r = resolver({ onError: 'deny' });
+    store.flaky = true;
+    await expect(r.resolve('h1', clock)).rejects.toMatchObject({ code: 'keystore_unavailable' });
+    store.flaky = false;
     expect((await r.resolve('h1', clock)).status).toBe('valid');
   });
 

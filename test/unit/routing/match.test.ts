@@ -11,6 +11,7 @@ function upstream(name: string): UpstreamConfig {
     bodyTimeoutMs: 30_000,
     connections: 128,
     preserveHost: false,
+    keepAliveTimeoutMs: 4_000,
   };
 }
 
@@ -18,7 +19,7 @@ const upstreams = new Map([['app', upstream('app')], ['web', upstream('web')]]);
 
 let line = 0;
 function route(name: string, path: string, over: Partial<RouteConfig> = {}): RouteConfig {
-  return { name, path, methods: [], hosts: [], upstream: 'app', actions: ['x'], public: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: ++line, ...over };
+  return { name, path, methods: [], hosts: [], upstream: 'app', actions: ['x'], public: false, methodOverride: false, stripPrefix: '', credentials: null, accepts: new Set(['bearer']), resource: null, line: ++line, ...over };
 }
 
 const table: RouteConfig[] = [
@@ -109,6 +110,35 @@ describe('compileRoutes: first match in file order', () => {
     expect(Object.getPrototypeOf(m?.params)).toBeNull();
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
+});
+
+describe('compileRoutes: an escaped ASCII character matches its literal spelling (issue 10)', () => {
+  // Every upstream that decodes its path reads `%3A` as `:`, so a route on the literal must
+  // not be dodged by the escape (nor the other way round).
+  for (const caseSensitive of [false, true]) {
+    const router = compileRoutes(
+      [
+        route('verb', '/v1/things:batch'),
+        route('amp', '/a%26b/*'),
+        route('param', '/p/:id'),
+        route('catchall', '/*', { public: true, actions: [] }),
+      ],
+      upstreams,
+      { caseSensitive },
+    );
+    it.each([
+      ['/v1/things:batch', 'verb', {}],
+      ['/v1/things%3Abatch', 'verb', {}],
+      ['/a&b/x', 'amp', {}],
+      ['/a%26b/x', 'amp', {}],
+      ['/p/a%3Ab', 'param', { id: 'a%3Ab' }],
+      ['/v1/things%3Bbatch', 'catchall', {}],
+    ])(`caseSensitive ${caseSensitive}: %s → %s`, (path, name, params) => {
+      const m = router.match('GET', 'h', path);
+      expect(m?.route.name).toBe(name);
+      expect(m?.params).toEqual(params);
+    });
+  }
 });
 
 describe('compileRoutes: case-sensitive', () => {

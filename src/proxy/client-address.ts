@@ -1,0 +1,81 @@
+import type { TLSSocket } from 'node:tls';
+import type { RequestContext } from '../context.ts';
+
+/**
+ * Client-address and proxy headers: one rule for all of them (issue 10 #9). From a peer in
+ * `server.trustedProxies` they describe the original client, so they are kept and the list
+ * forms (`X-Forwarded-For`, RFC 7239 `Forwarded`) get this hop appended; from any other peer
+ * they are whatever the client chose to claim, so keygate's own view of the connection
+ * replaces them.
+ */
+export const PROXY_HEADERS: ReadonlySet<string> = new Set([
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port',
+  'x-real-ip', 'true-client-ip', 'x-client-ip',
+]);
+
+/** The client's proxy headers, collected while the header list is built (list forms joined). */
+export class ProxyHeaders {
+  private readonly seen = new Map<string, string>();
+
+  add(lowerName: string, value: string): void {
+    const prev = this.seen.get(lowerName);
+    if (prev === undefined) this.seen.set(lowerName, value);
+    // A single-valued header sent twice keeps its first value, as nginx's $http_ variables do.
+    else if (lowerName === 'x-forwarded-for' || lowerName === 'forwarded') this.seen.set(lowerName, `${prev}, ${value}`);
+  }
+
+  /** The proxy headers sent upstream, as a flat name/value list. */
+  headers(ctx: RequestContext, host: string): string[] {
+    const socket = ctx.req.socket;
+    const peer = socket?.remoteAddress ?? '';
+    const proto = (socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
+    const port = String(socket?.localPort ?? '');
+    const element = forwardedElement(peer, host, proto);
+    const trusted = ctx.gen.config.server.trusted;
+    if (trusted === null || !trusted.has(peer)) {
+      const out = ['forwarded', element, 'x-forwarded-for', peer, 'x-forwarded-proto', proto, 'x-forwarded-host', host, 'x-forwarded-port', port, 'x-real-ip', peer];
+      if (this.seen.has('true-client-ip')) out.push('true-client-ip', peer);
+      if (this.seen.has('x-client-ip')) out.push('x-client-ip', peer);
+      return out;
+    }
+    const s = this.seen;
+    const xff = s.get('x-forwarded-for');
+    const fwd = s.get('forwarded');
+    const out = [
+      'forwarded', fwd === undefined ? element : `${fwd}, ${element}`,
+      'x-forwarded-for', xff === undefined ? peer : `${xff}, ${peer}`,
+      'x-forwarded-proto', s.get('x-forwarded-proto') ?? proto,
+      'x-forwarded-host', s.get('x-forwarded-host') ?? host,
+      'x-forwarded-port', s.get('x-forwarded-port') ?? port,
+      'x-real-ip', s.get('x-real-ip') ?? clientOf(xff, peer, trusted),
+    ];
+    const tci = s.get('true-client-ip');
+    if (tci !== undefined) out.push('true-client-ip', tci);
+    const xci = s.get('x-client-ip');
+    if (xci !== undefined) out.push('x-client-ip', xci);
+    return out;
+  }
+}
+
+/**
+ * The original client behind trusted proxies: the right-most X-Forwarded-For entry that is not
+ * itself a trusted proxy (nginx's `real_ip_recursive on`).
+ */
+function clientOf(xff: string | undefined, peer: string, trusted: { has(a: string): boolean }): string {
+  if (xff === undefined) return peer;
+  const hops = xff.split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = (hops[i] as string).trim();
+    if (hop !== '' && !trusted.has(hop)) return hop;
+  }
+  return peer;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const quoted = (v: string): string => (TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`);
+
+/** RFC 7239 §4: `for=` this hop's peer (IPv6 in brackets, quoted), `host=`, `proto=`. */
+function forwardedElement(peer: string, host: string, proto: string): string {
+  const node = peer.includes(':') ? `"[${peer}]"` : peer === '' ? 'unknown' : peer;
+  return host === '' ? `for=${node};proto=${proto}` : `for=${node};host=${quoted(host)};proto=${proto}`;
+}
