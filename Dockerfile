@@ -33,6 +33,7 @@ RUN if [ -n "$NPM_EXTRA_CA" ]; then printf '%s\n' "$NPM_EXTRA_CA" > /tmp/extra-c
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && chmod 0755 dist/cli/bin.js \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && npm cache clean --force
 
@@ -48,6 +49,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY config ./config
+# `keygate` on PATH, as the npm package installs it: `docker exec <c> keygate keys list`.
+RUN ln -s /app/dist/cli/bin.js /usr/local/bin/keygate
 # Numeric UID/GID (the base image's `node` user) so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 # 8080 proxy listener, 9090 admin listener (health, readiness, metrics, /v1). Both come from

@@ -22,15 +22,14 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
   // First line of every run: which file, and why that one (an operator debugging "my change
   // does nothing" is usually running another file).
   logger.info({ config: file, source }, `config ${file} (${source})`);
-  let gateway;
+  let running: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway({ config: loaded.config, logger });
+    running = await startGateway({ config: loaded.config, logger });
   } catch (e) {
     logger.fatal({ err: e }, 'could not start');
     logger.flush();
     return EXIT.failure;
   }
-  const running = gateway;
   const reloader = createReloader({
     file, logger,
     onSwap: (config) => running.applyConfig(config),

@@ -222,6 +222,7 @@ describe.skipIf(!engine.ok)(realTitle, () => {
     expect(field('Uid')?.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
     expect(field('Gid')?.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
     for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) expect(field(set), set).toBe('0000000000000000');
+    expect(ok(['exec', names.gateway, 'keygate', '--version']), 'the CLI is on PATH').toMatch(/^keygate \d+\.\d+\.\d+$/);
     const write = docker(['exec', names.gateway, 'node', '-e', "require('fs').writeFileSync('/app/dist/x.js', '')"]);
     expect(write.code).not.toBe(0);
     expect(write.stderr).toMatch(/EROFS|EACCES/);

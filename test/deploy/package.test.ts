@@ -77,8 +77,10 @@ describe('the installed keygate, run outside the repository', () => {
     expect(v.stdout.trim()).toBe(`keygate ${pkg.version}`);
     const h = keygate(['--help'], dir);
     expect(h.code).toBe(0);
-    expect(h.stdout).toMatch(/^  init +write a starter keygate.yaml/m);
-    expect(h.stdout).toContain('./keygate.yaml');
+    expect(h.stdout).toMatch(/^\s+init\s/m);
+    const serve = keygate(['serve', '--help'], dir);
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toContain('$KEYGATE_CONFIG, else ./keygate.yaml, else the packaged demo default');
   });
 
   it('init writes a starter keygate.yaml, printing each secret once, and refuses to overwrite it', () => {
