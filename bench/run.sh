@@ -49,6 +49,16 @@ done
 
 # In the background + wait, so a TERM/INT to this script is acted on at once (bash defers traps
 # while a foreground command runs) and the EXIT trap stops the bench and everything it started.
+# The audit-trail target (latency on/off on a Redis Stream) first: bench/proxy.ts reads its
+# result (bench/.work/audit-overhead.json) into the one target table. BENCH_SKIP_AUDIT=1 skips it.
+rm -f "$WORK/audit-overhead.json"
+if [ "${BENCH_SKIP_AUDIT:-0}" != 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
+  node bench/audit-overhead.ts >&2 &
+  NODE_PID=$!
+  wait "$NODE_PID" || echo "audit-overhead bench failed: its target is reported as not measured" >&2
+  NODE_PID=
+fi
+
 if [ "$(nproc --all)" -ge 2 ]; then
   taskset -c 1 node bench/proxy.ts &
 else

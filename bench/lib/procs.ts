@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { cpuMicros, peakRssMiB } from './proc.ts';
+import { cpuMicros, peakRssMiB, rssMiB } from './proc.ts';
 
 /**
  * Processes started by the proxy bench. Each gets its own process group (detached), so that
@@ -96,6 +96,9 @@ export function tree(pid: number): number[] {
 export const treeCpuMicros = (pid: number): number => tree(pid).reduce((sum, p) => sum + safe(() => cpuMicros(p)), 0);
 /** Sum of VmHWM over the tree, MiB (nginx: master + worker). */
 export const treePeakRssMiB = (pid: number): number => tree(pid).reduce((sum, p) => sum + safe(() => peakRssMiB(p)), 0);
+
+/** Sum of VmRSS over the tree, MiB. */
+export const treeRssMiB = (pid: number): number => tree(pid).reduce((sum, p) => sum + safe(() => rssMiB(p)), 0);
 
 function safe(f: () => number): number {
   try { return f(); } catch { return 0; }
