@@ -18,7 +18,7 @@ for (let i = 0; i < count; i++) {
   const ctx = {
     id: `r${i}`, start: process.hrtime.bigint(), path: `/seq/${i}`, errorCode: null,
     gen: { config: { keys: { prefix: 'kg_' } } }, req: { method: 'GET', socket: { remoteAddress: '127.0.0.1' } },
-    match: null, principal: null, key: null, credential: null,
+    match: null, principal: null, key: null, credential: null, malformedStyle: null, upstreamRetry: null,
   } as unknown as RequestContext;
   access.request(ctx, 200);
   if (i % 1000 === 0) logger.info({ seq: i, pad: i % 3000 === 0 ? big : 'é' }, 'pino line');

@@ -49,6 +49,7 @@ function ctxOf(r: Req): RequestContext {
     match: r.route === null ? null : { route: { name: r.route }, upstream: { name: r.upstream } },
     credential: r.credential === null ? null : { style: r.credential },
     upstreamStart: r.upstreamNs === null ? null : r.totalNs - r.upstreamNs,
+    headerDrops: null, upstreamRetry: null, malformedStyle: null,
   } as unknown as RequestContext;
 }
 
