@@ -163,10 +163,11 @@ function sessionTests(name: string, start: () => Promise<TestGateway>): void {
 
     it('filters: principal by name or id, key, route, decision, kind', async () => {
       const ids = async (q: string) => (await readAll(s, q, 1000)).items.map((e) => e.requestId);
-      expect(await ids('principal=auditee')).toEqual(['s-query', 's-forbidden', 's-allowed']);
+      // s-expired is the same key, refused after it expired: the refusal keeps its key and principal (issue 10, item 18).
+      expect(await ids('principal=auditee')).toEqual(['s-expired', 's-query', 's-forbidden', 's-allowed']);
       const principalId = (await s.call<{ id: string }>('GET', '/v1/principals/auditee')).body.id;
-      expect(await ids(`principal=${principalId}`)).toEqual(['s-query', 's-forbidden', 's-allowed']);
-      expect(await ids(`key=${s.keyId}&kind=request`)).toEqual(['s-query', 's-forbidden', 's-allowed']);
+      expect(await ids(`principal=${principalId}`)).toEqual(['s-expired', 's-query', 's-forbidden', 's-allowed']);
+      expect(await ids(`key=${s.keyId}&kind=request`)).toEqual(['s-expired', 's-query', 's-forbidden', 's-allowed']);
       expect(await ids('decision=denied')).toEqual(['s-expired', 's-none', 's-forbidden', 's-unknown']);
       expect(await ids('route=app-edit')).toEqual(['s-forbidden']);
       expect((await readAll(s, 'kind=admin', 1000)).items.map((e) => e.action)).toEqual(['key.expire', 'key.create', 'principal.create']);
@@ -206,7 +207,7 @@ function sessionTests(name: string, start: () => Promise<TestGateway>): void {
       expect(parseCsv(csv.stdout)).toEqual([[...CSV_COLUMNS], ...json.map(asCells)]);
       const mine = await runCli(['audit', '--principal', 'auditee', '--since', '24h', '--format', 'json'], { env });
       expect(mine.code, mine.stderr).toBe(0);
-      expect((JSON.parse(mine.stdout) as StoredAuditEvent[]).map((e) => e.requestId)).toEqual(['s-query', 's-forbidden', 's-allowed']);
+      expect((JSON.parse(mine.stdout) as StoredAuditEvent[]).map((e) => e.requestId)).toEqual(['s-expired', 's-query', 's-forbidden', 's-allowed']);
       const two = await runCli(['audit', '--decision', 'denied', '--limit', '2', '--json'], { env });
       expect((JSON.parse(two.stdout) as StoredAuditEvent[]).map((e) => e.requestId)).toEqual(['s-expired', 's-none']);
       const table = await runCli(['audit', '--route', 'app-edit'], { env });
