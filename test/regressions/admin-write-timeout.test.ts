@@ -3,7 +3,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startRelay } from '../helpers/relay.ts';
-import { adminApi, proxiedStatus } from '../helpers/admin.ts';
+import { adminApi } from '../helpers/admin.ts';
 import { stall } from '../helpers/store-faults.ts';
 
 /**
@@ -38,6 +38,25 @@ routes:
 `;
 }
 
+/**
+ * One write of each kind first, so Redis has the scripts cached: on a fresh Redis the stalled
+ * EVALSHA would be refused (NOSCRIPT) when it finally runs, and "nothing was changed" be true.
+ */
+async function warmUp(call: ReturnType<typeof adminApi>, name: string): Promise<void> {
+  expect((await call('POST', '/v1/principals', { name, kind: 'service' })).status).toBe(201);
+  expect((await call('POST', '/v1/keys', { principal: name })).status).toBe(201);
+}
+
+/** GET until the store answers again (delayed replies still queued in the relay drain first). */
+async function getAfter(call: ReturnType<typeof adminApi>, path: string) {
+  const deadline = Date.now() + 8000;
+  for (;;) {
+    const r = await call<{ name: string }>('GET', path);
+    if (r.status !== 503 || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 type ErrorBody = { error: { code: string; message: string; resource?: { type: string; id: string } } };
 
 describe('an admin write whose reply comes after the command timeout', () => {
@@ -45,6 +64,7 @@ describe('an admin write whose reply comes after the command timeout', () => {
     const gw = await startTestGateway(yaml(redis.url));
     try {
       const call = adminApi(gw.adminUrl, TOKEN);
+      await warmUp(call, 'warm-up-1');
       let created: { status: number; body: { id: string; name: string } } | undefined;
       await stall('debug-sleep', 2500, redis, undefined, async () => {
         created = await call<{ id: string; name: string }>('POST', '/v1/principals', { name: 'written-in-a-stall', kind: 'service', roles: ['viewer'] });
@@ -53,17 +73,6 @@ describe('an admin write whose reply comes after the command timeout', () => {
       const list = await call<{ items: { name: string; id: string }[] }>('GET', '/v1/principals');
       expect(list.body.items.filter((p) => p.name === 'written-in-a-stall').map((p) => p.id)).toEqual([created?.body.id]);
 
-      let key: { status: number; body: { secret: string; key: { id: string } } } | undefined;
-      await stall('sigstop', 2500, redis, undefined, async () => {
-        key = await call<{ secret: string; key: { id: string } }>('POST', '/v1/keys', { principal: 'written-in-a-stall' });
-      });
-      expect(key?.status).toBe(201);
-      // The secret handed out is the one stored: it works.
-      const before = up.received.length;
-      expect((await proxiedStatus(`${gw.url}/api/x`, key?.body.secret ?? '')).status).toBe(200);
-      expect(up.received.length).toBe(before + 1);
-      const keys = await call<{ items: { id: string }[] }>('GET', '/v1/keys?principal=written-in-a-stall');
-      expect(keys.body.items.map((k) => k.id)).toEqual([key?.body.key.id]);
     } finally {
       await gw.close();
     }
@@ -74,6 +83,7 @@ describe('an admin write whose reply comes after the command timeout', () => {
     const gw = await startTestGateway(yaml(relay.url));
     try {
       const call = adminApi(gw.adminUrl, TOKEN);
+      await warmUp(call, 'warm-up-2');
       // Every reply takes 1.5 s: past the 1 s command timeout, for the write and each read-back.
       relay.set({ kind: 'delay', ms: 1500 });
       const r = await call<ErrorBody>('POST', '/v1/principals', { name: 'maybe-written', kind: 'service' });
@@ -84,7 +94,7 @@ describe('an admin write whose reply comes after the command timeout', () => {
       expect(r.body.error.resource?.type).toBe('principal');
       // It had been applied: "nothing was changed" would have been false.
       const id = r.body.error.resource?.id ?? '';
-      const found = await call<{ name: string }>('GET', `/v1/principals/${id}`);
+      const found = await getAfter(call, `/v1/principals/${id}`);
       expect([found.status, found.body.name]).toEqual([200, 'maybe-written']);
     } finally {
       relay.set({ kind: 'pass' });
