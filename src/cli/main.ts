@@ -3,6 +3,8 @@
  * The `keygate` command. Exit codes (also in `keygate --help` and docs/operations.md):
  *   0 success · 1 runtime failure · 2 usage error · 3 invalid configuration · 4 admin API refusal
  */
+// First: `keygate serve` re-executes in place with its V8 flags before anything else loads (runtime-flags.ts).
+import './apply-runtime-flags.ts';
 import { readFileSync } from 'node:fs';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { HelpRequested, parseCommand, takeGlobalOptions, type GlobalOptions } from './args.ts';
