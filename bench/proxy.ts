@@ -75,7 +75,7 @@ async function measure(sys: System): Promise<Outcome> {
   if (why !== null) return { skipped: why };
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  let s;
+  let s: Awaited<ReturnType<System['start']>> | undefined;
   try {
     s = await sys.start(port, ctx);
     await check(sys, origin);
@@ -185,7 +185,7 @@ for (const sys of SYSTEMS.filter((s) => s.id === 'keygate' || s.id === 'undici')
       if (why !== null) { streams.push({ system: sys.id, size, direction, skipped: why }); continue; }
       const port = await freePort();
       log(`stream: ${sys.id} ${direction} ${size / 2 ** 20} MiB ...`);
-      let s;
+      let s: Awaited<ReturnType<System['start']>> | undefined;
       try {
         s = await sys.start(port, ctx);
         const t = await transfer(`http://127.0.0.1:${port}`, secrets[1] as string, direction, size);

@@ -50,7 +50,7 @@ export function createAdminAuth(deps: AdminAuthDeps) {
     if (token !== '' && timingSafeEqual(Buffer.from(hashSecret(presented), 'hex'), Buffer.from(hashSecret(token), 'hex'))) {
       return { actor: { name: 'admin-token', ...client(req) }, may: EVERYTHING };
     }
-    let r;
+    let r: Awaited<ReturnType<KeyResolver['resolve']>>;
     try {
       r = await deps.resolver.resolve(deps.hasher()(presented), Date.now());
     } catch {

@@ -83,7 +83,10 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
       return;
     }
     if (e === null) return;
-    if (e.principalId === null && e.decision === 'denied' && !anonymous(e.client)) return drop(1, 'rate_limited');
+    if (e.principalId === null && e.decision === 'denied' && !anonymous(e.client)) {
+      drop(1, 'rate_limited');
+      return;
+    }
     put(e);
   };
 

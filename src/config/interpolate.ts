@@ -68,7 +68,9 @@ export function interpolate(doc: Document, env: NodeJS.ProcessEnv, opts: { place
 
 function walk(node: Node | null | undefined, path: NodePath, visit: (node: Scalar, path: NodePath) => void): void {
   if (isScalar(node)) visit(node, path);
-  else if (isSeq(node)) node.items.forEach((item, i) => walk(item as Node, [...path, i], visit));
+  else if (isSeq(node)) node.items.forEach((item, i) => {
+    walk(item as Node, [...path, i], visit);
+  });
   else if (isMap(node)) {
     for (const pair of node.items) {
       if (!isPair(pair)) continue;

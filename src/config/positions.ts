@@ -3,15 +3,15 @@ import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type N
 export type Segments = (string | number)[];
 export type Position = { line: number; column: number };
 
-const escape = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
+const escapeSegment = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** `['routes', 2, 'upstream']` → `/routes/2/upstream` (RFC 6901 escaping). */
 export function toPointer(segments: Segments): string {
-  return segments.map((s) => `/${escape(String(s))}`).join('');
+  return segments.map((s) => `/${escapeSegment(String(s))}`).join('');
 }
 
 /** One more segment on a pointer: `child('/upstreams', 'a/b')` → `/upstreams/a~1b`. */
-export const child = (pointer: string, key: string): string => `${pointer}/${escape(key)}`;
+export const child = (pointer: string, key: string): string => `${pointer}/${escapeSegment(key)}`;
 
 /** Path segments of a JSON pointer (`/routes/2/upstream` → ['routes', 2, 'upstream']). */
 export function pointerSegments(pointer: string): Segments {

@@ -26,6 +26,7 @@ function serviceKey(b64: string): { user: string; key: string } | null {
     return null;
   }
   const i = text.indexOf(':');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters in Basic credentials are refused on purpose
   if (i <= 0 || i === text.length - 1 || /[\u0000-\u001f\u007f]/.test(text)) return null;
   return { user: text.slice(0, i), key: text.slice(i + 1) };
 }

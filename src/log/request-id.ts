@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { GatewayConfig } from '../config/types.ts';
 import { looksLikeCredential } from '../credentials/looks-like.ts';
 
-const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The request's id: the client's X-Request-Id when it is well-formed and does not look like a

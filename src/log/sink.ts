@@ -121,7 +121,10 @@ export class LogSink {
 
   /** A line bigger than a batch: behind what is buffered, in one write. */
   private out(b: Buffer): void {
-    if (this.pendingBytes > 0) return this.queue(b);
+    if (this.pendingBytes > 0) {
+      this.queue(b);
+      return;
+    }
     const n = this.writeSome(b);
     if (n < b.length) this.queue(b.subarray(n));
   }

@@ -39,13 +39,17 @@ export class FrameGate extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.#done) return cb(); // after our Close, the rest of this direction is dropped
+    if (this.#done) {
+      cb(); // after our Close, the rest of this direction is dropped
+      return;
+    }
     let i = 0;
     while (i < chunk.length) {
       if (this.#close !== null && this.#atBoundary()) {
         this.push(chunk.subarray(0, i));
         this.#finish();
-        return cb();
+        cb();
+        return;
       }
       if (this.#remaining > 0) {
         const n = Math.min(this.#remaining, chunk.length - i);

@@ -67,8 +67,14 @@ export function createWebSocketSessions(deps: SessionDeps) {
   function verdict(s: Tracked, r: Resolution): void {
     if (!sessions.has(s)) return;
     s.failures = 0;
-    if (r.status !== 'valid') return end(s, WS_POLICY_VIOLATION, REASONS[r.status]);
-    if (s.token && r.principal.id !== s.principalId) return end(s, WS_POLICY_VIOLATION, 'key_deleted');
+    if (r.status !== 'valid') {
+      end(s, WS_POLICY_VIOLATION, REASONS[r.status]);
+      return;
+    }
+    if (s.token && r.principal.id !== s.principalId) {
+      end(s, WS_POLICY_VIOLATION, 'key_deleted');
+      return;
+    }
     s.keyHash = r.key.hash;
     // The next moment the answer changes by itself: the key's expiry (or a revocation dated ahead).
     const t = now();
@@ -85,7 +91,10 @@ export function createWebSocketSessions(deps: SessionDeps) {
   function failed(s: Tracked, e: unknown): void {
     if (!sessions.has(s)) return;
     if (!(e instanceof GatewayError) || e.code !== 'keystore_unavailable') return void deps.onFault?.(e);
-    if (++s.failures >= 2) return end(s, WS_TRY_AGAIN_LATER, 'store_unavailable');
+    if (++s.failures >= 2) {
+      end(s, WS_TRY_AGAIN_LATER, 'store_unavailable');
+      return;
+    }
     setTimeout(() => recheck(s), 1000).unref();
   }
 
@@ -96,7 +105,8 @@ export function createWebSocketSessions(deps: SessionDeps) {
     try {
       r = s.token ? deps.resolver.resolveId(s.keyId, t) : deps.resolver.resolve(s.keyHash, t);
     } catch (e) {
-      return failed(s, e);
+      failed(s, e);
+      return;
     }
     if (r instanceof Promise) r.then((v) => verdict(s, v), (e: unknown) => failed(s, e));
     else verdict(s, r);

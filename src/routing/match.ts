@@ -186,6 +186,7 @@ function canonicalSegment(p: string, fail: (why: string) => Error): string {
   if (p === '') return '';
   let ascii: string;
   try {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII (everything else is percent-encoded)
     ascii = p.replace(/[^\x00-\x7f]+/gu, (m) => encodeURIComponent(m));
   } catch {
     throw fail('invalid Unicode in path');

@@ -32,7 +32,9 @@ export function acceptUpgrades(server: Server): { handshakes: Handshake[]; close
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key'] ?? ''}${WS_GUID}`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   });
-  return { handshakes, close: () => sockets.forEach((s) => s.destroy()) };
+  return { handshakes, close: () => {
+    for (const s of sockets) s.destroy();
+  } };
 }
 
 /**

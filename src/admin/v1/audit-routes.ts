@@ -93,7 +93,7 @@ export function auditRoutes(deps: AuditRouteDeps): AdminRoute[] {
           throw new AdminError('invalid_input', `days: an integer from 1 to ${MAX_DAYS}`, 'days');
         }
         const key = await deps.getKey(c.params['id'] as string); // the route template has {id}
-        let days;
+        let days: Awaited<ReturnType<UsageCounter['counts']>>;
         try {
           days = await deps.usage.counts(key.id, Number(raw));
         } catch {

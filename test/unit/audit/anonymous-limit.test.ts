@@ -21,7 +21,7 @@ describe('createAnonymousLimit: a token bucket per client address', () => {
   });
 
   it('keeps buckets for a bounded number of clients (the least recently seen go first)', () => {
-    let t = 0;
+    const t = 0;
     const allow = createAnonymousLimit({ rate: 1, burst: 1, clients: 2, now: () => t });
     expect([allow('a'), allow('a')]).toEqual([true, false]);
     allow('b');
