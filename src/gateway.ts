@@ -13,6 +13,7 @@ import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
 import { requestIdOf } from './log/request-id.ts';
+import { must } from './must.ts';
 
 export interface GatewayDeps {
   /** The config generation new requests start on. */
@@ -95,7 +96,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (admitted !== undefined) await admitted;
       ctx.forwarded = true;
       ctx.upstreamStart = process.hrtime.bigint();
-      await forward(ctx, ctx.gen.pools.get(ctx.match!.upstream.name)!); // pools cover every upstream of the generation
+      const upstream = must(ctx.match, 'stages admitted the request, so a route matched').upstream;
+      await forward(ctx, must(ctx.gen.pools.get(upstream.name), 'pools cover every upstream of the generation'));
     } catch (e) {
       const err = toGatewayError(e);
       ctx.errorCode = err.code;

@@ -55,8 +55,9 @@ export class Authorizer {
   private onResource(principal: PrincipalRecord, resource: ResourceRef): ActionSet {
     const roles: string[] = [];
     for (const name of principal.groups) {
-      const ids = this.groups?.get(name)?.resources[resource.type];
-      if (ids !== undefined && (ids.includes(resource.id) || ids.includes('*'))) roles.push(...(this.groups!.get(name)!.roles));
+      const group = this.groups?.get(name);
+      const ids = group?.resources[resource.type];
+      if (group !== undefined && ids !== undefined && (ids.includes(resource.id) || ids.includes('*'))) roles.push(...group.roles);
     }
     return new ActionSet(this.grants(roles));
   }

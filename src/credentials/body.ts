@@ -15,7 +15,7 @@ export interface BodyCredential {
 
 /** Only JSON bodies carry a credential field (`application/json`, `application/*+json`). */
 export function isJson(req: IncomingMessage): boolean {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''.toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 

@@ -8,10 +8,11 @@ import { checkSecretFormat } from './key-format.ts';
 import { queryKey, withoutParam } from './query.ts';
 import { singleRawHeader } from './raw-headers.ts';
 import type { VerifyResult } from '../tokens/signer.ts';
+import { must } from '../must.ts';
 
 /** Styles the matched route accepts (RouteConfig.accepts, fixed when the config was built). */
 export function acceptedStyles(ctx: RequestContext): ReadonlySet<CredentialStyleName> {
-  return ctx.match!.route.accepts; // matchRoute ran first
+  return must(ctx.match, 'matchRoute ran first').route.accepts;
 }
 
 function malformed(ctx: RequestContext, style: CredentialStyleName): GatewayError {
@@ -69,7 +70,7 @@ function verifyToken(ctx: RequestContext, jwt: string): void | Promise<void> {
       const code = r.reason === 'expired' ? 'token_expired' : 'invalid_key';
       throw new GatewayError(code, undefined, { headers: { 'www-authenticate': bearerChallenge('invalid_token', code) } });
     }
-    ctx.credential!.token = r.claims; // set by choose()
+    must(ctx.credential, 'set by choose()').token = r.claims;
   };
   const cached = signer.cached(jwt, now);
   if (cached !== undefined) return accept(cached);
@@ -86,12 +87,13 @@ function orgKeyHeader(ctx: RequestContext): void {
 }
 
 function choose(ctx: RequestContext, found: PresentedCredential[]): void {
-  if (found.length > 1 && found.some((c) => c.hash !== found[0]!.hash)) throw new GatewayError('ambiguous_credentials');
-  if (found.length === 0) {
+  const first = found[0];
+  if (first === undefined) {
     if (ctx.orgKey !== null && ctx.gen.config.credentials.requireUserKey) throw new GatewayError('user_key_required');
     throw new GatewayError('missing_credentials', undefined, { headers: { 'www-authenticate': BEARER_CHALLENGE } });
   }
-  ctx.credential = found[0]!;
+  if (found.some((c) => c.hash !== first.hash)) throw new GatewayError('ambiguous_credentials');
+  ctx.credential = first;
 }
 
 /**
@@ -139,5 +141,5 @@ export function extractCredential(ctx: RequestContext): void | Promise<void> {
 }
 
 function tokenClaims(ctx: RequestContext, jwt: string | null): void | Promise<void> {
-  if (jwt !== null && ctx.credential!.style === 'token') return verifyToken(ctx, jwt); // choose() set it
+  if (jwt !== null && must(ctx.credential, 'choose() set it').style === 'token') return verifyToken(ctx, jwt);
 }

@@ -3,6 +3,7 @@ import { GatewayError, type ErrorCode } from '../errors.ts';
 import { bearerChallenge } from '../credentials/bearer.ts';
 import type { KeyResolver, Resolution } from './resolve.ts';
 import type { KeyRecord } from './types.ts';
+import { must } from '../must.ts';
 
 type Refusal = Exclude<Resolution['status'], 'valid'>;
 
@@ -29,7 +30,7 @@ export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyR
     // only an accepted request is forwarded with an identity (errorCode says which it was).
     ctx.key = r.key;
     ctx.principal = r.principal;
-    const c = ctx.credential!; // extractCredential ran first
+    const c = must(ctx.credential, 'extractCredential ran first');
     // A key pair's secret is only ever exchanged for a short-lived token (POST tokens.path):
     // accepted as a key, it would be a never-expiring way around the token model.
     if (c.token === undefined && r.key.type === 'key_pair') throw refuse('key_pair_secret_not_credential');

@@ -3,6 +3,7 @@ import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
 import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
 import { collectProxyHeader, PROXY_HEADERS, pushProxyHeaders, type SeenProxyHeaders } from './client-address.ts';
 import { isMethodOverride, METHOD_OVERRIDES, TARGET_OVERRIDES } from './override-headers.ts';
+import { must } from '../must.ts';
 
 /** Headers keygate sets itself or that describe this hop's framing: never the client's. */
 const OWN = new Set(['host', 'expect', 'x-request-id', 'content-length']);
@@ -20,7 +21,7 @@ export type HeadersFor = 'http' | 'upgrade';
 export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'): string[] {
   const { req, gen } = ctx;
   const cfg = gen.config;
-  const upstream = ctx.match!.upstream; // forward() only runs after a route matched
+  const upstream = must(ctx.match, 'forward() only runs after a route matched').upstream;
   const raw = req.rawHeaders;
   const named = connectionNamed(raw);
   const allowUnderscores = cfg.server.headers.allowUnderscores;
@@ -55,7 +56,7 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
       hostSeen = true;
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
     if (isIdentityHeader(lower, cfg.identity)) {
       drop(ctx, 'identity');
       continue;
@@ -77,7 +78,7 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
   pushProxyHeaders(out, ctx, host, proxy);
   out.push('x-request-id', ctx.id);
   if (ctx.methodOverride !== null) for (const n of METHOD_OVERRIDES) out.push(n, ctx.methodOverride);
-  if (buffered) out.push('content-length', String(ctx.body!.length));
+  if (buffered && ctx.body !== null) out.push('content-length', String(ctx.body.length));
   if (upstream.preserveHost && host !== '') out.push('host', host);
   // Only a WebSocket handshake reaches here as an upgrade (server.ts lets no other through).
   if (kind === 'upgrade') out.push('connection', 'Upgrade', 'upgrade', 'websocket');
@@ -92,7 +93,7 @@ function drop(ctx: RequestContext, reason: HeaderDropReason): void {
 /** Would a header of this (folded) name be one that keygate strips, sets or reads a credential from? */
 function controlled(folded: string, ctx: RequestContext, named: Set<string> | null): boolean {
   const cfg = ctx.gen.config;
-  return HOP_BY_HOP.has(folded) || (named !== null && named.has(folded)) || OWN.has(folded) || isIdentityHeader(folded, cfg.identity)
+  return HOP_BY_HOP.has(folded) || named?.has(folded) || OWN.has(folded) || isIdentityHeader(folded, cfg.identity)
     || TARGET_OVERRIDES.has(folded) || isMethodOverride(folded) || PROXY_HEADERS.has(folded)
     || folded === 'authorization' || folded === cfg.credentials.serviceKey.orgHeader.toLowerCase();
 }

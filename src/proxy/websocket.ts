@@ -7,6 +7,7 @@ import { upstreamPathOf } from './upstream-path.ts';
 import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
 import { sendErrorOnSocket } from '../respond.ts';
 import { closeFrame, FrameGate } from './websocket-frames.ts';
+import { must } from '../must.ts';
 
 /** An open WebSocket session, for ending it when its credential stops being valid. */
 export interface WebSocketSession {
@@ -105,7 +106,7 @@ export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
       pending.set(ctx.req, report);
       socket.once('close', () => report(499));
       ctx.req.headers = headerObject(upstreamHeaders(ctx, 'upgrade'));
-      const upstream = ctx.match!.upstream; // admitted requests always have a route
+      const upstream = must(ctx.match, 'admitted requests always have a route').upstream;
       ctx.req.url = upstreamPathOf(ctx);
       contexts.set(ctx.req, ctx);
       const options = { target: upstream.url.origin, changeOrigin: !upstream.preserveHost, connectTimeout: upstream.connectTimeoutMs };

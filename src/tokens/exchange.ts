@@ -9,7 +9,7 @@ const MAX_BODY = 4096;
 export type ExchangeResult = 'issued' | 'invalid' | 'expired' | 'disabled' | 'error';
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''.toLowerCase();
   if (type !== 'application/json') throw new GatewayError('invalid_request', 'Send the key id and secret as application/json');
   const chunks: Buffer[] = [];
   let size = 0;

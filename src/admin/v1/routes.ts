@@ -7,6 +7,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { UsageCounter } from '../../usage/counter.ts';
 import type { Actor } from '../../lifecycle/service.ts';
 import type { SchemaName } from './schemas.ts';
+import { must } from '../../must.ts';
+
+/** A path parameter the route's template names (the router only calls a handler with all of them). */
+function param(c: Call, name: string): string {
+  return must(c.params[name], `route template has {${name}}`);
+}
 
 /** What a handler gets: path parameters, query, the validated body, and who is calling. */
 export interface Call {
@@ -54,15 +60,15 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
     { method: 'POST', path: '/v1/principals', summary: 'Create a principal (human user or service account)', body: 'PrincipalCreate', ok: { status: 201, schema: 'Principal' },
       handle: async (c) => principalView(await lc.principals.create(c.body as never, c.actor)) },
     { method: 'GET', path: '/v1/principals/{id}', summary: 'Show a principal (by id or name)', ok: { status: 200, schema: 'Principal' },
-      handle: async (c) => principalView(await lc.principals.get(c.params['id']!)) },
+      handle: async (c) => principalView(await lc.principals.get(param(c, 'id'))) },
     { method: 'PATCH', path: '/v1/principals/{id}', summary: 'Change roles, groups, org or metadata; applies to existing keys at once', body: 'PrincipalUpdate', ok: { status: 200, schema: 'Principal' },
-      handle: async (c) => principalView(await lc.principals.update(c.params['id']!, c.body, c.actor)) },
+      handle: async (c) => principalView(await lc.principals.update(param(c, 'id'), c.body, c.actor)) },
     { method: 'DELETE', path: '/v1/principals/{id}', summary: 'Delete a principal and all its keys', ok: { status: 204, schema: null },
-      handle: async (c) => lc.principals.delete(c.params['id']!, c.actor) },
+      handle: async (c) => lc.principals.delete(param(c, 'id'), c.actor) },
     { method: 'POST', path: '/v1/principals/{id}/disable', summary: 'Disable: every key and token of the principal stops working at once', ok: { status: 200, schema: 'Principal' },
-      handle: async (c) => principalView(await lc.principals.setDisabled(c.params['id']!, true, c.actor)) },
+      handle: async (c) => principalView(await lc.principals.setDisabled(param(c, 'id'), true, c.actor)) },
     { method: 'POST', path: '/v1/principals/{id}/enable', summary: 'Enable a disabled principal', ok: { status: 200, schema: 'Principal' },
-      handle: async (c) => principalView(await lc.principals.setDisabled(c.params['id']!, false, c.actor)) },
+      handle: async (c) => principalView(await lc.principals.setDisabled(param(c, 'id'), false, c.actor)) },
 
     { method: 'GET', path: '/v1/keys', summary: 'List keys (never secrets)', ok: { status: 200, schema: { list: 'Key' } },
       query: { principal: 'Principal id or name', status: 'active | expired | revoked | rotated' },
@@ -91,17 +97,17 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
         return keyView(await lc.keys.import({ ...b, ...(expiresInMs === undefined ? {} : { expiresInMs }) }, secret, c.actor));
       } },
     { method: 'GET', path: '/v1/keys/{id}', summary: 'Show a key', ok: { status: 200, schema: 'Key' },
-      handle: async (c) => keyView(await lc.keys.get(c.params['id']!)) },
+      handle: async (c) => keyView(await lc.keys.get(param(c, 'id'))) },
     { method: 'PATCH', path: '/v1/keys/{id}', summary: 'Change a key\'s name or purpose', body: 'KeyUpdate', ok: { status: 200, schema: 'Key' },
-      handle: async (c) => keyView(await lc.keys.update(c.params['id']!, c.body, c.actor)) },
+      handle: async (c) => keyView(await lc.keys.update(param(c, 'id'), c.body, c.actor)) },
     { method: 'DELETE', path: '/v1/keys/{id}', summary: 'Delete a key', ok: { status: 204, schema: null },
-      handle: async (c) => lc.keys.delete(c.params['id']!, c.actor) },
+      handle: async (c) => lc.keys.delete(param(c, 'id'), c.actor) },
     { method: 'POST', path: '/v1/keys/{id}/expire', summary: 'Expire a key now, on every replica', ok: { status: 200, schema: 'Key' },
-      handle: async (c) => keyView(await lc.keys.expire(c.params['id']!, c.actor)) },
+      handle: async (c) => keyView(await lc.keys.expire(param(c, 'id'), c.actor)) },
     { method: 'POST', path: '/v1/keys/{id}/rotate', summary: 'Rotate: a new secret; the old one works for the grace period', body: 'KeyRotate', ok: { status: 201, schema: 'KeyWithSecret' },
       handle: async (c) => {
         const grace = lifetimeOf((c.body as { grace?: string | number }).grace, 'grace') ?? 0;
-        const { key, secret } = await lc.keys.rotate(c.params['id']!, grace, c.actor);
+        const { key, secret } = await lc.keys.rotate(param(c, 'id'), grace, c.actor);
         return { key: keyView(key), secret, notice: ONCE };
       } },
 
@@ -110,10 +116,10 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
     { method: 'POST', path: '/v1/groups', summary: 'Create a group: roles granted on named resources', body: 'GroupCreate', ok: { status: 201, schema: 'Group' },
       handle: async (c) => groupView(await lc.groups.create(c.body as never, c.actor)) },
     { method: 'GET', path: '/v1/groups/{name}', summary: 'Show a group', ok: { status: 200, schema: 'Group' },
-      handle: async (c) => groupView(await lc.groups.get(c.params['name']!)) },
+      handle: async (c) => groupView(await lc.groups.get(param(c, 'name'))) },
     { method: 'PATCH', path: '/v1/groups/{name}', summary: 'Change a group\'s roles or resources', body: 'GroupUpdate', ok: { status: 200, schema: 'Group' },
-      handle: async (c) => groupView(await lc.groups.update(c.params['name']!, c.body, c.actor)) },
+      handle: async (c) => groupView(await lc.groups.update(param(c, 'name'), c.body, c.actor)) },
     { method: 'DELETE', path: '/v1/groups/{name}', summary: 'Delete a group', ok: { status: 204, schema: null },
-      handle: async (c) => lc.groups.delete(c.params['name']!, c.actor) },
+      handle: async (c) => lc.groups.delete(param(c, 'name'), c.actor) },
   ];
 }
