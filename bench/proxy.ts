@@ -45,7 +45,7 @@ setPidsFile(join(work, 'pids'));
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { killAll(); process.exit(130); });
 
-const log = (s: string) => process.stderr.write(s + '\n');
+const log = (s: string) => process.stderr.write(`${s}\n`);
 const secretsFile = join(work, 'secrets.txt');
 const secrets = makeSecrets(secretsFile);
 const upstreamPort = await freePort();

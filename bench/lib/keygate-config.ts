@@ -8,7 +8,7 @@ import { generateSecret } from '../../src/credentials/key-format.ts';
  */
 export function makeSecrets(file: string, principals = 100, perPrincipal = 100): string[] {
   const secrets = Array.from({ length: principals * perPrincipal }, () => generateSecret());
-  writeFileSync(file, secrets.join('\n') + '\n');
+  writeFileSync(file, `${secrets.join('\n')}\n`);
   return secrets;
 }
 
@@ -36,5 +36,5 @@ export function writeKeygateConfig(file: string, o: { port: number; adminPort: n
       lines.push(`      - { id: k${k + 1}, hash: "sha256:${sha256(o.secrets[k] as string)}" }`);
     }
   }
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(file, `${lines.join('\n')}\n`);
 }

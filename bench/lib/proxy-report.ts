@@ -179,7 +179,7 @@ function plain(head: string[], rows: string[][]): string {
 /** Prints the tables; writes docs/benchmarks.md (section "proxy"), or a scratch file for QUICK runs. */
 export function publish(r: Results): void {
   const { console: text, markdown } = render(r);
-  process.stdout.write(text + '\n');
+  process.stdout.write(`${text}\n`);
   if (r.quick) {
     writeFileSync(fileURLToPath(new URL('../.work/benchmarks-quick.md', import.meta.url)), markdown);
     process.stderr.write('QUICK mode: report written to bench/.work/benchmarks-quick.md (docs/benchmarks.md untouched)\n');

@@ -58,7 +58,7 @@ export const SYSTEMS: System[] = [
       mkdirSync(prefix, { recursive: true });
       writeNginxConfig(prefix, port, ctx.upstreamPort);
       // -e: nginx opens its error log before reading the config; keep it in the prefix too.
-      const s = startPinned(ctx.core, ['nginx', '-p', prefix + '/', '-c', 'nginx.conf', '-e', 'error.log']);
+      const s = startPinned(ctx.core, ['nginx', '-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'error.log']);
       await waitForPort(port, s);
       return s;
     },

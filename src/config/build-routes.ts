@@ -1,6 +1,6 @@
 import type { CredentialStyleName, RouteConfig, UpstreamConfig } from './types.ts';
 import { compileRoutes } from '../routing/match.ts';
-import { bool, defined, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
+import { bool, defined, duration, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { routePathParams, routePathProblem } from './route-path.ts';
 
 export function buildUpstreams(raw: Obj, report: Report): Map<string, UpstreamConfig> {

@@ -186,7 +186,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     if (k === null) return { value: null };
     return carries(k, patch) ? { value: k } : null;
   }
-  async function groupIs(g: GroupRecord): Promise<{ value: void } | null> {
+  async function groupIs(g: GroupRecord): Promise<{ value: undefined } | null> {
     const found = await store.getGroup(g.name);
     return found !== null && same(found.roles, g.roles) && same(found.resources, g.resources) && same(found.createdAt, g.createdAt) ? { value: undefined } : null;
   }

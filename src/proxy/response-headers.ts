@@ -22,7 +22,7 @@ export function clientHeaders(raw: readonly (Buffer | string)[], requestId: stri
   let w = 0;
   for (let i = 0; i < out.length; i += 2) {
     const lower = (out[i] as string).toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== null && named.has(lower)) || lower === 'x-request-id') continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
     out[w++] = out[i] as string;
     out[w++] = out[i + 1] as string;
   }

@@ -193,7 +193,7 @@ function canonicalSegment(p: string, fail: (why: string) => Error): string {
   }
   let path: string;
   try {
-    path = normalizeTarget('/' + ascii, { semicolons: 'allow' }).path;
+    path = normalizeTarget(`/${ascii}`, { semicolons: 'allow' }).path;
   } catch {
     throw fail(`segment "${p}" can never match a normalized path`);
   }

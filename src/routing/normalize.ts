@@ -185,7 +185,7 @@ function decodePath(s: string, start: number, end: number, allowSemicolon: boole
     else if (b === PERCENT) needsText = true;
     bytes[n++] = b;
     out += s.slice(copied, i);
-    out += isUnreserved(b) ? String.fromCharCode(b) : '%' + HEX[hi] + HEX[lo];
+    out += isUnreserved(b) ? String.fromCharCode(b) : `%${HEX[hi]}${HEX[lo]}`;
     copied = i + 3;
     i += 2;
   }
@@ -218,7 +218,7 @@ function removeDotSegments(path: string): string {
     if (i === last) trailingSlash = true;
   }
   if (out.length === 0) return '/';
-  return '/' + out.join('/') + (trailingSlash ? '/' : '');
+  return `/${out.join('/')}${trailingSlash ? '/' : ''}`;
 }
 
 function badPath(reason: string): GatewayError {

@@ -22,7 +22,7 @@ export function matchRoute(ctx: RequestContext): void {
   const override = requestedOverride(ctx.req);
   if (override !== null) {
     const m = ctx.gen.router.match(override, host, ctx.path);
-    if (m !== null && m.route.methodOverride) {
+    if (m?.route.methodOverride) {
       ctx.match = m;
       ctx.methodOverride = override;
       return;

@@ -68,7 +68,7 @@ describe('requestEvent: which requests are audited, with which decision', () => 
   });
 
   it('masks key-shaped text in the path (a key sent as a path segment, or an encoded ?apiKey=)', () => {
-    const key = 'kg_' + 'A1b2C3d4'.repeat(6) + 'x';
+    const key = `kg_${'A1b2C3d4'.repeat(6)}x`;
     expect(requestEvent(ctx({ path: `/api/${key}/items` }), 401)?.path).toBe('/api/kg_[redacted]/items');
     expect(requestEvent(ctx({ path: `/api/items%3FapiKey=${key}` }), 401)?.path).toBe('/api/items%3FapiKey=kg_[redacted]');
     // Not key-shaped: kept as sent.

@@ -45,7 +45,7 @@ describe('log sink (issue 12): batched, never loses or interleaves lines', () =>
       const count = 30_000;
       const { code, out } = await run(count, mode, end, 300);
       expect(code).toBe(end === 'throw' ? 1 : 0);
-      check(out.split('\n').filter((l) => l.startsWith('{')).join('\n') + '\n', count);
+      check(`${out.split('\n').filter((l) => l.startsWith('{')).join('\n')}\n`, count);
     }, 90_000);
   }
 });
