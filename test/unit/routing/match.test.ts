@@ -105,6 +105,7 @@ describe('compileRoutes: first match in file order', () => {
   it('returns params on a null-prototype object', () => {
     const r = compileRoutes([route('p', '/x/:__proto__/:constructor')], upstreams, { caseSensitive: false });
     const m = r.match('GET', 'h', '/x/polluted/c');
+    // biome-ignore lint/suspicious/noProto: the test is that a parameter named __proto__ is an own property
     expect(m?.params['__proto__']).toBe('polluted');
     expect(m?.params['constructor']).toBe('c');
     expect(Object.getPrototypeOf(m?.params)).toBeNull();

@@ -56,7 +56,12 @@ describe('shadowedRoutes agrees with the router', () => {
   const pathArb = fc.tuple(fc.array(seg, { minLength: 0, maxLength: 3 }), fc.boolean(), fc.boolean())
     .map(([segs, star, slash]) => {
       const names = new Set<string>();
-      const parts = segs.map((s) => (s.startsWith(':') ? (names.has(s) ? 'a' : (names.add(s), s)) : s));
+      const parts = segs.map((s) => {
+        if (!s.startsWith(':')) return s;
+        if (names.has(s)) return 'a';
+        names.add(s);
+        return s;
+      });
       if (star) return `/${[...parts, '*'].join('/')}`;
       return `/${parts.join('/')}${slash && parts.length > 0 ? '/' : ''}`;
     });
