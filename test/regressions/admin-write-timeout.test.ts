@@ -103,6 +103,60 @@ describe('an admin write whose reply comes after the command timeout', () => {
     }
   });
 
+  /**
+   * SIGSTOP: Redis freezes with its connections open, the write sits unread in its socket buffer
+   * and runs on SIGCONT. Whatever keygate answered must be true once Redis is back: 201 → there
+   * once; `outcome_unknown` → names the record; `store_unavailable` → it is not there. Several
+   * stall lengths, around the 1 s command timeout and past the read-back window (the write times
+   * out at 1 s, then up to 3 read-backs of 1 s + 250 ms: about 4.75 s in all).
+   */
+  for (const [run, ms] of [[1, 1500], [2, 1500], [3, 1500], [4, 2500], [5, 4500], [6, 6500]] as const) {
+    it(`SIGSTOP for ${ms} ms during a principal create: the answer is true afterwards (run ${run})`, { timeout: 30_000 }, async () => {
+      const gw = await startTestGateway(yaml(redis.url));
+      const name = `created-in-sigstop-${run}`;
+      try {
+        const call = adminApi(gw.adminUrl, TOKEN);
+        await warmUp(call, `warm-up-sigstop-${run}`);
+        // The POST is not awaited inside the stall: SIGCONT comes after `ms` whether or not it
+        // has been answered by then, so the read-back may find Redis running again.
+        let pending: Promise<{ status: number; body: ErrorBody & { id: string } }> | undefined;
+        await stall('sigstop', ms, redis, undefined, async () => {
+          pending = call<ErrorBody & { id: string }>('POST', '/v1/principals', { name, kind: 'service' });
+          pending.catch(() => {});
+        });
+        if (pending === undefined) throw new Error('no request');
+        const r = await pending;
+        // Redis is back: let replies still queued drain, then look several times.
+        const seen: string[][] = [];
+        for (let i = 0; i < 3; i++) {
+          const list = await getAfter(call, '/v1/principals') as unknown as { status: number; body: { items: { name: string; id: string }[] } };
+          expect(list.status).toBe(200);
+          seen.push(list.body.items.filter((p) => p.name === name).map((p) => p.id));
+          await new Promise((res) => setTimeout(res, 300));
+        }
+        const outcome = r.status === 201 ? 'created' : r.body.error?.code;
+        console.log(`sigstop ${ms} ms: ${r.status} ${outcome}; afterwards ${JSON.stringify(seen)}`);
+        if (r.status === 201) {
+          for (const ids of seen) expect(ids).toEqual([r.body.id]);
+        } else {
+          expect(r.status).toBe(503);
+          if (r.body.error.code === 'outcome_unknown') {
+            expect(r.body.error.resource?.type).toBe('principal');
+            expect(r.body.error.resource?.id).toMatch(/^p_/);
+            for (const ids of seen) expect(ids.every((id) => id === r.body.error.resource?.id)).toBe(true);
+          } else {
+            expect(r.body.error.code).toBe('store_unavailable');
+            // "Nothing was changed" must be true.
+            for (const ids of seen) expect(ids).toEqual([]);
+          }
+        }
+      } finally {
+        redis.resume();
+        await gw.close();
+      }
+    });
+  }
+
   it('never sent (Redis gone): store_unavailable, and nothing was changed indeed', { timeout: 30_000 }, async () => {
     const gw = await startTestGateway(yaml(redis.url));
     try {
