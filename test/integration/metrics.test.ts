@@ -178,7 +178,8 @@ async function startPrometheus(target: string): Promise<{ query(expr: string): P
   const bin = need('prometheus');
   const dir = mkdtempSync(join(tmpdir(), 'keygate-prom-'));
   writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify({
-    global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
+    // 2 s / 1.9 s: under a loaded full suite a 900 ms scrape timeout made single scrapes fail (up=0) though /metrics was fine.
+    global: { scrape_interval: '2s', scrape_timeout: '1900ms', evaluation_interval: '2s' },
     scrape_configs: [{ job_name: 'keygate', static_configs: [{ targets: [target] }] }],
   }));
   const port = await freePort();
