@@ -125,16 +125,17 @@ if (CFG.rate <= 0) {
   log(`keygate capacity ${capacity.toFixed(0)} req/s: latency runs at ${CFG.rate} req/s`);
 }
 
-/** Idle RSS of keygate: a fresh process, started and left alone until its RSS settles. */
-async function idleRss(configFile: string | null): Promise<number> {
+/**
+ * Idle RSS of keygate: a fresh process, started and left alone until its RSS settles.
+ * `configFile` writes the config for the given ports (null: the embedded default, whose ports
+ * come from KEYGATE_PORT / KEYGATE_ADMIN_PORT).
+ */
+async function idleRss(configFile: ((port: number, adminPort: number) => string) | null): Promise<number> {
   const port = await freePort();
   const adminPort = await freePort();
-  let file = configFile;
-  if (file === null) {
-    // The embedded default, with its ports moved to free ones.
-    file = join(work, 'keygate-default.yaml');
-    writeFileSync(file, readFileSync(join(ROOT, 'config/keygate.yaml'), 'utf8').replace('port: 8080', `port: ${port}, host: 127.0.0.1`).replace('port: 9090', `port: ${adminPort}`));
-  }
+  const file = configFile === null ? join(ROOT, 'config/keygate.yaml') : configFile(port, adminPort);
+  process.env['KEYGATE_PORT'] = String(port);
+  process.env['KEYGATE_ADMIN_PORT'] = String(adminPort);
   const s = startPinned(SUT_CORE, [process.execPath, 'src/cli/main.ts', 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
   try {
     await waitForAdmin(adminPort, s);
@@ -166,8 +167,11 @@ for (let r = 1; r <= CFG.rounds; r++) {
     log('skipped' in o ? `  ${o.skipped}` : `  ${o.rps.toFixed(0)} req/s, ${o.cpuUsPerReq.toFixed(1)} µs CPU/req, p50 ${o.p50ms.toFixed(2)} ms, p99 ${o.p99ms.toFixed(2)} ms, ${o.rssMiB.toFixed(1)} MiB, errors ${o.wrkErrors}+${o.latErrors}`);
   }
   if (systems.some((sys) => sys.id === 'keygate') && SYSTEMS.find((x) => x.id === 'keygate')?.unavailable?.() == null) {
-    const tenK = join(work, 'keygate-idle.yaml');
-    writeKeygateConfig(tenK, { port: await freePort(), adminPort: await freePort(), upstream: ctx.upstream, secrets, logLevel: 'info' });
+    const tenK = (port: number, adminPort: number): string => {
+      const f = join(work, 'keygate-idle.yaml');
+      writeKeygateConfig(f, { port, adminPort, upstream: ctx.upstream, secrets, logLevel: 'info' });
+      return f;
+    };
     const embedded = await idleRss(null);
     const declared = await idleRss(tenK);
     idle.push({ embedded, declared });
