@@ -19,7 +19,15 @@ export async function stall(kind: StallKind, ms: number, redis: TestRedis, relay
   try {
     switch (kind) {
       // Blocks the whole server (every client) for `ms`, as a slow Lua script or a big KEYS would.
-      case 'debug-sleep': sleeping = redis.send(['DEBUG', 'SLEEP', String(ms / 1000)], ms + 5000).catch(() => {}); break;
+      case 'debug-sleep': {
+        sleeping = redis.send(['DEBUG', 'SLEEP', String(ms / 1000)], ms + 5000).catch(() => {});
+        // DEBUG SLEEP is only sent here: until a PING goes unanswered, the server may not have
+        // started sleeping, and a request made in `during` could still be served (a flaky 200).
+        for (let i = 0; i < 50; i++) {
+          if (!(await redis.send(['PING'], 100).then(() => true, () => false))) break;
+        }
+        break;
+      }
       case 'sigstop': redis.pause(); break;
       // Every reply takes longer than keygate's command timeout (1 s).
       case 'relay-delay': needRelay().set({ kind: 'delay', ms: 1500 }); break;
