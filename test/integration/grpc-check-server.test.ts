@@ -10,7 +10,7 @@ import { startGrpcCheck, type RunningGrpcCheck } from '../../src/check/grpc/serv
 import type { CheckDecision, CheckInput, Decider } from '../../src/check/grpc/contract.ts';
 import { checkClient, deniedHeaders, type CheckClient } from '../helpers/grpc-check.ts';
 
-const ALLOW: CheckDecision = { allowed: true, identity: { 'x-authenticated-user': 'alice' }, removeHeaders: ['authorization'] };
+const ALLOW: CheckDecision = { allowed: true, identity: { 'x-authenticated-user': 'alice' }, removeHeaders: ['authorization'], requestId: 'r1' };
 
 function recording(answer: (input: CheckInput) => Promise<CheckDecision>): Decider & { seen: CheckInput[] } {
   const seen: CheckInput[] = [];

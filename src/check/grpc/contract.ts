@@ -15,8 +15,8 @@ export interface CheckInput {
   clientAddress: string;
 }
 export type CheckDecision =
-  | { allowed: true; identity: Record<string, string>; removeHeaders: string[] }
-  | { allowed: false; status: number; code: string; body: string; headers: Record<string, string> };
+  | { allowed: true; identity: Record<string, string>; removeHeaders: string[]; requestId: string }
+  | { allowed: false; status: number; code: string; body: string; headers: Record<string, string>; requestId: string };
 export interface Decider {
   decide(input: CheckInput): Promise<CheckDecision>;
 }

@@ -37,7 +37,7 @@ function peerAddress(peer: string): string {
 
 /** A refusal for a fault: the same JSON the proxy sends for an internal error. */
 function faultResponse(): CheckResponse {
-  return toCheckResponse({ allowed: false, status: 500, code: 'internal_error', body: errorBody('internal_error', 'Internal error', ''), headers: {} });
+  return toCheckResponse({ allowed: false, status: 500, code: 'internal_error', body: errorBody('internal_error', 'Internal error', ''), headers: {}, requestId: '' });
 }
 
 /** `envoy.service.auth.v3.Authorization/Check` over HTTP/2 (Envoy ext_authz gRPC, Istio envoyExtAuthzGrpc). */

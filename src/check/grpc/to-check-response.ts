@@ -45,6 +45,8 @@ export function toCheckResponse(decision: CheckDecision): CheckResponse {
     headers.push(overwrite(name.toLowerCase(), value));
   }
   if (!hasType) headers.push(overwrite('content-type', 'application/json'));
+  // As on the proxy's own refusals: the id in the body is also a header the client can log.
+  if (decision.requestId !== '' && !('x-request-id' in decision.headers)) headers.push(overwrite('x-request-id', decision.requestId));
   return {
     status: { code: rpcCodeForStatus(decision.status), message: decision.code },
     denied_response: { status: { code: decision.status }, headers, body: decision.body },

@@ -65,6 +65,7 @@ describe('CheckDecision → CheckResponse', () => {
       allowed: true,
       identity: { 'X-Authenticated-User': 'alice', 'x-authenticated-key-id': 'k1' },
       removeHeaders: ['authorization', 'X-Authenticated-User', 'x-authenticated-org', 'x-authenticated-org', 'x-authenticated-key-id'],
+      requestId: 'r1',
     });
     expect(res.status.code).toBe(RpcCode.OK);
     expect(res.denied_response).toBeUndefined();
@@ -78,7 +79,7 @@ describe('CheckDecision → CheckResponse', () => {
 
   it('refused: denied_response with the HTTP status, JSON body, WWW-Authenticate and a JSON content type', () => {
     const body = JSON.stringify({ error: { code: 'invalid_key', message: 'm', requestId: 'r' } });
-    const res = toCheckResponse({ allowed: false, status: 401, code: 'invalid_key', body, headers: { 'WWW-Authenticate': 'Bearer realm="keygate"' } });
+    const res = toCheckResponse({ allowed: false, status: 401, code: 'invalid_key', body, headers: { 'WWW-Authenticate': 'Bearer realm="keygate"' }, requestId: 'r' });
     expect(res.ok_response).toBeUndefined();
     expect(res.status).toEqual({ code: RpcCode.UNAUTHENTICATED, message: 'invalid_key' });
     expect(res.denied_response?.status).toEqual({ code: 401 });
@@ -86,11 +87,12 @@ describe('CheckDecision → CheckResponse', () => {
     expect(res.denied_response?.headers.map((h) => [h.header.key, h.header.value])).toEqual([
       ['www-authenticate', 'Bearer realm="keygate"'],
       ['content-type', 'application/json'],
+      ['x-request-id', 'r'],
     ]);
   });
 
   it('keeps the decider\'s own content type', () => {
-    const res = toCheckResponse({ allowed: false, status: 403, code: 'forbidden', body: '{}', headers: { 'content-type': 'application/json; charset=utf-8' } });
+    const res = toCheckResponse({ allowed: false, status: 403, code: 'forbidden', body: '{}', headers: { 'content-type': 'application/json; charset=utf-8' }, requestId: '' });
     expect(res.status.code).toBe(RpcCode.PERMISSION_DENIED);
     expect(res.denied_response?.headers.filter((h) => h.header.key === 'content-type')).toHaveLength(1);
   });
@@ -116,7 +118,7 @@ describe('the vendored protos', () => {
     const def = loadSync('envoy/service/auth/v3/external_auth.proto', LOADER_OPTIONS);
     const check = (def['envoy.service.auth.v3.Authorization'] as unknown as Record<string, MethodDefinition<unknown, unknown>>)['Check'];
     if (check === undefined) throw new Error('Check not loaded');
-    const allowed = toCheckResponse({ allowed: true, identity: { 'x-authenticated-user': 'alice' }, removeHeaders: ['authorization'] });
+    const allowed = toCheckResponse({ allowed: true, identity: { 'x-authenticated-user': 'alice' }, removeHeaders: ['authorization'], requestId: 'r' });
     expect(check.responseDeserialize(check.responseSerialize(allowed))).toEqual({
       status: { code: 0 },
       ok_response: {
@@ -125,7 +127,7 @@ describe('the vendored protos', () => {
       },
       http_response: 'ok_response',
     });
-    const denied = toCheckResponse({ allowed: false, status: 403, code: 'forbidden', body: '{"error":{}}', headers: {} });
+    const denied = toCheckResponse({ allowed: false, status: 403, code: 'forbidden', body: '{"error":{}}', headers: {}, requestId: '' });
     const wire = check.responseDeserialize(check.responseSerialize(denied)) as Record<string, unknown>;
     expect(wire['status']).toEqual({ code: 7, message: 'forbidden' });
     // envoy.type.v3.StatusCode: the enum's name for 403.
