@@ -8,12 +8,14 @@
  * local reply Envoy sends instead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newKey } from '../helpers/keys.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { checkClient, deniedHeaders, okHeaders, type CheckClient, type DecodedCheckResponse } from '../helpers/grpc-check.ts';
 
 const viewer = newKey();
@@ -22,21 +24,26 @@ const mend = newKey();
 let dir: string;
 let proc: ServeProcess;
 let client: CheckClient;
+// The routes name a real upstream so the proxy could serve them too; a decision never reaches it.
+let upstream: TestUpstream;
+let proxyPort: number;
+let adminPort: number;
 
-function config(ports: { port: number; adminPort: number; checkPort: number; grpcPort: number }): string {
+function config(ports: { port: number; adminPort: number; checkPort: number; grpcPort: number }, trusted = ''): string {
   return `
 server: { port: ${ports.port}, host: 127.0.0.1 }
 admin: { port: ${ports.adminPort}, host: 127.0.0.1 }
-check: { port: ${ports.checkPort}, host: 127.0.0.1, grpcPort: ${ports.grpcPort} }
+check: { port: ${ports.checkPort}, host: 127.0.0.1, grpcPort: ${ports.grpcPort}${trusted} }
+upstreams: { app: { url: "${upstream.url}" } }
 credentials:
   body: { enabled: true, field: userKey }
 roles:
   viewer: { actions: [application:view] }
   editor: { actions: [application:view, application:edit] }
 routes:
-  - { name: app-read, path: "/api/applications/:appId/*", methods: [GET, HEAD], action: application:view }
-  - { name: app-edit, path: "/api/applications/:appId/*", methods: [POST, PUT, DELETE], action: application:edit }
-  - { name: mend-api, path: /api/v1.4, methods: [POST], action: application:view, credentials: [body, bearer] }
+  - { name: app-read, path: "/api/applications/:appId/*", methods: [GET, HEAD], upstream: app, action: application:view }
+  - { name: app-edit, path: "/api/applications/:appId/*", methods: [POST, PUT, DELETE], upstream: app, action: application:edit }
+  - { name: mend-api, path: /api/v1.4, methods: [POST], upstream: app, action: application:view, credentials: [body, bearer] }
 principals:
   - { name: vera, kind: user, roles: [viewer], keys: [{ id: vera-1, hash: "${viewer.hash}" }] }
   - { name: eddie, kind: user, roles: [editor], keys: [{ id: eddie-1, hash: "${editor.hash}" }] }
@@ -46,8 +53,11 @@ principals:
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keygate-grpc-check-'));
+  upstream = await startUpstream();
   const ports = { port: await freePort(), adminPort: await freePort(), checkPort: await freePort(), grpcPort: await freePort() };
   const file = join(dir, 'keygate.yaml');
+  proxyPort = ports.port;
+  adminPort = ports.adminPort;
   writeFileSync(file, config(ports));
   proc = await startServe(file);
   client = checkClient(`127.0.0.1:${ports.grpcPort}`);
@@ -55,6 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await proc?.stop();
+  await upstream?.close();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -75,6 +86,9 @@ function envoyCheck(method: string, path: string, headers: Record<string, string
     },
   };
 }
+
+/** envoy.type.v3.StatusCode names, as the decoded DeniedHttpResponse carries them. */
+const STATUS_NAMES: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound' };
 
 /** The upstream request Envoy would send on an OK answer: `headers` set (overwrite), then `headers_to_remove`. */
 function upstreamHeaders(sent: Record<string, string>, res: DecodedCheckResponse): Record<string, string> {
@@ -142,12 +156,17 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
     '/api/applications/42/../../admin',
     '/api/applications/42/%2e%2e/%2e%2e/admin',
     '/api/applications/42/items%2f..%2f..%2fadmin',
-  ])('refuses the path escape %s as the proxy would (never an allow)', async (path) => {
+  ])('refuses the path escape %s with the proxy\'s own answer', async (path) => {
     const res = await client.check(envoyCheck('GET', path, { authorization: `Bearer ${editor.secret}` }));
     expect(res.http_response).toBe('denied_response');
     expect(res.status?.code).not.toBe(0);
     const code = (JSON.parse(res.denied_response?.body ?? '') as { error: { code: string } }).error.code;
     expect(['bad_path', 'route_not_found']).toContain(code);
+    // The same request straight to keygate's proxy listener.
+    const proxied = await request(`http://127.0.0.1:${proxyPort}${path}`, { headers: { authorization: `Bearer ${editor.secret}`, host: 'api.example.com' } });
+    const proxiedBody = (await proxied.body.json()) as { error: { code: string } };
+    expect(STATUS_NAMES[proxied.statusCode]).toBe(res.denied_response?.status?.code);
+    expect(proxiedBody.error.code).toBe(code);
   });
 
   it('refuses a check that names no method or path, never deciding about /', async () => {
@@ -185,5 +204,46 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
       expect(res.http_response).toBe('denied_response');
       expect(JSON.parse(res.denied_response?.body ?? '')).toMatchObject({ error: { code: 'check_body_unavailable' } });
     });
+  });
+
+  it('never forwarded anything to the upstream', () => {
+    expect(upstream.received).toEqual([]);
+    expect(upstream.connections.total).toBe(0);
+  });
+
+  it('counts its decisions under mode="envoy-grpc"', async () => {
+    const text = await (await request(`http://127.0.0.1:${adminPort}/metrics`)).body.text();
+    const series = text.split('\n').filter((l) => l.startsWith('keygate_check_decisions_total{') && l.includes('mode="envoy-grpc"'));
+    const count = (result: string) => series.filter((l) => l.includes(`result="${result}"`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    expect(count('allowed')).toBeGreaterThanOrEqual(4);
+    expect(count('forbidden')).toBeGreaterThanOrEqual(1);
+    expect(count('unauthenticated')).toBeGreaterThanOrEqual(3);
+    for (const secret of [viewer.secret, editor.secret, mend.secret]) expect(text).not.toContain(secret);
+  });
+});
+
+describe('keygate serve: a gRPC peer outside check.trustedClients', () => {
+  let other: ServeProcess;
+  let otherClient: CheckClient;
+  beforeAll(async () => {
+    const ports = { port: await freePort(), adminPort: await freePort(), checkPort: await freePort(), grpcPort: await freePort() };
+    const file = join(dir, 'untrusted.yaml');
+    // Only 10.0.0.0/8 may ask; the test client connects from loopback.
+    writeFileSync(file, config(ports, ', trustedClients: ["10.0.0.0/8"]'));
+    other = await startServe(file);
+    otherClient = checkClient(`127.0.0.1:${ports.grpcPort}`);
+  }, 30_000);
+  afterAll(async () => {
+    otherClient?.close();
+    await other?.stop();
+  });
+
+  it('is refused even when the CheckRequest claims a trusted source address: the connection\'s peer is what is trusted', async () => {
+    const req = envoyCheck('GET', '/api/applications/42/items', { authorization: `Bearer ${editor.secret}` });
+    req.attributes.source.address.socket_address.address = '10.1.2.3';
+    const res = await otherClient.check(req);
+    expect(res.http_response).toBe('denied_response');
+    expect(res.status?.code).toBe(7);
+    expect(JSON.parse(res.denied_response?.body ?? '')).toMatchObject({ error: { code: 'check_untrusted_client' } });
   });
 });
