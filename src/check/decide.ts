@@ -29,6 +29,8 @@ export interface CheckInput {
   body?: Buffer | null;
   /** Peer address of the check request, matched against `check.trustedClients`. */
   clientAddress: string;
+  /** Set by a shape that found the check request unusable (say, two original URIs): refused with this message. */
+  problem?: string;
 }
 
 export type CheckDecision =
@@ -140,6 +142,7 @@ export function createDecider(deps: DeciderDeps): Decider {
         deps.onUntrusted?.(input.mode);
         throw new GatewayError('check_untrusted_client');
       }
+      if (input.problem !== undefined) throw new GatewayError('check_original_missing', input.problem);
       if (input.method === undefined || !METHOD.test(input.method)) throw originalMissing('method');
       // Origin-form only: every shape sends path and query, so anything else is a wrong header.
       if (input.uri === undefined || input.uri.charCodeAt(0) !== 0x2f /* / */) throw originalMissing('URI');
