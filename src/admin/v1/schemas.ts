@@ -51,7 +51,13 @@ export const schemas = {
     },
   },
   KeyUpdate: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: text, purpose: text } },
-  KeyRotate: { type: 'object', additionalProperties: false, properties: { grace: { ...lifetime, description: 'How long the old secret keeps working (default: not at all)' } } },
+  KeyRotate: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      grace: { ...lifetime, description: 'How long the old secret keeps working (default: not at all)' },
+      expiresIn: { ...lifetime, description: 'Lifetime of the new key (default: the old key\'s lifetime, from now), within keys.maxLifetime' },
+    },
+  },
   GroupCreate: {
     type: 'object', additionalProperties: false, required: ['name'],
     properties: { name, roles: stringList(name), resources },
