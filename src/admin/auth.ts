@@ -8,7 +8,7 @@ import type { PrincipalRecord } from '../keystore/types.ts';
 import type { Authorizer } from '../authz/authorize.ts';
 import { ActionSet } from '../authz/actions.ts';
 import { ADMIN_ACTION, ADMIN_ACTIONS, anyAdmin, coversAdmin } from './permissions.ts';
-import type { SessionCredential, Sessions } from './console/sessions.ts';
+import { csrfMatches, type SessionCredential, type Sessions } from './console/sessions.ts';
 import { SESSION_COOKIE, cookie } from './console/cookies.ts';
 
 export { ADMIN_ACTION };
@@ -169,12 +169,17 @@ export function createAdminAuth(deps: AdminAuthDeps, check: CredentialCheck = cr
       }
       if (s === null) throw new AdminError('session_required', 'The console session ended (signed out, idle or too old); sign in again');
       if (!SAFE_METHODS.has(req.method ?? '')) {
-        const sent = req.headers['x-csrf-token'];
-        if (typeof sent !== 'string' || !sameSecret(sent, s.record.csrfToken)) {
+        if (!csrfMatches(req.headers['x-csrf-token'], s.record.csrfToken)) {
           throw new AdminError('csrf_failed', 'A write with the session cookie needs the X-CSRF-Token header the session API gave');
         }
       }
-      return check.session(s.record.credential, req);
+      try {
+        return await check.session(s.record.credential, req);
+      } catch (e) {
+        // What signed the session in is no longer valid: the session ends with it, everywhere.
+        if (e instanceof AdminError && e.code === 'session_required') await deps.sessions.end(sessionCookie).catch(() => {});
+        throw e;
+      }
     }
     const m = /^Bearer[ ]+(\S+)$/i.exec(header ?? '');
     if (m === null) throw new AdminError('unauthorized', 'Send Authorization: Bearer <admin token or admin key>');

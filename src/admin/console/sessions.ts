@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SessionStore } from './session-store.ts';
 
 /**
@@ -34,6 +34,12 @@ export const randomToken = (): string => randomBytes(32).toString('base64url');
 
 /** The store's id for a cookie value: its SHA-256 (a 256-bit random value needs no slow hash). */
 export const storeId = (cookieValue: string): string => createHash('sha256').update(cookieValue).digest('hex');
+
+/** Whether a request's X-CSRF-Token is the session's (constant time over digests). */
+export function csrfMatches(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string') return false;
+  return timingSafeEqual(createHash('sha256').update(sent).digest(), createHash('sha256').update(expected).digest());
+}
 
 /** Cookie values are ours: base64url of 32 bytes. Anything else is not looked up at all. */
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
