@@ -91,7 +91,8 @@ export function createCredentialCheck(deps: AdminAuthDeps) {
     return { actor: { name: 'admin-token', ...client(req) }, via, principal: null, keyScopes: null, may: EVERYTHING, holds: EVERYTHING };
   }
 
-  async function keyCaller(hash: string, req: IncomingMessage, via: AdminCaller['via']): Promise<AdminCaller> {
+  /** `recheck`: the key signed a session in earlier; its failing now ends that session. */
+  async function keyCaller(hash: string, req: IncomingMessage, via: AdminCaller['via'], recheck: boolean): Promise<AdminCaller> {
     let r: Awaited<ReturnType<KeyResolver['resolve']>>;
     try {
       r = await deps.resolver.resolve(hash, Date.now());
@@ -102,7 +103,7 @@ export function createCredentialCheck(deps: AdminAuthDeps) {
     if (r.status !== 'not_found' && r.key.type === 'key_pair') {
       throw new AdminError('key_pair_secret_not_credential', 'A key pair secret is not a credential; exchange it for a short-lived token');
     }
-    if (r.status !== 'valid') throw unauthorized(via === 'session' ? 'The key this session was opened with is no longer valid' : 'The admin credential is not valid', via === 'session');
+    if (r.status !== 'valid') throw unauthorized(recheck ? 'The key this session was opened with is no longer valid' : 'The admin credential is not valid', recheck);
     const granted = deps.authorizer().actionsOf(r.principal);
     if (!anyAdmin(granted)) throw new AdminError('forbidden', `The principal holds no admin action (${ADMIN_ACTION} or ${ADMIN_ACTION}:…)`);
     const scopes = r.key.scopes ?? null;
@@ -129,7 +130,7 @@ export function createCredentialCheck(deps: AdminAuthDeps) {
       const token = deps.token();
       if (token !== '' && sameSecret(presented, token)) return { caller: tokenCaller(req, via), credential: { type: 'token', tokenDigest: hashSecret(token) } };
       const keyHash = deps.hasher()(presented);
-      return { caller: await keyCaller(keyHash, req, via), credential: { type: 'key', keyHash } };
+      return { caller: await keyCaller(keyHash, req, via, false), credential: { type: 'key', keyHash } };
     },
     /** What signed a session in, checked again now. */
     async session(c: SessionCredential, req: IncomingMessage): Promise<AdminCaller> {
@@ -139,7 +140,7 @@ export function createCredentialCheck(deps: AdminAuthDeps) {
           if (token === '' || !timingSafeEqual(Buffer.from(c.tokenDigest, 'hex'), digest(token))) throw unauthorized('The admin token changed since this session was opened', true);
           return tokenCaller(req, 'session');
         }
-        case 'key': return keyCaller(c.keyHash, req, 'session');
+        case 'key': return keyCaller(c.keyHash, req, 'session', true);
         case 'principal': return personCaller(c.principalId, req);
       }
     },
