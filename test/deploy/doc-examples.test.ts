@@ -385,7 +385,8 @@ describe.skipIf(!canRun)('the session runner itself', () => {
     expect(r?.status).toBe('ok');
     expect(unmatchedOutput(ok.blocks[0]?.expected ?? [], r?.status === 'ok' ? r.output : '')).toBeNull();
     expect(unmatchedOutput(['b', 'a'], 'a\nb\n')).toBe('a');
-    expect(unmatchedOutput(['a'], 'xa\n')).toBe('a');
+    expect(unmatchedOutput(['a'], 'ax\n')).toBe('a');
+    expect(unmatchedOutput(['a'], '{"json":1}a\n')).toBeNull();
   });
 
   it('takes a ```text fence right after a shell fence (or after one "…:" paragraph) as its output', () => {

@@ -11,9 +11,9 @@
  *
  * Output a doc shows is checked loosely: for a ```console fence, its lines without `$ `; for
  * another shell fence, the ```text fence that follows it directly or after one paragraph ending
- * in `:` ("… received (abridged):"). Each shown line must equal a whole output line (trailing
- * blanks aside), in order, other lines in between allowed; `…` or `...` inside a shown line
- * matches any text (ids, times).
+ * in `:` ("… received (abridged):"). Each shown line must end an output line (trailing blanks
+ * aside; "end", as a command's output without a final newline runs into the next line), in
+ * order, other lines in between allowed; `…` or `...` inside a shown line matches any text.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -123,7 +123,8 @@ export function unmatchedOutput(expected: string[], output: string): string | nu
   let from = 0;
   for (const want of expected) {
     const parts = want.trimEnd().split(/…|\.\.\./).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    const re = new RegExp(`^${parts.join('.*')}$`);
+    // `$` only: output a command printed without a final newline (curl's JSON) runs into the next line.
+    const re = new RegExp(`${parts.join('.*')}$`);
     const hit = got.findIndex((l, i) => i >= from && re.test(l));
     if (hit < 0) return want;
     from = hit + 1;
