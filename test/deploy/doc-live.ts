@@ -115,7 +115,7 @@ export async function startLive(against: RunAgainst): Promise<Live> {
   const rewrite = (text: string) =>
     text
       .replace(/\b(127\.0\.0\.1|localhost):(8080|9090|3000|6379)\b/g, (m, host: string, p: string) => (ports[p] === undefined ? m : `${host}:${ports[p]}`))
-      .replace(/^(\s*port:\s*)"?(8080|9090)"?\s*$/gm, (_m, lead: string, p: string) => `${lead}${ports[p]}`);
+      .replace(/\b(port:\s*)"?(8080|9090)"?(?=\s*(?:[,}#]|$))/gm, (_m, lead: string, p: string) => `${lead}${ports[p]}`);
   const { cwd, bin } = scratchClone();
   const env: NodeJS.ProcessEnv = {
     PATH: [bin, dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
