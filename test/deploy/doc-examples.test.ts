@@ -8,8 +8,24 @@
  * - Every curl command parses; those aimed at 127.0.0.1/localhost must target the proxy (8080)
  *   on a route some documented config declares, or the admin listener (9090) on an endpoint of
  *   the admin API with a body its schema accepts.
- * - ```sh keygate-run blocks (the Compose walkthrough) are executed with bash against keygate,
- *   Redis and a whoami-like upstream on free ports, and their documented output is checked.
+ * - Every ```sh/bash/shell/console block is executed (issue 11: "every shell example runs in CI
+ *   against a live gateway"): one bash session per document, under `set -euo pipefail`, blocks in
+ *   document order so an `export` in one is seen by the next, in a scratch copy of the clone.
+ *   The session runs against what the doc names with `<!-- run-against: … -->` — a config file
+ *   of the repo, the doc's own ```yaml block, or nothing (the README's quick start starts its own
+ *   echo upstream and gateway) — else the embedded default config/keygate.yaml; with
+ *   scripts/echo-upstream.ts as the upstream and redis-server when the config names Redis.
+ *   Ports 8080/9090/3000/6379 are rewritten in the text to free ones and passed in the
+ *   environment (KEYGATE_PORT, KEYGATE_ADMIN_PORT, KEYGATE_ADMIN_URL, UPSTREAM_URL, ECHO_PORT);
+ *   test/deploy/doc-live.ts says which and how. Every process started is stopped by its pid
+ *   (bash's whole process group, for what a block left running with `&`).
+ * - `<!-- no-run: reason -->` right above a fence skips it, the reason in the skipped test's
+ *   name; a no-run without a reason, or in the old info-string form, fails the markers test.
+ * - Output: a ```console fence's `$ ` lines run and its other lines are the output, checked
+ *   loosely (each shown line ends an output line, in order; `…` matches anything); a ```text
+ *   fence right after a shell fence (or after one paragraph ending in `:`) is checked the same
+ *   way. test/deploy/doc-shell.ts has the rules; "the session runner itself" proves that a
+ *   failing block, a missing export, a wrong shown output or a reason-less no-run each fail.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

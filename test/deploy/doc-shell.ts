@@ -147,6 +147,14 @@ export interface SessionOptions {
  * session. bash leads its own process group; whatever a block left running (`cmd &`) is stopped
  * with the group when the session ends.
  */
+/** Process groups of sessions still running, killed if the test process exits mid-session. */
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const pgid of liveGroups) {
+    try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
 export async function runSession(blocks: { at: string; script: string }[], opts: SessionOptions): Promise<BlockResult[]> {
   const nonce = randomBytes(6).toString('hex');
   const mark = (n: number, what: 'begin' | 'end') => `printf '\\n@@doc-block:${nonce}:${n}:${what}@@\\n'`;
@@ -155,6 +163,7 @@ export async function runSession(blocks: { at: string; script: string }[], opts:
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const pgid = child.pid as number; // detached: bash's pid is its process group's id
+  liveGroups.add(pgid);
   const killGroup = (signal: NodeJS.Signals) => {
     try { process.kill(-pgid, signal); } catch { /* the group is gone */ }
   };
@@ -171,6 +180,7 @@ export async function runSession(blocks: { at: string; script: string }[], opts:
   });
   // A job that ignores SIGTERM or closed its stdout is still in the group.
   killGroup('SIGKILL');
+  liveGroups.delete(pgid);
 
   const results: BlockResult[] = [];
   let failedAt: string | null = null;
