@@ -104,6 +104,7 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
           id="ep-disabled"
           type="checkbox"
           role="switch"
+          aria-checked={p.disabled}
           checked={p.disabled}
           disabled={busy}
           aria-describedby="ep-disabled-hint"
