@@ -215,13 +215,15 @@ export const api = {
 
 /**
  * Whether granted permissions cover an admin action, as the server decides it (admin/permissions.ts):
- * the action itself, `keygate:admin`, `keygate:admin:<verb>`, or a trailing `*` wildcard. For what
+ * the action itself, `keygate:admin`, `keygate:admin:read|write`, or a trailing `*` wildcard. For what
  * the console shows only; the API enforces.
  */
 export function may(permissions: readonly string[], action: string): boolean {
   const verb = action.slice(action.lastIndexOf(':') + 1);
   return permissions.some((p) => {
-    if (p === action || p === '*' || p === 'keygate:admin' || p === `keygate:admin:${verb}`) return true;
+    if (p === action || p === '*' || p === 'keygate:admin') return true;
+    // keygate:admin:read|write cover that verb on every resource, but not keys:own.
+    if ((verb === 'read' || verb === 'write') && p === `keygate:admin:${verb}`) return true;
     return p.endsWith(':*') && action.startsWith(p.slice(0, -1));
   });
 }

@@ -10,15 +10,16 @@ const PAD = 18;
  */
 export function UsageChart(props: { usage: KeyUsage }) {
   const days = props.usage.days;
-  const max = Math.max(1, ...days.map((d) => d.count));
+  const top = Math.max(0, ...days.map((d) => d.count));
+  const max = Math.max(1, top); // the scale; `top` is what the axis says
   const step = days.length === 0 ? 0 : (W - PAD) / days.length;
   const first = days[0]?.date ?? '';
   const last = days[days.length - 1]?.date ?? '';
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H + PAD}`} role="img" aria-label={`Requests per day from ${first} to ${last}: ${props.usage.total} in total, at most ${max === 1 && props.usage.total === 0 ? 0 : max} in a day`}>
+      <svg viewBox={`0 0 ${W} ${H + PAD}`} role="img" aria-label={`Requests per day from ${first} to ${last}: ${props.usage.total} in total, at most ${top} in a day`}>
         <line class="axis" x1={PAD} y1={H} x2={W} y2={H} />
-        <text class="tick" x={0} y={10}>{max}</text>
+        <text class="tick" x={0} y={10}>{top}</text>
         <text class="tick" x={0} y={H}>0</text>
         {days.map((d, i) => {
           const h = (d.count / max) * (H - 12);
