@@ -19,11 +19,12 @@ export function KeyPage(props: { id: string }) {
   const k = key.data;
   const own = k !== undefined && session.principal !== null && k.principalId === session.principal.id;
   const canWrite = may('keygate:admin:keys:write') || (own && may('keygate:admin:keys:own'));
-  const back = own && !may('keygate:admin:principals:read') ? href(['me']) : k === undefined ? href(['principals']) : href(['principals', k.principalId]);
+  const mine = own && !may('keygate:admin:principals:read');
+  const back = mine ? href(['me']) : k === undefined ? href(['principals']) : href(['principals', k.principalId]);
   const live = k !== undefined && (k.status === 'active' || k.status === 'rotated');
   return (
     <>
-      <p class="crumbs"><a href={back}>Back to the principal</a></p>
+      <p class="crumbs"><a href={back}>{mine ? 'Back to My keys' : 'Back to the principal'}</a></p>
       <ErrorText error={key.error} />
       {k === undefined ? (
         key.loading && <Loading what="key" />

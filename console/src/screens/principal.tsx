@@ -29,6 +29,11 @@ export function PrincipalPage(props: { id: string }) {
             <Field label="Id"><code>{p.id}</code></Field>
             <Field label="Created">{when(p.createdAt)}</Field>
             <Field label="Defined in">{p.source === 'config' ? 'configuration file (read-only here)' : 'admin API'}</Field>
+            {Object.keys(p.metadata).length > 0 && (
+              <Field label="Metadata">
+                {Object.entries(p.metadata).map(([k, v]) => <div key={k}>{k}: {v}</div>)}
+              </Field>
+            )}
           </dl>
           {may('keygate:admin:principals:write') && p.source !== 'config' ? (
             <EditPrincipal principal={p} onSaved={principal.reload} />
