@@ -1,4 +1,4 @@
-import type { AuditConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
+import type { AuditConfig, CheckConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
 import { bool, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
@@ -39,6 +39,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       pathSemicolons: server['pathSemicolons'] === 'allow' ? 'allow' : 'reject',
     },
     admin: { port: num(admin['port']), host: str(admin['host']), token: str(admin['token']) },
+    check: buildCheck(data['check'], report),
     store: buildStore(obj(data['store']), report),
     identity: buildIdentity(obj(data['identity']), report),
     credentials,
@@ -51,6 +52,22 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
+  };
+}
+
+/** Absent section: the check listener is off. The schema fills the defaults of a present one. */
+function buildCheck(raw: unknown, report: Report): CheckConfig {
+  const c = obj(raw);
+  const trustedClients = raw === undefined ? ['127.0.0.0/8', '::1'] : strings(c['trustedClients']);
+  const nobody = { has: () => false };
+  return {
+    enabled: raw !== undefined,
+    port: num(c['port']),
+    host: str(c['host']),
+    grpcPort: typeof c['grpcPort'] === 'number' ? c['grpcPort'] : null,
+    pathPrefix: str(c['pathPrefix']),
+    trustedClients,
+    trusted: buildTrustedPeers(trustedClients, report, '/check/trustedClients') ?? nobody,
   };
 }
 

@@ -49,6 +49,28 @@ export interface HeadersConfig {
   credentialPatterns: RegExp[];
 }
 
+/**
+ * `check`: the decision-only listener (docs/forward-auth.md). nginx `auth_request`, Traefik
+ * ForwardAuth, Caddy `forward_auth` and Envoy `ext_authz` ask it about a request; it answers
+ * allowed (with the identity) or refused, and never forwards anything.
+ */
+export interface CheckConfig {
+  /** Off unless the `check` section is present. @default false */
+  enabled: boolean;
+  /** @default 8081 */
+  port: number;
+  /** @default "127.0.0.1" */
+  host: string;
+  /** Envoy gRPC `envoy.service.auth.v3.Authorization/Check`; null: not served. @default null */
+  grpcPort: number | null;
+  /** Envoy HTTP ext_authz: the `path_prefix` Envoy puts before the original path. @default "/envoy" */
+  pathPrefix: string;
+  /** Addresses and CIDRs allowed to ask, as written. @default ["127.0.0.1/8", "::1"] */
+  trustedClients: string[];
+  /** `trustedClients` compiled once. */
+  trusted: TrustedPeers;
+}
+
 export interface AdminConfig {
   /** @default 9090 */
   port: number;
@@ -263,6 +285,7 @@ export interface GatewayConfig {
   admin: AdminConfig;
   store: StoreConfig;
   identity: IdentityConfig;
+  check: CheckConfig;
   credentials: CredentialsConfig;
   keys: KeysConfig;
   tokens: TokensConfig;
