@@ -140,7 +140,7 @@ describe('the console, for administrators', () => {
   });
 
   it('edits the key\'s notes, and shows its request history and usage chart', async () => {
-    await page.getByRole('link', { name: 'deploy' }).click();
+    await page.getByRole('link', { name: 'deploy', exact: true }).click();
     await page.getByRole('button', { name: 'Rotate' }).waitFor();
     await page.getByLabel('Purpose / notes').fill('CI deploys to staging and prod');
     await page.getByRole('button', { name: 'Save notes' }).click();
@@ -182,8 +182,11 @@ describe('the console, for administrators', () => {
     await dialog.getByRole('button', { name: 'Done' }).click();
     expect((await proxiedStatus(rig.proxyUrl, fresh)).status).toBe(200);
     expect((await proxiedStatus(rig.proxyUrl, secret)).status).toBe(200); // within its grace period
-    const { body } = await rig.admin<{ status: string; rotatedTo: string }>('GET', `/v1/keys/${keyId}`);
-    expect(body.status).toBe('rotated');
+    // During its grace period the old key is still active, and names its successor.
+    const { body } = await rig.admin<{ status: string; rotatedTo: string; expiresAt: string }>('GET', `/v1/keys/${keyId}`);
+    expect(body.status).toBe('active');
+    expect(body.rotatedTo).toMatch(/\S/);
+    expect(Date.parse(body.expiresAt) - Date.now()).toBeGreaterThan(50 * 60_000);
     secret = fresh;
     keyId = body.rotatedTo;
   });
@@ -229,7 +232,12 @@ describe('the console, for administrators', () => {
     const { body } = await rig.admin<{ secret: string }>('POST', '/v1/keys', { principal: PRINCIPAL });
     expect((await proxiedStatus(rig.proxyUrl, body.secret)).status).toBe(200);
     await page.goto(`${rig.adminUrl}/console/#/principals/${PRINCIPAL}`);
-    await page.getByRole('switch', { name: 'Disabled' }).check();
+    const sw = page.getByRole('switch', { name: 'Disabled' });
+    // click, not check(): Preact resets a controlled checkbox until its re-render a moment later.
+    await sw.click();
+    await expect.poll(() => sw.isChecked()).toBe(true);
+    await expect.poll(() => page.getByText('Disabled: its keys stop working at once.').count()).toBe(1);
+    expect((await rig.admin<{ disabled: boolean }>('GET', `/v1/principals/${PRINCIPAL}`)).body.disabled).toBe(true);
     expect(await proxyAnswers(body.secret, 401)).toEqual({ status: 401, code: 'principal_disabled' });
   });
 

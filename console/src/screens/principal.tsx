@@ -68,6 +68,8 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
   const [roles, setRoles] = useState(p.roles.join(', '));
   const [groups, setGroups] = useState(p.groups.join(', '));
   const [org, setOrg] = useState(p.org ?? '');
+  // The switch shows what was asked at once; an API refusal puts it back.
+  const [disabled, setDisabled] = useState(p.disabled);
   const [error, setError] = useState<unknown>(undefined);
   const [saved, setSaved] = useState('');
   const [busy, setBusy] = useState(false);
@@ -75,9 +77,10 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
     setRoles(p.roles.join(', '));
     setGroups(p.groups.join(', '));
     setOrg(p.org ?? '');
+    setDisabled(p.disabled);
   }, [p]);
 
-  async function run(f: () => Promise<unknown>, done: string) {
+  async function run(f: () => Promise<unknown>, done: string, undo?: () => void) {
     setBusy(true);
     setError(undefined);
     setSaved('');
@@ -86,6 +89,7 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
       setSaved(done);
       props.onSaved();
     } catch (err) {
+      undo?.();
       setError(err);
     } finally {
       setBusy(false);
@@ -113,7 +117,11 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
           checked={p.disabled}
           disabled={busy}
           aria-describedby="ep-disabled-hint"
-          onChange={(e) => void run(() => api.setDisabled(p.id, e.currentTarget.checked), e.currentTarget.checked ? 'Disabled: its keys stop working at once.' : 'Enabled.')}
+          onChange={(e) => {
+            const want = e.currentTarget.checked;
+            setDisabled(want);
+            void run(() => api.setDisabled(p.id, want), want ? 'Disabled: its keys stop working at once.' : 'Enabled.', () => setDisabled(!want));
+          }}
         />
         <span id="ep-disabled-hint" class="muted"> Every key and token of a disabled principal is refused at once.</span>
       </span>
