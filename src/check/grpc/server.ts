@@ -1,10 +1,8 @@
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { errorBody } from '../../errors.ts';
 import type { Decider } from './contract.ts';
 import type { CheckRequest, CheckResponse } from './messages.ts';
-import { decodeCheckRequest, encodeCheckResponse } from './codec.ts';
 import { loadAuthorizationService } from './protos.ts';
-import { WireError } from './wire.ts';
 import { toCheckInput } from './to-check-input.ts';
 import { toCheckResponse } from './to-check-response.ts';
 
@@ -42,30 +40,9 @@ function faultResponse(): CheckResponse {
   return toCheckResponse({ allowed: false, status: 500, code: 'internal_error', body: errorBody('internal_error', 'Internal error', ''), headers: {}, requestId: '' });
 }
 
-/**
- * The service as the vendored protos define it (method path, streaming flags), with the server's
- * halves of the codec replaced by codec.ts. A request too malformed to read becomes an empty one,
- * which the decider refuses (`check_original_missing`): failing the call instead would be an
- * authorization-service error to Envoy, allowed under `failure_mode_allow`.
- */
-function checkService(): ServiceDefinition {
-  const loaded = loadAuthorizationService().service;
-  const check = loaded['Check'];
-  if (check === undefined) throw new Error('proto/: envoy.service.auth.v3.Authorization has no Check method');
-  const requestDeserialize = (buf: Buffer): CheckRequest => {
-    try {
-      return decodeCheckRequest(buf);
-    } catch (e) {
-      if (e instanceof WireError) return {};
-      throw e;
-    }
-  };
-  return { Check: { ...check, requestDeserialize, responseSerialize: encodeCheckResponse } } as ServiceDefinition;
-}
-
 /** `envoy.service.auth.v3.Authorization/Check` over HTTP/2 (Envoy ext_authz gRPC, Istio envoyExtAuthzGrpc). */
 export async function startGrpcCheck(opts: GrpcCheckOptions): Promise<RunningGrpcCheck> {
-  const service = checkService();
+  const service = loadAuthorizationService().service;
   // Channelz stays on although keygate never reads it: grpc-js 1.14 records sessions for
   // forceShutdown only in its channelz session handler, so with `grpc.enable_channelz: 0` a call
   // still running at the drain deadline outlives stop() (grpc-check-server.test.ts catches it).
