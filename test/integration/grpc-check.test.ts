@@ -178,25 +178,35 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
   describe('body credentials (Envoy with_request_body)', () => {
     const json = (key: string) => JSON.stringify({ requestType: 'getProjectVulnerabilityReport', userKey: key, projectToken: '438629e2da934b4ca68220c' });
 
+    // Envoy adds its mark to the check's headers whenever it buffered the body.
+    const whole = { 'x-envoy-auth-partial-body': 'false' };
+
     it('reads the userKey from body', async () => {
       const body = json(mend.secret);
-      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, { body, size: String(Buffer.byteLength(body)) }));
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...whole }, { body, size: String(Buffer.byteLength(body)) }));
       expect(res.http_response).toBe('ok_response');
       expect(okHeaders(res)['x-authenticated-user']).toBe('mend-agent');
     });
 
     it('reads the userKey from raw_body (pack_as_bytes)', async () => {
       const raw = Buffer.from(json(mend.secret));
-      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(raw.length) }, { raw_body: raw, size: String(raw.length) }));
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(raw.length), ...whole }, { raw_body: raw, size: String(raw.length) }));
       expect(res.http_response).toBe('ok_response');
       expect(okHeaders(res)['x-authenticated-user']).toBe('mend-agent');
     });
 
     it('refuses an unknown userKey in the body with 401', async () => {
       const body = json('test_unknown-body-key');
-      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json' }, { body, size: String(body.length) }));
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', ...whole }, { body, size: String(body.length) }));
       expect(res.status?.code).toBe(16);
       expect(res.denied_response?.status?.code).toBe('Unauthorized');
+    });
+
+    it('refuses a body Envoy cut at max_request_bytes (partial-body true), even with a valid key in it', async () => {
+      const body = json(mend.secret);
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' }, { body, size: String(body.length + 4096) }));
+      expect(res.http_response).toBe('denied_response');
+      expect(JSON.parse(res.denied_response?.body ?? '')).toMatchObject({ error: { code: 'check_body_unavailable' } });
     });
 
     it('refuses a body route when Envoy was not configured to send the body', async () => {
