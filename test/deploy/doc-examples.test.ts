@@ -41,7 +41,7 @@ import { auditRoutes, type AuditRouteDeps } from '../../src/admin/v1/audit-route
 import { schemas } from '../../src/admin/v1/schemas.ts';
 import type { Lifecycle } from '../../src/lifecycle/service.ts';
 import { docShell, runSession, unmatchedOutput, type BlockResult, type DocShell, type ShellBlock } from './doc-shell.ts';
-import { DEV_VERBS, startLive } from './doc-live.ts';
+import { DEV_VERBS, portRewriter, startLive } from './doc-live.ts';
 import {
   ROOT, chartValues, composeEnvironment, envReferences, fences, helmMerge, isObject, read, readYamlDocuments, tempDir,
   type Fence, type Json, type JsonObject,
@@ -412,6 +412,22 @@ describe.skipIf(!canRun)('the session runner itself', () => {
   it('takes a ```text fence right after a shell fence (or after one "…:" paragraph) as its output', () => {
     const doc = synthetic('```sh\necho hi\n```\n\nIt prints:\n\n```text\nhi\n```\n\n```sh\necho x\n```\n\nA paragraph.\n\n```text\nnot output\n```\n');
     expect(doc.blocks.map((b) => b.expected)).toEqual([['hi'], null]);
+  });
+
+  it('reads what a doc runs against', () => {
+    expect(synthetic('```sh\ntrue\n```\n').runAgainst).toEqual({ kind: 'default' });
+    expect(synthetic('<!-- run-against: deploy/compose/keygate.yaml -->\n').runAgainst).toEqual({ kind: 'file', path: 'deploy/compose/keygate.yaml' });
+    expect(synthetic('<!-- run-against: none: starts its own -->\n').runAgainst).toEqual({ kind: 'none', reason: 'starts its own' });
+    expect(synthetic('x\n<!-- run-against: the config below -->\n```yaml\nroutes: []\n```\n').runAgainst).toEqual({ kind: 'block', at: 'synthetic.md:3', text: 'routes: []' });
+    expect(synthetic('<!-- run-against: the config below -->\n\n```yaml\nroutes: []\n```\n').problems).toHaveLength(1);
+    expect(synthetic('<!-- run-against: none -->\n').problems).toEqual(['synthetic.md:1: run-against: none needs a reason']);
+  });
+
+  it('rewrites the documented ports to the free ones, and nothing else', () => {
+    const rewrite = portRewriter({ '8080': 41000, '9090': 41001, '3000': 41002 });
+    expect(rewrite('curl http://127.0.0.1:8080/api http://localhost:9090/readyz')).toBe('curl http://127.0.0.1:41000/api http://localhost:41001/readyz');
+    expect(rewrite('server: { port: 8080, host: 127.0.0.1 }\nadmin:\n  port: "9090"\nurl: http://127.0.0.1:3000')).toBe('server: { port: 41000, host: 127.0.0.1 }\nadmin:\n  port: 41001\nurl: http://127.0.0.1:41002');
+    expect(rewrite('http://127.0.0.1:80801 http://10.0.0.1:8080 redis://127.0.0.1:6379 maxPort: 18080')).toBe('http://127.0.0.1:80801 http://10.0.0.1:8080 redis://127.0.0.1:6379 maxPort: 18080');
   });
 
   it('skips a block under <!-- no-run: reason --> and rejects one without a reason or in the info string', () => {
