@@ -287,7 +287,10 @@ describe('curl commands in the docs', () => {
   });
 });
 
-const canRun = ['bash', 'curl', 'jq', 'redis-server'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+const missingTools = ['bash', 'curl', 'jq', 'redis-server', 'base64'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+const canRun = missingTools.length === 0;
+/** Said in the title when the sessions cannot run here (scripts/dev test installs these). */
+const unrunnable = canRun ? '' : ` (skipped: ${missingTools.join(', ')} not installed)`;
 
 /**
  * A document's shell blocks as one bash session against what `startLive` starts for it. The
@@ -320,7 +323,7 @@ for (const file of DOCS) {
   const doc = docShell(file, read(file));
   if (doc.blocks.length === 0) continue;
   const runnable = doc.blocks.filter((b) => b.noRun === null);
-  describe.skipIf(!canRun || runnable.length === 0)(`shell blocks of ${file}, run in one bash session`, () => {
+  describe.skipIf(!canRun || runnable.length === 0)(`shell blocks of ${file}, run in one bash session${unrunnable}`, () => {
     let results: BlockResult[] = [];
     let live = '';
     beforeAll(async () => {
@@ -354,7 +357,7 @@ function running(pid: number): boolean {
   }
 }
 
-describe.skipIf(!canRun)('the session runner itself', () => {
+describe.skipIf(!canRun)(`the session runner itself${unrunnable}`, () => {
   const synthetic = (markdown: string) => docShell('synthetic.md', markdown);
   const run = async (markdown: string) => {
     const doc = synthetic(markdown);
