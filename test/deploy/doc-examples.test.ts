@@ -312,6 +312,13 @@ describe('shell blocks: the markers', () => {
     expect(DOCS.flatMap((f) => docShell(f, read(f)).problems)).toEqual([]);
   });
 
+  it('name config files that exist (run-against: PATH)', () => {
+    for (const f of DOCS) {
+      const against = docShell(f, read(f)).runAgainst;
+      if (against.kind === 'file') expect(existsSync(join(ROOT, against.path)), `${f}: run-against ${against.path}`).toBe(true);
+    }
+  });
+
   it('scripts/dev runs what the doc sessions\' stand-in runs for start and echo', () => {
     const dev = read('scripts/dev');
     expect(dev).toContain(`start) ${DEV_VERBS.start} ;;`);
