@@ -39,6 +39,7 @@ import { shadowedRoutes } from './routing/shadow.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
+import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
@@ -48,6 +49,8 @@ export interface RunningGateway {
   readonly adminPort: number;
   /** The HTTP check listener's port; null when `check` is off. */
   readonly checkPort: number | null;
+  /** The Envoy gRPC Check service's port; null unless `check.grpcPort` is set. */
+  readonly grpcCheckPort: number | null;
   /** The generation new requests start on. */
   current(): Generation;
   /** Swap in a new, already validated config. In-flight requests finish on the old one. */
@@ -314,13 +317,19 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
   const check: CheckListener | null = config0.check.enabled ? await startCheckListener(decider, () => gen) : null;
   const checkPort = check?.port ?? null;
-  logger.info({ port, adminPort, checkPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  // Envoy ext_authz over gRPC: the same decider, on its own HTTP/2 port beside the check listener.
+  const grpcCheck: RunningGrpcCheck | null = config0.check.enabled && config0.check.grpcPort !== null
+    ? await startGrpcCheck({ decider, host: config0.check.host, port: config0.check.grpcPort, onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'grpc check fault') })
+    : null;
+  const grpcCheckPort = grpcCheck?.port ?? null;
+  logger.info({ port, adminPort, checkPort, grpcCheckPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
   warnShadowed(config0, logger);
 
   return {
     port,
     adminPort,
     checkPort,
+    grpcCheckPort,
     metrics,
     current: () => gen,
     async applyConfig(config) {
@@ -334,6 +343,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       const deadline = gen.config.server.drainTimeoutMs;
       // The check listener drains alongside the proxy, under the same deadline.
       const checkClosed = check?.close(deadline);
+      const grpcClosed = grpcCheck?.stop(deadline);
       server.close();
       server.closeIdleConnections();
       if (inflight > 0) {
@@ -343,6 +353,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       }
       server.closeAllConnections();
       await checkClosed;
+      await grpcClosed;
       ws.close();
       sessions.close();
       await new Promise<void>((r) => admin.close(() => r()));
