@@ -52,8 +52,9 @@ export function expiringCounts(keys: Iterable<KeyRecord>, now: number): Expiring
 
 /**
  * Each replica lists the keys every `keys.expiryCheckInterval` and emits `key.expiring` when a
- * key is in a warning window (the narrowest one only, so a key issued for 12 hours is warned
- * once) and `key.expired` when it has passed expiry. Every replica notices; the marker, claimed
+ * key has entered a warning window (the narrowest it is in, so a key found with 12 hours left is
+ * warned once, for 1d; never for a window its whole lifetime fits in) and `key.expired` when it
+ * has passed expiry. Every replica notices; the marker, claimed
  * in Redis with SET NX (or in process), lets exactly one of them emit. The marker's name holds
  * the expiry time, so a key whose expiry is moved is warned again for its new date.
  */
@@ -80,7 +81,10 @@ export function createExpiryWatch(opts: ExpiryWatchOptions) {
       return;
     }
     const w = windowOf(left);
-    if (w !== null && (await opts.markers.claim(`expiring:${w}:${k.id}:${exp}`, left + DAY_MS))) opts.events.emit('key.expiring', { ...ref, window: w });
+    // Only a key that *entered* the window: one issued for 3 days is not warned at once that it
+    // expires within 7 (its creator chose that), but is warned when it has a day left.
+    if (w === null || exp - k.createdAt.getTime() <= WINDOW_MS[w]) return;
+    if (await opts.markers.claim(`expiring:${w}:${k.id}:${exp}`, left + DAY_MS)) opts.events.emit('key.expiring', { ...ref, window: w });
   }
 
   /** One pass: refresh the counts, emit what is due. A store or marker fault ends the pass; the next one retries. */

@@ -28,8 +28,8 @@ export interface Received {
 export interface TestReceiver {
   url: string;
   received: Received[];
-  /** Statuses to answer with, in order; 200 once they run out. */
-  answers: number[];
+  /** The status for a verified delivery; 200 when absent or it returns undefined. */
+  respond: ((r: Received) => number | undefined) | null;
   /** While set, requests are held unanswered (a stalled receiver); `release()` answers them. */
   stall(on: boolean): void;
   /** Requests currently held by a stall. */
@@ -48,7 +48,7 @@ export async function startReceiver(secret: string): Promise<TestReceiver> {
   let stalled = false;
   const waiters: (() => void)[] = [];
   const notify = () => { for (const w of [...waiters]) w(); };
-  const recv: Partial<TestReceiver> = { received, answers: [] };
+  const recv: Partial<TestReceiver> = { received, respond: null };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -60,7 +60,7 @@ export async function startReceiver(secret: string): Promise<TestReceiver> {
       try { event = JSON.parse(body) as Received['event']; } catch { event = { id: '', type: '', at: '', data: {} }; }
       received.push({ headers: req.headers, body, verdict, event });
       if (stalled) { held.push(res); notify(); return; }
-      const status = verdict === 'ok' ? ((recv.answers as number[]).shift() ?? 200) : 400;
+      const status = verdict === 'ok' ? (recv.respond?.(received[received.length - 1] as Received) ?? 200) : 400;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(verdict);
       notify();
     });
