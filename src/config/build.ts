@@ -1,5 +1,5 @@
-import type { AuditConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
-import { bool, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
+import type { AuditConfig, CheckConfig, ConsoleConfig, ConsoleOidcConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
+import { bool, defined, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
 import { KeyRegistry, buildOrgs, buildPrincipals, buildRoles } from './build-principals.ts';
@@ -39,6 +39,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       pathSemicolons: server['pathSemicolons'] === 'allow' ? 'allow' : 'reject',
     },
     admin: { port: num(admin['port']), host: str(admin['host']), token: str(admin['token']) },
+    check: buildCheck(data['check'], report),
     store: buildStore(obj(data['store']), report),
     identity: buildIdentity(obj(data['identity']), report),
     credentials,
@@ -51,7 +52,24 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
     webhooks: buildWebhooks(list(data['webhooks']), report),
+    console: buildConsole(obj(data['console']), roles, report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
+  };
+}
+
+/** Absent section: the check listener is off. The schema fills the defaults of a present one. */
+function buildCheck(raw: unknown, report: Report): CheckConfig {
+  const c = obj(raw);
+  const trustedClients = raw === undefined ? ['127.0.0.0/8', '::1'] : strings(c['trustedClients']);
+  const nobody = { has: () => false };
+  return {
+    enabled: raw !== undefined,
+    port: num(c['port']),
+    host: str(c['host']),
+    grpcPort: typeof c['grpcPort'] === 'number' ? c['grpcPort'] : null,
+    pathPrefix: str(c['pathPrefix']),
+    trustedClients,
+    trusted: buildTrustedPeers(trustedClients, report, '/check/trustedClients') ?? nobody,
   };
 }
 
@@ -100,6 +118,34 @@ function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
       maxAttempts: num(w['maxAttempts']), backoffMs, maxBackoffMs,
     };
   });
+}
+
+function buildConsole(raw: Obj, roles: GatewayConfig['roles'], report: Report): ConsoleConfig {
+  const sessionIdleTimeoutMs = duration(raw['sessionIdleTimeout'], '/console/sessionIdleTimeout', report);
+  const sessionMaxAgeMs = duration(raw['sessionMaxAge'], '/console/sessionMaxAge', report);
+  if (sessionIdleTimeoutMs < 100) report('/console/sessionIdleTimeout', 'at least 100ms');
+  if (sessionMaxAgeMs < sessionIdleTimeoutMs) report('/console/sessionMaxAge', 'must not be shorter than sessionIdleTimeout');
+  const o = raw['oidc'] === undefined ? null : obj(raw['oidc']);
+  let oidc: ConsoleOidcConfig | null = null;
+  if (o !== null) {
+    const field = str(o['principalField']);
+    const defaultRole = str(o['defaultRole']);
+    if (defaultRole !== '' && !roles.has(defaultRole)) report('/console/oidc/defaultRole', `role "${defaultRole}" is not defined (defined: ${defined(roles.keys())})`);
+    if (defaultRole !== '' && roles.get(defaultRole)?.serviceOnly === true) report('/console/oidc/defaultRole', `role "${defaultRole}" is serviceOnly; OIDC creates user principals`);
+    oidc = {
+      issuer: str(o['issuer']),
+      clientId: str(o['clientId']),
+      clientSecret: str(o['clientSecret']),
+      redirectUri: str(o['redirectUri']),
+      claim: o['claim'] === 'sub' ? 'sub' : 'email',
+      principalField: field.startsWith('metadata.') ? { type: 'metadata', field: field.slice('metadata.'.length) } : { type: 'name' },
+      createUsers: bool(o['createUsers']),
+      defaultRole,
+      scopes: strings(o['scopes']),
+    };
+    if (!oidc.scopes.includes('openid')) report('/console/oidc/scopes', 'must include "openid"');
+  }
+  return { enabled: bool(raw['enabled']), sessionIdleTimeoutMs, sessionMaxAgeMs, secureCookies: (str(raw['secureCookies']) || 'auto') as ConsoleConfig['secureCookies'], oidc };
 }
 
 /** Retention is compared with stream ids, not waited on by a timer: no 24-day cap. */
