@@ -40,6 +40,7 @@ import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
 import { startLifecycleEvents } from './events/start.ts';
+import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
@@ -55,6 +56,8 @@ export interface RunningGateway {
   /** Stop accepting, let in-flight requests finish up to the drain deadline, then close everything. */
   shutdown(): Promise<void>;
   readonly metrics: Metrics;
+  /** Lifecycle events (issue 14): `emit` never blocks or throws; webhooks subscribe to it. */
+  readonly events: EventBus;
 }
 
 export interface StartOptions {
@@ -322,6 +325,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     adminPort,
     checkPort,
     metrics,
+    events: events.bus,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
