@@ -13,7 +13,8 @@ const NOW = 1_796_000_000_000;
 /** The fenced block of `lang` in docs/webhooks.md, as a reader would copy it. */
 function docSnippet(lang: string): string {
   const doc = readFileSync(new URL('../../../docs/webhooks.md', import.meta.url), 'utf8');
-  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc);
+  const fence = '```';
+  const m = new RegExp(`${fence}${lang}\\n([\\s\\S]*?)${fence}`).exec(doc);
   if (m?.[1] === undefined) throw new Error(`no ${lang} block in docs/webhooks.md`);
   return m[1];
 }
