@@ -113,7 +113,7 @@ describe('keygate_keys_expiring', () => {
   it('counts live keys by window from the shared store, on every replica', async () => {
     expect(await gauge(replicas[0]!.adminPort)).toEqual({ '7d': 0, '1d': 0 });
     for (const expiresIn of ['12h', '3d', '20d']) expect((await a('POST', '/v1/keys', { principal: principalId, expiresIn })).status).toBe(201);
-    // Written through replica A, counted by both from Redis (each count is at most a second old).
+    // Written through replica A, counted by both from Redis at their next check (every 200 ms here).
     for (const r of replicas) expect(await until(() => gauge(r.adminPort), (g) => g['7d'] === 2)).toEqual({ '7d': 2, '1d': 1 });
   });
 });
