@@ -129,6 +129,9 @@ describe('lifetime policy (keys.maxLifetime 30d, keys.defaultLifetime 7d)', () =
     expect(imp.status).toBe(400);
     expect(imp.body.error['code']).toBe('key_lifetime_exceeded');
     expect(await proxiedStatus(`http://127.0.0.1:${replicas[0]!.port}/api/x`, 'migrated-secret-0123456789abcdef')).toEqual({ status: 401, code: 'invalid_key' });
+    const cli = await runCli(['keys', 'create', '--principal', 'ci-bot', '--expires-in', '90d', '--admin-url', `http://127.0.0.1:${replicas[1]!.adminPort}`, '--token', TOKEN]);
+    expect(cli.code).toBe(4);
+    expect(cli.stderr).toMatch(/^keygate: 400 key_lifetime_exceeded: expiresIn: 90d is longer than keys.maxLifetime \(30d\)/);
     expect((await a<{ items: Rec[] }>('GET', '/v1/keys')).body.items.length).toBe(before);
   });
 
