@@ -41,6 +41,7 @@ import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
 import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
+import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
@@ -58,6 +59,8 @@ export interface RunningGateway {
   /** Stop accepting, let in-flight requests finish up to the drain deadline, then close everything. */
   shutdown(): Promise<void>;
   readonly metrics: Metrics;
+  /** Lifecycle events (issue 14): `emit` never blocks or throws; webhooks subscribe to it. */
+  readonly events: EventBus;
 }
 
 export interface StartOptions {
@@ -331,6 +334,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     checkPort,
     grpcCheckPort,
     metrics,
+    events: events.bus,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
