@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useState } from 'preact/hooks';
 import { api, type Principal } from '../api.ts';
 import { kindLabel, listOf, when } from '../format.ts';
 import { href, navigate } from '../router.ts';
@@ -8,8 +8,8 @@ import { useLoad } from '../ui/load.ts';
 
 /**
  * Marks around the principals table so the browser test can time "1,000 principals render in
- * under 1 s" (issue 15) in the page itself: `keygate:principals:load` from request to rendered,
- * `keygate:principals:render` from data to rendered.
+ * under 1 s" (issue 15) in the page itself: `keygate:principals:load` from request to painted,
+ * `keygate:principals:render` from data to painted, `keygate:principals:commit` from data to DOM built.
  */
 const MARK_FETCH = 'keygate:principals:fetch';
 const MARK_DATA = 'keygate:principals:data';
@@ -29,10 +29,22 @@ export function Principals() {
     return f === '' ? items : items.filter((p) => p.name.toLowerCase().includes(f) || p.id.toLowerCase().includes(f) || (p.org ?? '').toLowerCase().includes(f));
   }, [list.data, filter]);
 
-  useEffect(() => {
+  // The layout effect runs as the DOM is built; a timeout queued from the next animation frame
+  // runs once that frame (style, layout, paint of the new rows) is done.
+  useLayoutEffect(() => {
     if (list.data === undefined) return;
-    performance.measure('keygate:principals:render', MARK_DATA);
-    performance.measure('keygate:principals:load', MARK_FETCH);
+    performance.measure('keygate:principals:commit', MARK_DATA);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => {
+        performance.measure('keygate:principals:render', MARK_DATA);
+        performance.measure('keygate:principals:load', MARK_FETCH);
+      }, 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
   }, [list.data]);
 
   return (
@@ -46,35 +58,47 @@ export function Principals() {
       </div>
       <ErrorText error={list.error} />
       {list.loading && list.data === undefined && <Loading what="principals" />}
-      {list.data !== undefined && (
-        <table class="data" aria-label="Principals">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Roles</th>
-              <th scope="col">Groups</th>
-              <th scope="col">Org</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((p) => (
-              <tr key={p.id}>
-                <td><a href={href(['principals', p.id])}>{p.name}</a></td>
-                <td>{kindLabel(p)}</td>
-                <td>{p.roles.join(', ')}</td>
-                <td>{p.groups.join(', ')}</td>
-                <td>{p.org ?? ''}</td>
-                <td>{p.disabled ? 'Disabled' : 'Enabled'}</td>
-                <td>{when(p.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {list.data !== undefined && <PrincipalTable items={shown} />}
     </>
+  );
+}
+
+const CHUNK = 50;
+const COLUMNS = ['Name', 'Type', 'Roles', 'Groups', 'Org', 'Status', 'Created'];
+
+/**
+ * The principals as an ARIA table of CSS-grid rows, in chunks of 50 that the browser skips laying
+ * out while off screen (`content-visibility: auto`, which a real <tbody> cannot have): a thousand
+ * rows cost the layout of the few chunks in view, which is what keeps issue 15's "1,000
+ * principals in under 1 s" on a loaded machine. Every row stays in the DOM and the accessibility
+ * tree, so find-in-page, screen readers and tests see them all.
+ */
+function PrincipalTable(props: { items: Principal[] }) {
+  const chunks: Principal[][] = [];
+  for (let i = 0; i < props.items.length; i += CHUNK) chunks.push(props.items.slice(i, i + CHUNK));
+  return (
+    <div role="table" aria-label="Principals" aria-rowcount={props.items.length + 1} class="gtable">
+      <div role="rowgroup" class="ghead">
+        <div role="row" class="grow">
+          {COLUMNS.map((c) => <span role="columnheader" key={c}>{c}</span>)}
+        </div>
+      </div>
+      {chunks.map((rows, i) => (
+        <div role="rowgroup" class="gchunk" key={rows[0]?.id ?? i}>
+          {rows.map((p) => (
+            <div role="row" class="grow" key={p.id}>
+              <span role="cell"><a href={href(['principals', p.id])}>{p.name}</a></span>
+              <span role="cell">{kindLabel(p)}</span>
+              <span role="cell">{p.roles.join(', ')}</span>
+              <span role="cell">{p.groups.join(', ')}</span>
+              <span role="cell">{p.org ?? ''}</span>
+              <span role="cell">{p.disabled ? 'Disabled' : 'Enabled'}</span>
+              <span role="cell">{when(p.createdAt)}</span>
+            </div>
+          ))}
+        </div>
+      ))}
+    </div>
   );
 }
 
