@@ -21,9 +21,11 @@ import { createWebSocketSessions } from './proxy/websocket-sessions.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
-import { createAdminAuth } from './admin/auth.ts';
+import { createAdminAuth, createCredentialCheck } from './admin/auth.ts';
+import { createConsole } from './admin/console/create.ts';
 import { adminRoutes } from './admin/v1/routes.ts';
 import { createDispatcher } from './admin/v1/dispatch.ts';
+import { createOwnKeysGuard } from './admin/v1/own-keys.ts';
 import { openApiDocument } from './admin/v1/openapi.ts';
 import { createLifecycle } from './lifecycle/service.ts';
 import { createAdminAudit } from './lifecycle/audit.ts';
@@ -37,6 +39,8 @@ import { shadowedRoutes } from './routing/shadow.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
+import { startLifecycleEvents } from './events/start.ts';
+import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -60,6 +64,8 @@ export interface StartOptions {
   store?: KeyStore;
   /** The metrics to record into; a fresh registry when absent. */
   metrics?: Metrics;
+  /** Tests: the console's built files from elsewhere. @default dist/console at the package root */
+  consoleAssets?: string;
 }
 
 /** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
@@ -260,6 +266,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       });
   });
 
+  // Lifecycle events (issue 14): expiry watch and webhooks, off the request path like the trail.
+  const events = startLifecycleEvents({
+    config: () => gen.config, stores: store === declared ? [store] : [store, declared], registry: metrics.registry, logger, userAgent: `keygate/${VERSION}`,
+  });
   const audit = auditAdminWrites(createAdminAudit(logger), trail);
   const lifecycle = createLifecycle({
     store,
@@ -268,13 +278,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     keyPrefix: config0.keys.prefix,
     maxKeysPerPrincipal: config0.keys.maxPerPrincipal,
     audit,
+    policy: () => gen.config.keys,
+    events: events.bus,
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
       sessions.invalidated(inv);
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) })];
+  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
+  const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
+  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -288,9 +302,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       const checks = { config: `generation ${gen.seq}`, store: up ? 'up' : canServe ? 'down (serving cached keys)' : 'down', listener: draining ? 'draining' : 'serving' };
       return { ready: !draining && canServe, checks };
     },
+    ...(consoleUi === null ? {} : { console: consoleUi.handle }),
     api: {
-      authenticate: createAdminAuth({ token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer }),
-      dispatch: createDispatcher(routes),
+      authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
+      dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
     },
   });
@@ -334,8 +349,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       admin.closeAllConnections();
       await pools.destroy();
       await lastUsed.close();
+      await events.close();
       await trail.close();
       await usage.close();
+      await consoleUi?.close();
       await store.close();
       logger.info({}, 'keygate stopped');
     },
