@@ -4,6 +4,7 @@ import { kindLabel, listOf, when } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useMay } from '../session.ts';
 import { ErrorText, Loading } from '../ui/bits.tsx';
+import { ChunkedTable } from '../ui/chunked-table.tsx';
 import { useLoad } from '../ui/load.ts';
 
 /**
@@ -63,42 +64,25 @@ export function Principals() {
   );
 }
 
-const CHUNK = 50;
 const COLUMNS = ['Name', 'Type', 'Roles', 'Groups', 'Org', 'Status', 'Created'];
 
-/**
- * The principals as an ARIA table of CSS-grid rows, in chunks of 50 that the browser skips laying
- * out while off screen (`content-visibility: auto`, which a real <tbody> cannot have): a thousand
- * rows cost the layout of the few chunks in view, which is what keeps issue 15's "1,000
- * principals in under 1 s" on a loaded machine. Every row stays in the DOM and the accessibility
- * tree, so find-in-page, screen readers and tests see them all.
- */
 function PrincipalTable(props: { items: Principal[] }) {
-  const chunks: Principal[][] = [];
-  for (let i = 0; i < props.items.length; i += CHUNK) chunks.push(props.items.slice(i, i + CHUNK));
   return (
-    <div role="table" aria-label="Principals" aria-rowcount={props.items.length + 1} class="gtable">
-      <div role="rowgroup" class="ghead">
-        <div role="row" class="grow">
-          {COLUMNS.map((c) => <span role="columnheader" key={c}>{c}</span>)}
-        </div>
-      </div>
-      {chunks.map((rows, i) => (
-        <div role="rowgroup" class="gchunk" key={rows[0]?.id ?? i}>
-          {rows.map((p) => (
-            <div role="row" class="grow" key={p.id}>
-              <span role="cell"><a href={href(['principals', p.id])}>{p.name}</a></span>
-              <span role="cell">{kindLabel(p)}</span>
-              <span role="cell">{p.roles.join(', ')}</span>
-              <span role="cell">{p.groups.join(', ')}</span>
-              <span role="cell">{p.org ?? ''}</span>
-              <span role="cell">{p.disabled ? 'Disabled' : 'Enabled'}</span>
-              <span role="cell">{when(p.createdAt)}</span>
-            </div>
-          ))}
-        </div>
-      ))}
-    </div>
+    <ChunkedTable
+      label="Principals"
+      columns={COLUMNS}
+      items={props.items}
+      rowKey={(p) => p.id}
+      cells={(p) => [
+        <a href={href(['principals', p.id])}>{p.name}</a>,
+        kindLabel(p),
+        p.roles.join(', '),
+        p.groups.join(', '),
+        p.org ?? '',
+        p.disabled ? 'Disabled' : 'Enabled',
+        when(p.createdAt),
+      ]}
+    />
   );
 }
 
