@@ -8,7 +8,7 @@ import { openPage, seriousA11y, shot, signIn, startRig, type ConsoleRig } from '
  * to the frame that paints the rows), median of three loads; printed, and kept in docs/console.md.
  */
 const N = 1000;
-const LOOSE_MS = 3_000;
+const ACCEPT_MS = 1_000;
 let rig: ConsoleRig;
 let context: BrowserContext;
 let page: Page;
@@ -43,8 +43,11 @@ describe('the principals page with 1,000 principals', () => {
       await page.getByRole('heading', { name: 'Groups' }).waitFor();
       await page.evaluate('performance.clearMarks(); performance.clearMeasures()');
       await page.evaluate('location.hash = "#/principals"');
+      // Wait on the console's own mark, cheaply: role queries over 1,000 rows while it renders
+      // would compete with it for the page's main thread and slow what is being timed.
+      await expect.poll(() => page.evaluate(`performance.getEntriesByName('keygate:principals:load').length`), { timeout: 10_000, interval: 100 }).toBe(1);
       const rows = page.getByRole('table', { name: 'Principals' }).getByRole('row');
-      await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(N + 1); // and the header row
+      expect(await rows.count()).toBe(N + 1); // and the header row
       const m = await page.evaluate(`({
         load: performance.getEntriesByName('keygate:principals:load')[0]?.duration,
         render: performance.getEntriesByName('keygate:principals:render')[0]?.duration,
@@ -59,10 +62,9 @@ describe('the principals page with 1,000 principals', () => {
     expect(new Set(typeCells)).toEqual(new Set(['User', 'Service (API-only)']));
     console.log(`1,000 principals: fetch+render median ${median(load).toFixed(0)} ms (${load.map((x) => x.toFixed(0)).join(', ')}); render after data median ${median(render).toFixed(0)} ms (${render.map((x) => x.toFixed(0)).join(', ')}); DOM built median ${median(commit).toFixed(0)} ms`);
     await shot(page, 'principals-1000');
-    // Loose on purpose (BRIEF: no timed assertions; the lead: "assert it loosely"): the issue's
-    // 1 s is met on a quiet machine (docs/console.md has the figures), while this shared 2-core
-    // box runs at load 20 and stretches every figure 2-4x. 3 s still catches a quadratic render.
-    expect(median(load)).toBeLessThan(LOOSE_MS);
+    // The issue's acceptance number, held loosely: the median of three, in the page. Measured at
+    // about 350 ms on a 2-core box at load 23, so a failure here is a real regression.
+    expect(median(load)).toBeLessThan(ACCEPT_MS);
   });
 
   it('filters the list in the page', async () => {
