@@ -3,10 +3,11 @@ import type { RoleConfig } from '../config/types.ts';
 import { displayPrefix, generateSecret } from '../credentials/key-format.ts';
 import {
   StoreConflictError, StoreUnavailableError,
-  type GroupRecord, type Invalidation, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
+  type GroupRecord, type Invalidation, type KeyPatch, type KeyRecord, type KeyStore, type ListPage, type PrincipalPatch, type PrincipalRecord,
 } from '../keystore/types.ts';
 import { AdminError } from './errors.ts';
 import type { AdminAudit } from './audit.ts';
+import { checkExpiryChange } from './expiry.ts';
 
 export interface LifecycleDeps {
   store: KeyStore;
@@ -56,6 +57,19 @@ export interface NewKey {
 }
 
 export type KeyStatus = 'active' | 'expired' | 'revoked' | 'rotated';
+
+/** What an admin may change on a key. `expiresAt: null` clears the expiry. */
+export interface KeyChange {
+  name?: string;
+  purpose?: string;
+  expiresAt?: Date | null;
+}
+
+/** A page of a listing: `last` is the id to continue after, null at the end. */
+export interface Page<T> {
+  items: T[];
+  last: string | null;
+}
 
 export function keyStatus(k: KeyRecord, now: Date): KeyStatus {
   if (k.revokedAt !== undefined && k.revokedAt <= now) return 'revoked';
@@ -194,6 +208,10 @@ export function createLifecycle(deps: LifecycleDeps) {
   const principals = {
     get: (ref: string) => guard(() => principal(ref)),
     list: () => guard(() => store.listPrincipals()),
+    page: (page: ListPage) => guard(async (): Promise<Page<PrincipalRecord>> => {
+      const got = await store.listPrincipalsPage(page);
+      return { items: got.items, last: got.more ? (got.items.at(-1)?.id ?? null) : null };
+    }),
     create: (input: NewPrincipal, actor: Actor) => guard(async () => {
       const roles = input.roles ?? [];
       const groups = input.groups ?? [];
@@ -265,6 +283,28 @@ export function createLifecycle(deps: LifecycleDeps) {
       const t = now();
       return filter.status === undefined ? all : all.filter((k) => keyStatus(k, t) === filter.status);
     }),
+    /**
+     * A page of keys in id order. With a status filter the store is read page after page until
+     * `limit` keys match or it runs out, so a page is short only at the end.
+     */
+    page: (filter: { principal?: string; status?: KeyStatus }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
+      const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
+      const where = principalId === undefined ? {} : { principalId };
+      const t = now();
+      const items: KeyRecord[] = [];
+      let after = page.after;
+      for (;;) {
+        const got = await store.listKeysPage(where, { ...(after === undefined ? {} : { after }), limit: page.limit });
+        for (const [i, k] of got.items.entries()) {
+          if (filter.status !== undefined && keyStatus(k, t) !== filter.status) continue;
+          items.push(k);
+          if (items.length === page.limit) return { items, last: i < got.items.length - 1 || got.more ? k.id : null };
+        }
+        const lastSeen = got.items.at(-1)?.id;
+        if (!got.more || lastSeen === undefined) return { items, last: null };
+        after = lastSeen;
+      }
+    }),
     /** Returns the secret exactly once; it is not stored and cannot be recovered. */
     create: (input: NewKey, actor: Actor) => guard(async () => {
       const secret = generateSecret(deps.keyPrefix);
@@ -281,12 +321,26 @@ export function createLifecycle(deps: LifecycleDeps) {
       audit.record(actor, 'key.import', k.id, { principalId: k.principalId });
       return k;
     }),
-    update: (id: string, patch: { name?: string; purpose?: string }, actor: Actor) => guard(async () => {
+    /**
+     * Name, purpose and expiry. The store's write publishes the key's invalidation, so every
+     * replica re-reads it (expiry is judged on each request, never cached as a verdict).
+     */
+    update: (id: string, change: KeyChange, actor: Actor) => guard(async () => {
       const k = await key(id);
+      const { expiresAt, ...rest } = change;
+      const patch: KeyPatch = { ...rest };
+      if (expiresAt !== undefined) {
+        const t = now();
+        checkExpiryChange(k, expiresAt, t, keyStatus(k, t));
+        patch.expiresAt = expiresAt ?? undefined; // undefined in a patch clears the field
+      }
       const updated = await confirmed(() => store.updateKey(k.id, patch), () => keyCarries(k.id, patch), { type: 'key', id: k.id });
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: k.hash });
-      audit.record(actor, 'key.update', k.id, { fields: Object.keys(patch) });
+      audit.record(actor, 'key.update', k.id, {
+        fields: Object.keys(patch),
+        ...(expiresAt === undefined ? {} : { expiresAt: expiresAt?.toISOString() ?? null, previousExpiresAt: k.expiresAt?.toISOString() ?? null }),
+      });
       return updated;
     }),
     /** Expire now: refused on every replica at once, with every token minted from it. */
