@@ -81,10 +81,11 @@ export const schemas = {
     },
   },
   Key: {
-    type: 'object', required: ['id', 'principalId', 'prefix', 'createdAt', 'type', 'status'],
+    type: 'object', required: ['id', 'principalId', 'createdAt', 'type', 'status'],
     description: 'A key as listed: never its secret or hash',
     properties: {
-      id: { type: 'string' }, principalId: { type: 'string' }, name: { type: 'string' }, purpose: { type: 'string' }, prefix: { type: 'string' },
+      id: { type: 'string' }, principalId: { type: 'string' }, name: { type: 'string' }, purpose: { type: 'string' },
+      prefix: { type: 'string', description: 'First characters of the secret; absent for keys declared in the config file (only their hash is known)' },
       createdAt: dateTime, createdBy: { type: 'string' }, expiresAt: dateTime, lastUsedAt: dateTime, revokedAt: dateTime,
       scopes: { type: 'array', items: { type: 'string' } }, type: keyType,
       rotatedFrom: { type: 'string' }, rotatedTo: { type: 'string' }, status: keyStatus,
