@@ -6,12 +6,10 @@ import { AdminError } from './errors.ts';
  * or revoked key's expiry would bring it back, and a rotated key's grace period is fixed by its
  * rotation (which never extends it). An instant already past is refused: ending a key now is
  * `POST /v1/keys/{id}/expire`, which says so in the audit trail.
- *
- * Seam for lifecycle policy (keys.maxLifetime / keys.requireExpiry, issue 14): that check belongs
- * here, next to the create path's, so PATCH can neither clear a required expiry nor set one past
- * the maximum lifetime.
+ * The lifetime policy (keys.maxLifetime / requireExpiry) is checked after this, by
+ * policy.ts `checkExpiryChange`.
  */
-export function checkExpiryChange(k: KeyRecord, at: Date | null, now: Date, status: string): void {
+export function checkExpiryState(k: KeyRecord, at: Date | null, now: Date, status: string): void {
   if (k.rotatedTo !== undefined) throw new AdminError('conflict', `Key "${k.id}" was rotated; its grace period cannot change`);
   if (status !== 'active') throw new AdminError('conflict', `Key "${k.id}" is ${status}; its expiry cannot change`);
   if (at !== null && at.getTime() <= now.getTime()) {

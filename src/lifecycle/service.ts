@@ -7,7 +7,9 @@ import {
 } from '../keystore/types.ts';
 import { AdminError } from './errors.ts';
 import type { AdminAudit } from './audit.ts';
-import { checkExpiryChange } from './expiry.ts';
+import { checkExpiryState } from './expiry.ts';
+import { NO_POLICY, checkExpiryChange, lifetimeForNewKey, lifetimeForRotation, type LifetimePolicy } from './policy.ts';
+import type { EventBus } from '../events/bus.ts';
 
 export interface LifecycleDeps {
   store: KeyStore;
@@ -25,6 +27,10 @@ export interface LifecycleDeps {
    */
   invalidateLocal?: (inv: Invalidation) => void | Promise<void>;
   now?: () => Date;
+  /** `keys.maxLifetime` / `defaultLifetime` / `requireExpiry` of the generation in force. @default no policy */
+  policy?: () => LifetimePolicy;
+  /** Where lifecycle events go (webhooks); emitting never blocks or throws. */
+  events?: EventBus;
 }
 
 /** Who is making the change, for the audit trail and `createdBy`. */
@@ -63,6 +69,8 @@ export interface KeyChange {
   name?: string;
   purpose?: string;
   expiresAt?: Date | null;
+  /** The request field the expiry came from, for refusals. @default "expiresAt" */
+  expiryField?: 'expiresIn' | 'expiresAt';
 }
 
 /** A page of a listing: `last` is the id to continue after, null at the end. */
@@ -105,6 +113,9 @@ export function createLifecycle(deps: LifecycleDeps) {
   const now = deps.now ?? (() => new Date());
   const { store, audit } = deps;
   const local = async (inv: Invalidation) => { await deps.invalidateLocal?.(inv); };
+  const policy = () => deps.policy?.() ?? NO_POLICY;
+  const iso = (d: Date | undefined) => d?.toISOString() ?? null;
+  const keyRef = (k: KeyRecord) => ({ keyId: k.id, principalId: k.principalId, expiresAt: iso(k.expiresAt) });
 
   /**
    * Runs a write whose outcome must be known before answering (issue 10, item 14). A write
@@ -243,6 +254,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
       await local({ type: 'principal', id: p.id });
       audit.record(actor, disabled ? 'principal.disable' : 'principal.enable', p.id, {});
+      if (disabled && !p.disabled) deps.events?.emit('principal.disabled', { principalId: p.id, name: p.name, by: actor.name });
       return updated;
     }),
     delete: (ref: string, actor: Actor) => guard(async () => {
@@ -257,6 +269,7 @@ export function createLifecycle(deps: LifecycleDeps) {
   async function insertKey(input: NewKey, secret: string, actor: Actor): Promise<KeyRecord> {
     const p = await principal(input.principal);
     writable(p);
+    const lifetimeMs = lifetimeForNewKey(input.expiresInMs, policy());
     const t = now();
     const k: KeyRecord = {
       id: newKeyId(), principalId: p.id, hash: deps.hashSecret(secret), prefix: displayPrefix(secret, deps.keyPrefix),
@@ -264,7 +277,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       ...(input.name === undefined ? {} : { name: input.name }),
       ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
       ...(input.scopes === undefined ? {} : { scopes: input.scopes }),
-      ...(input.expiresInMs === undefined ? {} : { expiresAt: new Date(t.getTime() + input.expiresInMs) }),
+      ...(lifetimeMs === undefined ? {} : { expiresAt: new Date(t.getTime() + lifetimeMs) }),
     };
     await confirmed(
       () => store.createKey(k, { maxLive: deps.maxKeysPerPrincipal, now: t }),
@@ -277,26 +290,36 @@ export function createLifecycle(deps: LifecycleDeps) {
 
   const keys = {
     get: (id: string) => guard(() => key(id)),
-    list: (filter: { principal?: string; status?: KeyStatus }) => guard(async () => {
+    /**
+     * `unusedForMs`: keys idle that long — last used before `now − unusedForMs`, or never used and
+     * created before it (a key issued yesterday is not "unused for 30 days"). Last use is
+     * recorded at most once a minute per key and flushed every few seconds (keystore/last-used.ts).
+     */
+    list: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }) => guard(async () => {
       const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
       const all = await store.listKeys(principalId === undefined ? {} : { principalId });
       const t = now();
-      return filter.status === undefined ? all : all.filter((k) => keyStatus(k, t) === filter.status);
+      const since = filter.unusedForMs === undefined ? null : t.getTime() - filter.unusedForMs;
+      return all.filter((k) => (filter.status === undefined || keyStatus(k, t) === filter.status)
+        && (since === null || (k.lastUsedAt ?? k.createdAt).getTime() < since));
     }),
     /**
      * A page of keys in id order. With a status filter the store is read page after page until
      * `limit` keys match or it runs out, so a page is short only at the end.
      */
-    page: (filter: { principal?: string; status?: KeyStatus }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
+    page: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
       const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
       const where = principalId === undefined ? {} : { principalId };
       const t = now();
+      const since = filter.unusedForMs === undefined ? null : t.getTime() - filter.unusedForMs;
+      const wanted = (k: KeyRecord) => (filter.status === undefined || keyStatus(k, t) === filter.status)
+        && (since === null || (k.lastUsedAt ?? k.createdAt).getTime() < since);
       const items: KeyRecord[] = [];
       let after = page.after;
       for (;;) {
         const got = await store.listKeysPage(where, { ...(after === undefined ? {} : { after }), limit: page.limit });
         for (const [i, k] of got.items.entries()) {
-          if (filter.status !== undefined && keyStatus(k, t) !== filter.status) continue;
+          if (!wanted(k)) continue;
           items.push(k);
           if (items.length === page.limit) return { items, last: i < got.items.length - 1 || got.more ? k.id : null };
         }
@@ -310,6 +333,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const secret = generateSecret(deps.keyPrefix);
       const k = await insertKey(input, secret, actor);
       audit.record(actor, 'key.create', k.id, { principalId: k.principalId, expiresAt: k.expiresAt?.toISOString() ?? null });
+      deps.events?.emit('key.created', { ...keyRef(k), imported: false, createdBy: actor.name });
       return { key: k, secret };
     }),
     /** Brings in a secret from a system being migrated; stored as its hash like any other. */
@@ -319,6 +343,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       }
       const k = await insertKey(input, secret, actor);
       audit.record(actor, 'key.import', k.id, { principalId: k.principalId });
+      deps.events?.emit('key.created', { ...keyRef(k), imported: true, createdBy: actor.name });
       return k;
     }),
     /**
@@ -327,11 +352,12 @@ export function createLifecycle(deps: LifecycleDeps) {
      */
     update: (id: string, change: KeyChange, actor: Actor) => guard(async () => {
       const k = await key(id);
-      const { expiresAt, ...rest } = change;
+      const { expiresAt, expiryField: _field, ...rest } = change;
       const patch: KeyPatch = { ...rest };
       if (expiresAt !== undefined) {
         const t = now();
-        checkExpiryChange(k, expiresAt, t, keyStatus(k, t));
+        checkExpiryState(k, expiresAt, t, keyStatus(k, t));
+        checkExpiryChange(k, expiresAt, policy(), change.expiryField); // keys.maxLifetime / requireExpiry (issue 14)
         patch.expiresAt = expiresAt ?? undefined; // undefined in a patch clears the field
       }
       const updated = await confirmed(() => store.updateKey(k.id, patch), () => keyCarries(k.id, patch), { type: 'key', id: k.id });
@@ -351,13 +377,19 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.expire', k.id, {});
+      deps.events?.emit('key.revoked', { ...keyRef(updated), reason: 'expired_by_admin', by: actor.name });
       return updated;
     }),
-    /** New secret for the same principal; the old one works for `graceMs` more (default: not at all). */
-    rotate: (id: string, graceMs: number, actor: Actor) => guard(async () => {
+    /**
+     * New secret for the same principal; the old one works for `graceMs` more (default: not at
+     * all). The new key's lifetime obeys the policy (lifetimeForRotation): `expiresInMs` when
+     * given, else the old key's own lifetime, counted from now.
+     */
+    rotate: (id: string, graceMs: number, actor: Actor, expiresInMs?: number) => guard(async () => {
       const old = await key(id);
       const t = now();
       if (keyStatus(old, t) !== 'active') throw new AdminError('conflict', `Key "${id}" is not active and cannot be rotated`);
+      const lifetimeMs = lifetimeForRotation(old, expiresInMs, policy());
       const secret = generateSecret(deps.keyPrefix);
       const next: KeyRecord = {
         ...old, id: newKeyId(), hash: deps.hashSecret(secret), prefix: displayPrefix(secret, deps.keyPrefix),
@@ -365,6 +397,8 @@ export function createLifecycle(deps: LifecycleDeps) {
       };
       delete next.rotatedTo;
       delete next.lastUsedAt;
+      if (lifetimeMs === undefined) delete next.expiresAt;
+      else next.expiresAt = new Date(t.getTime() + lifetimeMs);
       const oldEnd = new Date(t.getTime() + graceMs);
       const previous = await confirmed(
         () => store.rotateKey(old.id, next, old.expiresAt !== undefined && old.expiresAt < oldEnd ? old.expiresAt : oldEnd),
@@ -375,6 +409,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       await local({ type: 'key', hash: old.hash });
       await local({ type: 'key', hash: next.hash });
       audit.record(actor, 'key.rotate', old.id, { newKeyId: next.id, graceMs });
+      deps.events?.emit('key.rotated', { ...keyRef(next), previousKeyId: old.id, previousExpiresAt: iso(previous.expiresAt), by: actor.name });
       return { key: next, secret, previous };
     }),
     delete: (id: string, actor: Actor) => guard(async () => {
@@ -382,6 +417,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       await confirmed(() => store.deleteKey(k.id), async () => ((await store.getKey(k.id)) === null ? { value: true } : null), { type: 'key', id: k.id });
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.delete', k.id, { principalId: k.principalId });
+      deps.events?.emit('key.revoked', { ...keyRef(k), reason: 'deleted', by: actor.name });
     }),
   };
 

@@ -240,7 +240,8 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
     for (const [template, query, field] of [
       ['/v1/principals', 'limit=0', 'limit'], ['/v1/principals', 'limit=1001', 'limit'], ['/v1/principals', 'limit=ten', 'limit'],
       ['/v1/principals', 'cursor=%21%21', 'cursor'], ['/v1/keys', 'limit=1.5', 'limit'], ['/v1/keys', 'status=sleeping', 'status'],
-      ['/v1/keys', 'cursor=a=b', 'cursor'], ['/v1/audit', 'limit=0', 'limit'], ['/v1/keys/{id}/usage', 'days=0', 'days'],
+      ['/v1/keys', 'cursor=a=b', 'cursor'], ['/v1/keys', 'unusedFor=soon', 'unusedFor'], ['/v1/audit', 'limit=0', 'limit'],
+      ['/v1/keys/{id}/usage', 'days=0', 'days'], ['/v1/webhooks/deliveries', 'status=lost', 'status'], ['/v1/webhooks/deliveries', 'limit=0', 'limit'],
     ] as const) {
       const r = await op('GET', template, `${template.replace('{id}', keyId)}?${query}`);
       expect([r.status, json<{ error: Rec }>(r).error['field']], `${template}?${query}`).toEqual([400, field]);
@@ -284,6 +285,10 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
     expect((await op('GET', '/v1/groups/{name}', '/v1/groups/team-a')).status).toBe(200);
     expect(json(await op('PATCH', '/v1/groups/{name}', '/v1/groups/team-a', { json: { roles: [] } }))['roles']).toEqual([]);
     expect((await op('DELETE', '/v1/groups/{name}', '/v1/groups/team-a')).status).toBe(204);
+  });
+
+  it('webhook delivery log', async () => {
+    expect(json<{ items: Rec[] }>(await op('GET', '/v1/webhooks/deliveries', '/v1/webhooks/deliveries?limit=5&status=failed')).items).toEqual([]);
   });
 
   it('audit trail as JSON and as CSV; then the principal is deleted', async () => {

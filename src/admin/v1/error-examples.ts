@@ -7,6 +7,7 @@ const RECORD: Record<string, { type: 'principal' | 'key' | 'group'; name: string
   keys: { type: 'key', name: 'Key', id: 'key_4fT9x0Qa1Lm2Zp7Yc3Vb8Nw' },
   groups: { type: 'group', name: 'Group', id: 'team-a' },
   audit: { type: 'key', name: 'Key', id: 'key_4fT9x0Qa1Lm2Zp7Yc3Vb8Nw' },
+  webhooks: { type: 'key', name: 'Delivery', id: 'd_1' },
 };
 
 /**
@@ -22,6 +23,11 @@ export function exampleError(code: AdminErrorCode, route: AdminRoute, action: st
         ? new AdminError('invalid_input', 'This operation takes no body')
         : new AdminError('invalid_input', 'colour: unknown field', 'colour');
     case 'unauthorized': return new AdminError('unauthorized', 'Send Authorization: Bearer <admin token or admin key>');
+    case 'session_required': return new AdminError(code, 'The console session ended (signed out, idle or too old); sign in again');
+    case 'csrf_failed': return new AdminError(code, 'A write with the session cookie needs the X-CSRF-Token header the session API gave');
+    case 'scopes_not_held': return new AdminError(code, 'scopes: not held by the caller, so a key of its own cannot have them: application:edit', 'scopes');
+    case 'key_lifetime_exceeded': return new AdminError(code, 'expiresIn: 400d is longer than keys.maxLifetime (365d)', 'expiresIn');
+    case 'key_expiry_required': return new AdminError(code, 'Keys must expire (keys.requireExpiry); send expiresIn of at most 365d', 'expiresIn');
     case 'key_pair_secret_not_credential': return new AdminError(code, 'A key pair secret is not a credential; exchange it for a short-lived token');
     case 'forbidden': return new AdminError('forbidden', `Missing admin permission: ${action} (a key's scopes narrow its principal's roles)`);
     case 'not_found': return new AdminError('not_found', `No ${rec.type} "${rec.id}"`);

@@ -3,19 +3,29 @@ import type { AdminRoute } from './routes.ts';
 import { adminActionOf } from '../permissions.ts';
 import { ADMIN_ERRORS, type AdminErrorCode } from '../../lifecycle/errors.ts';
 import { exampleBody } from './error-examples.ts';
+import { SESSION_COOKIE } from '../console/cookies.ts';
 
 /**
  * Refusals every /v1 operation can answer, whatever it does: the caller is authenticated before
- * routing (401, 403, and 503 when the key store cannot resolve an admin key), and any request may
- * carry a body, which is read, size-checked and type-checked before validation (400, 413, 415).
+ * routing (401, 403, and 503 when the key store cannot resolve an admin key; session_required
+ * for the console's cookie), and any request may carry a body, which is read, size-checked and
+ * type-checked before validation (400, 413, 415).
  */
 const COMMON: readonly AdminErrorCode[] = [
-  'invalid_input', 'unauthorized', 'key_pair_secret_not_credential', 'forbidden', 'payload_too_large', 'unsupported_media_type', 'store_unavailable',
+  'invalid_input', 'unauthorized', 'key_pair_secret_not_credential', 'session_required', 'forbidden',
+  'payload_too_large', 'unsupported_media_type', 'store_unavailable',
 ];
 
 const WHY: Record<AdminErrorCode, string> = {
   invalid_input: 'invalid_input: a body field or query parameter is not acceptable (`error.field` names it)',
   unauthorized: 'unauthorized: no admin credential, or not a valid one',
+  session_required: 'session_required: the console session cookie is unknown or its session ended; sign in again',
+  oidc_failed: 'oidc_failed',
+  csrf_failed: 'csrf_failed: a write with the session cookie lacks the session\'s X-CSRF-Token',
+  scopes_not_held: 'scopes_not_held: a caller with keygate:admin:keys:own gave a new key scopes its own credential does not hold',
+  key_lifetime_exceeded: 'key_lifetime_exceeded: the expiry is beyond keys.maxLifetime',
+  key_expiry_required: 'key_expiry_required: keys must expire here (keys.requireExpiry or keys.maxLifetime)',
+  console_not_built: 'console_not_built',
   key_pair_secret_not_credential: 'key_pair_secret_not_credential: a key pair secret was presented; exchange it for a token',
   forbidden: 'forbidden: the credential lacks this operation\'s admin action (`x-keygate-action`): the principal\'s roles or the key\'s scopes',
   not_found: 'not_found: no such principal, key or group',
@@ -34,7 +44,10 @@ const WHY: Record<AdminErrorCode, string> = {
 export function refusalsOf(r: AdminRoute): AdminErrorCode[] {
   const codes = new Set<AdminErrorCode>(COMMON);
   if (r.path.includes('{')) codes.add('not_found');
-  if (r.method !== 'GET') codes.add('outcome_unknown'); // every lifecycle write is confirmed (service.ts `confirmed`)
+  if (r.method !== 'GET') {
+    codes.add('csrf_failed'); // cookie-authenticated writes (admin/auth.ts)
+    codes.add('outcome_unknown'); // every lifecycle write is confirmed (service.ts `confirmed`)
+  }
   for (const c of r.refuses ?? []) codes.add(c);
   return [...codes];
 }
@@ -113,8 +126,12 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
     openapi: '3.1.0',
     info: { title: 'keygate admin API', version, description: 'Principals, keys and groups. Authenticate with `Authorization: Bearer <KEYGATE_ADMIN_TOKEN>` or a keygate key whose principal holds the operation\'s admin action (`x-keygate-action`, or `keygate:admin` for all); a key\'s scopes narrow it further. Lists of principals and keys are paginated: `?limit=` (1-1000, default 100) and `?cursor=` (the previous page\'s `nextCursor`), in a stable order (by id) that concurrent writes do not shift.' },
     servers: [{ url: '/' }],
-    security: [{ bearer: [] }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { ...schemas, ...collectionSchemas(routes) } },
+    // The cookie is the console's (same origin, with X-CSRF-Token on writes); scripts use bearer.
+    security: [{ bearer: [] }, { session: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } },
+      schemas: { ...schemas, ...collectionSchemas(routes) },
+    },
     paths,
   };
 }

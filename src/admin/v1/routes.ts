@@ -98,6 +98,7 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
       query: {
         principal: 'Principal id or name',
         status: { description: 'Only keys in this state', schema: { enum: ['active', 'expired', 'revoked', 'rotated'] } },
+        unusedFor: { description: 'Only keys not used for this long (30d): last used before then, or never and created before then', schema: { type: 'string', pattern: '^[0-9]+[smhd]?$' } },
         ...PAGE_QUERY,
       },
       refuses: ['not_found'],
@@ -107,13 +108,18 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
           throw new AdminError('invalid_input', 'status: one of active, expired, revoked, rotated', 'status');
         }
         const principal = c.query.get('principal') ?? undefined;
-        const page = await lc.keys.page({ ...(principal === undefined ? {} : { principal }), ...(status === undefined ? {} : { status: status as KeyStatus }) }, parsePageQuery(c.query));
+        const unused = c.query.get('unusedFor') ?? undefined;
+        const unusedForMs = unused === undefined ? undefined : parseLifetime(unused, 'unusedFor');
+        const page = await lc.keys.page({
+          ...(principal === undefined ? {} : { principal }), ...(status === undefined ? {} : { status: status as KeyStatus }),
+          ...(unusedForMs === undefined ? {} : { unusedForMs }),
+        }, parsePageQuery(c.query));
         // 7-day request counts: null when unknown (usage store unreachable), never a made-up 0.
         const week = usage === undefined ? new Map<string, number>() : await usage.sevenDay(page.items.map((k) => k.id));
         return paged(page, (k) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null }));
       } },
     { method: 'POST', path: '/v1/keys', summary: 'Issue a key; the response carries its secret, once', body: 'KeyCreate', ok: { status: 201, schema: 'KeyWithSecret' },
-      refuses: ['not_found', 'read_only', 'key_limit_reached', 'conflict'],
+      refuses: ['not_found', 'read_only', 'key_limit_reached', 'conflict', 'key_lifetime_exceeded', 'key_expiry_required', 'scopes_not_held'],
       handle: async (c) => {
         const b = c.body as { principal: string; name?: string; purpose?: string; expiresIn?: string | number; scopes?: string[]; type?: 'api_key' | 'key_pair' };
         const expiresInMs = lifetimeOf(b.expiresIn, 'expiresIn');
@@ -121,7 +127,7 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
         return { key: keyView(key), secret, notice: ONCE };
       } },
     { method: 'POST', path: '/v1/keys/import', summary: 'Import an existing secret from a system being migrated', body: 'KeyImport', ok: { status: 201, schema: 'Key' },
-      refuses: ['not_found', 'read_only', 'key_limit_reached', 'conflict'],
+      refuses: ['not_found', 'read_only', 'key_limit_reached', 'conflict', 'key_lifetime_exceeded', 'key_expiry_required'],
       handle: async (c) => {
         const { secret, expiresIn, ...b } = c.body as { principal: string; secret: string; name?: string; purpose?: string; expiresIn?: string | number; scopes?: string[] };
         const expiresInMs = lifetimeOf(expiresIn, 'expiresIn');
@@ -130,21 +136,23 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
     { method: 'GET', path: '/v1/keys/{id}', summary: 'Show a key', ok: { status: 200, schema: 'Key' },
       handle: async (c) => keyView(await lc.keys.get(param(c, 'id'))) },
     { method: 'PATCH', path: '/v1/keys/{id}', summary: 'Change a key\'s name, purpose or expiry (on every replica at once)', body: 'KeyUpdate', ok: { status: 200, schema: 'Key' },
-      refuses: ['conflict'],
+      refuses: ['conflict', 'key_lifetime_exceeded', 'key_expiry_required'],
       handle: async (c) => {
         const { expiresIn, expiresAt, ...rest } = c.body as { name?: string; purpose?: string; expiresIn?: unknown; expiresAt?: unknown };
         const at = requestedExpiry({ expiresIn, expiresAt }, new Date());
-        return keyView(await lc.keys.update(param(c, 'id'), { ...rest, ...(at === undefined ? {} : { expiresAt: at }) }, c.actor));
+        const field = expiresIn === undefined ? 'expiresAt' : 'expiresIn';
+        return keyView(await lc.keys.update(param(c, 'id'), { ...rest, ...(at === undefined ? {} : { expiresAt: at, expiryField: field }) }, c.actor));
       } },
     { method: 'DELETE', path: '/v1/keys/{id}', summary: 'Delete a key', ok: { status: 204, schema: null },
       handle: async (c) => lc.keys.delete(param(c, 'id'), c.actor) },
     { method: 'POST', path: '/v1/keys/{id}/expire', summary: 'Expire a key now, on every replica', ok: { status: 200, schema: 'Key' },
       handle: async (c) => keyView(await lc.keys.expire(param(c, 'id'), c.actor)) },
     { method: 'POST', path: '/v1/keys/{id}/rotate', summary: 'Rotate: a new secret; the old one works for the grace period', body: 'KeyRotate', ok: { status: 201, schema: 'KeyWithSecret' },
-      refuses: ['conflict'],
+      refuses: ['conflict', 'key_lifetime_exceeded', 'key_expiry_required'],
       handle: async (c) => {
-        const grace = lifetimeOf((c.body as { grace?: string | number }).grace, 'grace') ?? 0;
-        const { key, secret } = await lc.keys.rotate(param(c, 'id'), grace, c.actor);
+        const b = c.body as { grace?: string | number; expiresIn?: string | number };
+        const grace = lifetimeOf(b.grace, 'grace') ?? 0;
+        const { key, secret } = await lc.keys.rotate(param(c, 'id'), grace, c.actor, lifetimeOf(b.expiresIn, 'expiresIn'));
         return { key: keyView(key), secret, notice: ONCE };
       } },
 

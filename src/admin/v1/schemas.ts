@@ -4,6 +4,7 @@
  */
 import { auditSchemas } from './audit-routes.ts';
 import { ADMIN_ERRORS } from '../../lifecycle/errors.ts';
+import { webhookSchemas } from './webhook-routes.ts';
 
 const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$', description: 'Unique name; header-safe characters only' };
 const text = { type: 'string', maxLength: 512, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
@@ -66,7 +67,13 @@ export const schemas = {
       },
     },
   },
-  KeyRotate: { type: 'object', additionalProperties: false, properties: { grace: { ...lifetime, description: 'How long the old secret keeps working (default: not at all)' } } },
+  KeyRotate: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      grace: { ...lifetime, description: 'How long the old secret keeps working (default: not at all)' },
+      expiresIn: { ...lifetime, description: 'Lifetime of the new key (default: the old key\'s lifetime, from now), within keys.maxLifetime' },
+    },
+  },
   GroupCreate: {
     type: 'object', additionalProperties: false, required: ['name'],
     properties: { name, roles: stringList(name), resources },
@@ -114,6 +121,7 @@ export const schemas = {
     } } },
   },
   ...auditSchemas,
+  ...webhookSchemas,
 } as const;
 
 export type SchemaName = keyof typeof schemas;
