@@ -37,6 +37,8 @@ import { shadowedRoutes } from './routing/shadow.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
+import { startLifecycleEvents } from './events/start.ts';
+import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -260,6 +262,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       });
   });
 
+  // Lifecycle events (issue 14): expiry watch and webhooks, off the request path like the trail.
+  const events = startLifecycleEvents({
+    config: () => gen.config, stores: store === declared ? [store] : [store, declared], registry: metrics.registry, logger, userAgent: `keygate/${VERSION}`,
+  });
   const audit = auditAdminWrites(createAdminAudit(logger), trail);
   const lifecycle = createLifecycle({
     store,
@@ -268,13 +274,15 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     keyPrefix: config0.keys.prefix,
     maxKeysPerPrincipal: config0.keys.maxPerPrincipal,
     audit,
+    policy: () => gen.config.keys,
+    events: events.bus,
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
       sessions.invalidated(inv);
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) })];
+  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -334,6 +342,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       admin.closeAllConnections();
       await pools.destroy();
       await lastUsed.close();
+      await events.close();
       await trail.close();
       await usage.close();
       await store.close();

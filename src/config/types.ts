@@ -118,6 +118,33 @@ export interface KeysConfig {
   maxPerPrincipal: number;
   /** Server-side secret: when set, secrets are stored as HMAC-SHA256 with it instead of SHA-256. @default "" */
   pepper: string;
+  /** Longest lifetime of a key at creation, import or rotation; null: no limit. @default null */
+  maxLifetimeMs: number | null;
+  /** Lifetime of a key created without one; null: none. @default null */
+  defaultLifetimeMs: number | null;
+  /** Refuse keys without an expiry (implied by maxLifetimeMs). @default false */
+  requireExpiry: boolean;
+  /** How often each replica scans for keys entering an expiry window. @default 60_000 */
+  expiryCheckIntervalMs: number;
+}
+
+/** One `webhooks[]` receiver of lifecycle events (src/webhooks/). */
+export interface WebhookConfig {
+  /** Delivery log and metrics label. @default the URL's host and path */
+  name: string;
+  url: URL;
+  /** HMAC-SHA256 key; never logged, never stored with a delivery. */
+  secret: string;
+  /** Event types sent here. @default every type */
+  events: ReadonlySet<string>;
+  /** @default 10_000 */
+  timeoutMs: number;
+  /** @default 12 */
+  maxAttempts: number;
+  /** First retry delay, doubled per attempt with full jitter. @default 1_000 */
+  backoffMs: number;
+  /** @default 3_600_000 */
+  maxBackoffMs: number;
 }
 
 export interface IdentityConfig {
@@ -295,6 +322,7 @@ export interface GatewayConfig {
   routes: RouteConfig[];
   principals: DeclaredPrincipal[];
   audit: AuditConfig;
+  webhooks: WebhookConfig[];
   log: LogConfig;
 }
 
