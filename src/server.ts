@@ -164,8 +164,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       accessLog.request(ctx, status);
       observe(ctx, status);
       trail.recordRequest(ctx, status);
-      if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
-      if (ctx.upstreamRetry !== null && ctx.match !== null) metrics.upstreamRetries.labels(ctx.match.upstream.name, ctx.upstreamRetry).inc();
+      const upstream = ctx.match?.upstream;
+      if (ctx.upstreamError !== null && upstream != null) metrics.upstreamErrors.labels(upstream.name, ctx.upstreamError).inc();
+      if (ctx.upstreamRetry !== null && upstream != null) metrics.upstreamRetries.labels(upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
