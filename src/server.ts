@@ -41,6 +41,7 @@ import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
 import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
+import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
@@ -58,6 +59,8 @@ export interface RunningGateway {
   /** Stop accepting, let in-flight requests finish up to the drain deadline, then close everything. */
   shutdown(): Promise<void>;
   readonly metrics: Metrics;
+  /** Lifecycle events (issue 14): `emit` never blocks or throws; webhooks subscribe to it. */
+  readonly events: EventBus;
 }
 
 export interface StartOptions {
@@ -161,8 +164,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       accessLog.request(ctx, status);
       observe(ctx, status);
       trail.recordRequest(ctx, status);
-      if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
-      if (ctx.upstreamRetry !== null && ctx.match !== null) metrics.upstreamRetries.labels(ctx.match.upstream.name, ctx.upstreamRetry).inc();
+      const upstream = ctx.match?.upstream;
+      if (ctx.upstreamError !== null && upstream != null) metrics.upstreamErrors.labels(upstream.name, ctx.upstreamError).inc();
+      if (ctx.upstreamRetry !== null && upstream != null) metrics.upstreamRetries.labels(upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
@@ -331,6 +335,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     checkPort,
     grpcCheckPort,
     metrics,
+    events: events.bus,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);

@@ -19,6 +19,8 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
   const roles = buildRoles(obj(data['roles']));
   const registry = new KeyRegistry(str(keys['pepper']), report, lineOf);
   const orgs = buildOrgs(obj(data['orgs']), registry);
+  // Only a decision-only deployment (a `check` section) may have nothing to forward to.
+  if (data['upstreams'] === undefined && data['check'] === undefined) report('/upstreams', 'missing required field "upstreams"');
   const upstreams = buildUpstreams(obj(data['upstreams']), report);
   const caseSensitivePaths = bool(server['caseSensitivePaths']);
   return {
@@ -48,7 +50,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     orgs,
     roles,
     upstreams,
-    routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, report, lineOf }),
+    routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, checkEnabled: data['check'] !== undefined, report, lineOf }),
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
     webhooks: buildWebhooks(list(data['webhooks']), report),

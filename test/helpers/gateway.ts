@@ -33,6 +33,7 @@ export async function startTestGateway(yaml: string, opts: { env?: NodeJS.Proces
   config.admin.host = '127.0.0.1';
   config.check.port = 0;
   config.check.host = '127.0.0.1';
+  if (config.check.grpcPort !== null) config.check.grpcPort = 0;
   const logFile = join(dir, 'log.jsonl');
   const logger = createLogger(config.log.level === 'silent' ? 'silent' : 'info', logFile);
   const gw = await startGateway({ config, logger, ...(opts.store === undefined ? {} : { store: opts.store }), ...(opts.consoleAssets === undefined ? {} : { consoleAssets: opts.consoleAssets }) });
