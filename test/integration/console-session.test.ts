@@ -156,7 +156,8 @@ describe('the session as a credential', () => {
 
   it('refuses a write without X-CSRF-Token, or with another session\'s, and changes nothing', async () => {
     const other = await signIn(a.adminUrl, TOKEN);
-    for (const headers of [{ cookie: s.cookie }, { cookie: s.cookie, 'x-csrf-token': other.csrf }, { cookie: s.cookie, 'x-csrf-token': '' }]) {
+    const attempts: Record<string, string>[] = [{ cookie: s.cookie }, { cookie: s.cookie, 'x-csrf-token': other.csrf }, { cookie: s.cookie, 'x-csrf-token': '' }];
+    for (const headers of attempts) {
       const r = await exchange(`${a.adminUrl}/v1/principals`, { method: 'POST', json: { name: 'csrf-victim', kind: 'service' }, headers });
       expect(r.status).toBe(403);
       expect(r.body).toMatchObject({ error: { code: 'csrf_failed' } });
