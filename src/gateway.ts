@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from './context.ts';
+import type { DecisionContext, RequestContext } from './context.ts';
 import type { Generation } from './generation.ts';
 import type { KeyResolver } from './keystore/resolve.ts';
 import type { KeyRecord } from './keystore/types.ts';
@@ -37,12 +37,12 @@ export interface Gateway {
 }
 
 /** Guard that Node's own limits do not give: it drops headers past maxHeadersCount silently. */
-function checkHeaderCount(ctx: RequestContext): void {
+function checkHeaderCount(ctx: DecisionContext): void {
   if (ctx.req.rawHeaders.length / 2 > ctx.gen.config.server.maxHeaders) throw new GatewayError('headers_too_large');
 }
 
 /** Answer 100 Continue only for an authorized request, so a refused upload is never sent. */
-function continueUpload(ctx: RequestContext): void {
+function continueUpload(ctx: DecisionContext): void {
   if (ctx.expectContinue) ctx.res?.writeContinue();
 }
 
@@ -57,18 +57,29 @@ function finalStatus(res: ServerResponse | undefined): number {
   return res.writableFinished || res.headersSent ? res.statusCode : 499;
 }
 
-export function createGateway(deps: GatewayDeps): Gateway {
-  // The request path, in order. Reading these lists tells the whole story of a request.
-  const front: Stage[] = [checkHeaderCount, checkHost, normalizePath];
-  const chain: Stage[] = [
+/** The request target made safe to match: the same on the proxy and the check listener. */
+export const frontStages: readonly Stage[] = [checkHeaderCount, checkHost, normalizePath];
+
+/**
+ * The decision: which route, whose credential, allowed or not. The proxy goes on to forward;
+ * the check listener (src/check/decide.ts) answers with the identity instead.
+ */
+export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated'>, afterMatch: readonly Stage[] = []): Stage[] {
+  return [
     matchRoute,
+    ...afterMatch,
     timedAuth([
       extractCredential,
       authenticate(deps.resolver, deps.onAuthenticated),
       authorizeRoute,
     ]),
-    continueUpload,
   ];
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  // The request path, in order. Reading these lists tells the whole story of a request.
+  const front = frontStages;
+  const chain: Stage[] = [...decisionStages(deps), continueUpload];
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     const gen = deps.current();
