@@ -16,7 +16,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 const CONFIG = `
 admin: { token: "${TOKEN}" }
 upstreams: { app: { url: "http://127.0.0.1:9" } }
-keys: { maxPerPrincipal: 7 }
+keys: { maxPerPrincipal: 7, defaultLifetime: 30d, maxLifetime: 2160h }
 routes:
   - { name: app, path: "/api/*", upstream: app, action: application:view }
 `;
@@ -131,7 +131,7 @@ describe('config', () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
       oidc: { enabled: false, loginUrl: '/console/oidc/login' },
-      keys: { maxPerPrincipal: 7, defaultLifetime: null, maxLifetime: null },
+      keys: { maxPerPrincipal: 7, defaultLifetime: '30d', maxLifetime: '90d' },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
     });
     expectConsoleHeaders(r.headers);

@@ -32,6 +32,15 @@ export interface ConsoleDeps {
 
 const SAFE = new Set(['GET', 'HEAD']);
 
+/** A key lifetime as the admin API's `expiresIn` takes it (`90d`, `12h`): the largest unit that divides it. */
+export function lifetime(ms: number | null): string | null {
+  if (ms === null) return null;
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.ceil(ms / 1000)}s`;
+}
+
 /**
  * `/console/…` on the admin listener: the built page and its assets, the session API the page
  * signs in with, and the OIDC redirects. Everything else the console does goes to /v1 like any
@@ -87,8 +96,7 @@ export function createConsoleHandler(deps: ConsoleDeps) {
       const s = deps.settings();
       return sendJson(res, 200, {
         oidc: { enabled: deps.oidc !== null, loginUrl: '/console/oidc/login' },
-        // Lifetimes belong to the limits issue; null until the config has them.
-        keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: null, maxLifetime: null },
+        keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: lifetime(s.keys.defaultLifetimeMs), maxLifetime: lifetime(s.keys.maxLifetimeMs) },
         version: deps.version,
       });
     }
