@@ -353,8 +353,8 @@ export interface GatewayConfig {
   routes: RouteConfig[];
   principals: DeclaredPrincipal[];
   audit: AuditConfig;
-  console: ConsoleConfig;
   webhooks: WebhookConfig[];
+  console: ConsoleConfig;
   log: LogConfig;
 }
 
