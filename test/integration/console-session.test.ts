@@ -40,6 +40,17 @@ type SessionBody = { principal: { id: string; name: string; kind: string } | nul
 let peek: Redis;
 const redisKeys = (pattern: string): Promise<string[]> => peek.keys(pattern);
 
+type AuditEvent = { action: string; target: string; principalName: string; principalId: string | null; keyId: string | null; details: Record<string, unknown> };
+/** The trail is written off the request path (audit.flushInterval): poll until the event is there. */
+async function auditEvent(match: (e: AuditEvent) => boolean): Promise<AuditEvent | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const e = (await admin<{ items: AuditEvent[] }>('GET', '/v1/audit?kind=admin&limit=200')).body.items.find(match);
+    if (e !== undefined) return e;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return undefined;
+}
+
 beforeAll(async () => {
   redis = await startRedis();
   peek = new Redis(redis.url);
@@ -100,11 +111,27 @@ describe('sign-in', () => {
     expect(parseSetCookie(plain.setCookies[0] as string).attrs.has('secure')).toBe(false);
   });
 
-  it('with an admin key: the principal and its permissions', async () => {
+  it('with an admin key: the principal and its permissions, and the sign-in is audited', async () => {
     const r = await exchange<SessionBody>(`${a.adminUrl}/console/api/session`, { method: 'POST', json: { token: opsSecret } });
     expect(r.status).toBe(200);
     expect(r.body.principal).toEqual({ id: expect.stringMatching(/^p_/), name: 'ops', kind: 'user' });
     expect(r.body.permissions).toContain('keygate:admin:principals:write');
+    const e = await auditEvent((x) => x.action === 'console.sign_in' && x.keyId === opsKeyId);
+    expect(e).toMatchObject({ principalName: 'ops', target: r.body.principal?.id, details: { method: 'key' } });
+    expect(JSON.stringify(e)).not.toContain(opsSecret);
+  });
+
+  it('always issues a new cookie value and ends the session the browser held before', async () => {
+    const first = await signIn(a.adminUrl, TOKEN);
+    const second = await signIn(a.adminUrl, TOKEN, { cookie: first.cookie });
+    expect(second.value).not.toBe(first.value);
+    expect((await exchange(`${a.adminUrl}/console/api/session`, { headers: { cookie: first.cookie } })).status).toBe(401);
+    expect((await exchange(`${a.adminUrl}/console/api/session`, { headers: { cookie: second.cookie } })).status).toBe(200);
+    // A value planted in the browser beforehand is never adopted.
+    const planted = `keygate_session=${'P'.repeat(43)}`;
+    const third = await signIn(a.adminUrl, TOKEN, { cookie: planted });
+    expect(third.value).not.toBe('P'.repeat(43));
+    expect((await exchange(`${a.adminUrl}/console/api/session`, { headers: { cookie: planted } })).status).toBe(401);
   });
 
   it('refuses a wrong token with 401 JSON and no cookie', async () => {
@@ -171,13 +198,7 @@ describe('the session as a credential', () => {
   it('a write with the token is made as the session\'s principal, and audited so', async () => {
     const r = await exchange<{ id: string }>(`${a.adminUrl}/v1/principals`, { method: 'POST', json: { name: 'made-in-console', kind: 'service' }, headers: withSession(s) });
     expect(r.status).toBe(201);
-    type Events = { items: { action: string; target: string; principalName: string; keyId: string | null }[] };
-    // The trail is written off the request path (audit.flushInterval): poll until it is there.
-    let e: Events['items'][number] | undefined;
-    for (let i = 0; i < 100 && e === undefined; i++) {
-      e = (await admin<Events>('GET', '/v1/audit?kind=admin&limit=50')).body.items.find((x) => x.action === 'principal.create' && x.target === r.body.id);
-      if (e === undefined) await new Promise((res) => setTimeout(res, 50));
-    }
+    const e = await auditEvent((x) => x.action === 'principal.create' && x.target === r.body.id);
     expect(e).toMatchObject({ principalName: 'ops', keyId: opsKeyId });
   });
 
@@ -202,6 +223,7 @@ describe('sign-out', () => {
     expect(cleared).toMatchObject({ name: 'keygate_session', value: '' });
     expect(cleared.attrs.get('max-age')).toBe('0');
     expect((await redisKeys('*console:session:*')).some((k) => k.endsWith(id))).toBe(false);
+    expect(await auditEvent((x) => x.action === 'console.sign_out' && x.principalName === 'admin-token')).toBeDefined();
     // The old cookie, replayed (a copy kept by malware, a second tab): refused everywhere.
     for (const gw of [a, b]) {
       expect((await exchange(`${gw.adminUrl}/console/api/session`, { headers: { cookie: s.cookie } })).status).toBe(401);
