@@ -3,6 +3,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { adminApi, proxiedStatus } from '../helpers/admin.ts';
 import { exchange, signIn, withSession } from '../helpers/console.ts';
+import { runCli } from '../helpers/cli.ts';
 
 /**
  * `keygate:admin:keys:own` (issue 15, Mend's user keys): a person manages their own keys and
@@ -193,5 +194,20 @@ describe('through the console session', () => {
     const key = await admin<{ createdBy: string }>('GET', `/v1/keys/${made.body.key.id}`);
     expect(key.body.createdBy).toBe('alice');
     await exchange(`${gw.adminUrl}/v1/keys/${made.body.key.id}`, { method: 'DELETE', headers: withSession(s) });
+  });
+});
+
+describe('through the CLI', () => {
+  const NOWHERE = { KEYGATE_ADMIN_URL: 'http://127.0.0.1:1', KEYGATE_ADMIN_TOKEN: '' };
+  it('keys list shows only one\'s own; keys create for someone else is refused', async () => {
+    const list = await runCli(['keys', 'list', '--json', '--admin-url', gw.adminUrl, '--token', alice], { env: NOWHERE });
+    expect(list.code, list.stderr).toBe(0);
+    const items = (JSON.parse(list.stdout) as { items: Key[] }).items;
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((k) => k.principalId === aliceId)).toBe(true);
+    const forBob = await runCli(['keys', 'create', '--principal', 'bob', '--admin-url', gw.adminUrl, '--token', alice], { env: NOWHERE });
+    expect(forBob.code).not.toBe(0);
+    expect(forBob.stderr).toContain('forbidden');
+    expect(forBob.stdout).not.toContain('secret:');
   });
 });
