@@ -270,3 +270,25 @@ describe('OIDC by sub, matched in metadata, public client', () => {
     expect(callback.body).toMatchObject({ error: { code: 'forbidden' } });
   });
 });
+
+describe('OIDC provider unreachable', () => {
+  it('login answers 503 oidc_unavailable (and sets no login cookie)', async () => {
+    const dead = await freePort();
+    const gw = await startTestGateway(`
+admin: { token: "${TOKEN}" }
+upstreams: { app: { url: "http://127.0.0.1:9" } }
+routes:
+  - { name: app, path: "/api/*", upstream: app, action: application:view }
+console:
+  oidc: { issuer: "http://127.0.0.1:${dead}", clientId: kg, redirectUri: "http://127.0.0.1:1/console/oidc/callback" }
+`);
+    try {
+      const r = await exchange(`${gw.adminUrl}/console/oidc/login`);
+      expect(r.status).toBe(503);
+      expect(r.body).toMatchObject({ error: { code: 'oidc_unavailable' } });
+      expect(r.setCookies).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -55,7 +55,7 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
     ).catch((e: unknown) => {
       discovered = null;
       deps.logger.warn({ issuer: cfg.issuer, err: e instanceof Error ? e.message : String(e) }, 'OIDC discovery failed');
-      throw new AdminError('store_unavailable', 'The OpenID Connect provider could not be reached; try again');
+      throw new AdminError('oidc_unavailable', 'The OpenID Connect provider could not be reached (discovery failed); try again');
     });
     return discovered;
   }
