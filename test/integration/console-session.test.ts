@@ -291,3 +291,19 @@ describe('timeouts (short ones configured for this test)', () => {
     });
   });
 });
+
+describe('session store outage (last: stops Redis)', () => {
+  it('sign-in and cookie requests answer 503 store_unavailable, never a session or a 500', async () => {
+    const s = await signIn(a.adminUrl, TOKEN);
+    await redis.kill();
+    const signInNow = await exchange(`${a.adminUrl}/console/api/session`, { method: 'POST', json: { token: TOKEN } });
+    expect(signInNow.status).toBe(503);
+    expect(signInNow.body).toMatchObject({ error: { code: 'store_unavailable' } });
+    expect(signInNow.setCookies).toEqual([]);
+    const v1 = await exchange(`${a.adminUrl}/v1/me`, { headers: { cookie: s.cookie } });
+    expect(v1.status).toBe(503);
+    expect(v1.body).toMatchObject({ error: { code: 'store_unavailable' } });
+    // Bearer callers are not held up by the session store.
+    expect((await exchange(`${a.adminUrl}/v1/me`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+});
