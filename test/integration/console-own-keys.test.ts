@@ -58,7 +58,7 @@ describe('/v1/me', () => {
   it('names the caller and the admin actions it may take', async () => {
     const me = await as(alice)<{ principal: { id: string; name: string; kind: string }; permissions: string[] }>('GET', '/v1/me');
     expect(me.status).toBe(200);
-    expect(me.body.principal).toEqual({ id: aliceId, name: 'alice', kind: 'user' });
+    expect(me.body.principal).toMatchObject({ id: aliceId, name: 'alice', kind: 'user', roles: ['self-service'], disabled: false });
     expect(me.body.permissions).toEqual(['keygate:admin:keys:own']);
     const token = await admin<{ principal: null; permissions: string[] }>('GET', '/v1/me');
     expect(token.body.principal).toBeNull();
