@@ -295,7 +295,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   });
   const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
-  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
+  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), audit, version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -314,6 +314,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
+      principal: (id) => store.getPrincipal(id),
     },
   });
 

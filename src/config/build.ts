@@ -134,6 +134,12 @@ function buildConsole(raw: Obj, roles: GatewayConfig['roles'], report: Report): 
     const defaultRole = str(o['defaultRole']);
     if (defaultRole !== '' && !roles.has(defaultRole)) report('/console/oidc/defaultRole', `role "${defaultRole}" is not defined (defined: ${defined(roles.keys())})`);
     if (defaultRole !== '' && roles.get(defaultRole)?.serviceOnly === true) report('/console/oidc/defaultRole', `role "${defaultRole}" is serviceOnly; OIDC creates user principals`);
+    for (const k of ['issuer', 'redirectUri'] as const) {
+      let u: URL | null = null;
+      try { u = new URL(str(o[k])); } catch { report(`/console/oidc/${k}`, 'must be an absolute URL'); }
+      // Plain http would let anyone on the path forge the provider's answers (or read the code).
+      if (u !== null && u.protocol !== 'https:' && !['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname)) report(`/console/oidc/${k}`, 'must be https (plain http only on loopback)');
+    }
     oidc = {
       issuer: str(o['issuer']),
       clientId: str(o['clientId']),
