@@ -4,6 +4,7 @@ import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
 import { KeyRegistry, buildOrgs, buildPrincipals, buildRoles } from './build-principals.ts';
 import { buildHeaders, buildTrustedPeers } from './build-headers.ts';
+import { buildLimiter, buildLimits, checkLimitRefs } from './build-limits.ts';
 
 /**
  * Schema-checked, defaulted data → the typed config, with every rule the schema cannot express
@@ -21,7 +22,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
   const orgs = buildOrgs(obj(data['orgs']), registry);
   const upstreams = buildUpstreams(obj(data['upstreams']), report);
   const caseSensitivePaths = bool(server['caseSensitivePaths']);
-  return {
+  const config: GatewayConfig = {
     file,
     server: {
       port: num(server['port']),
@@ -46,12 +47,16 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     tokens,
     orgs,
     roles,
+    limits: buildLimits(obj(data['limits']), report),
+    limiter: buildLimiter(obj(data['limiter'])),
     upstreams,
     routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, report, lineOf }),
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
   };
+  checkLimitRefs(config, report);
+  return config;
 }
 
 /** Retention is compared with stream ids, not waited on by a timer: no 24-day cap. */
