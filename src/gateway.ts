@@ -12,6 +12,9 @@ import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
+import { guardRefusedCredentials } from './limits/refused-credentials.ts';
+import { enforceLimits, type LimitRefusal } from './limits/stage.ts';
+import type { Limiter } from './limits/limiter.ts';
 import { requestIdOf } from './log/request-id.ts';
 import { must } from './must.ts';
 
@@ -25,6 +28,12 @@ export interface GatewayDeps {
   onFinished: (ctx: RequestContext, status: number) => void;
   /** An unexpected fault (a bug or a broken dependency). */
   onFault: (ctx: RequestContext, err: GatewayError) => void;
+  /** Rate limits and quotas (src/limits/); absent: none are enforced. */
+  limiter?: Limiter;
+  /** A request refused by a limit or quota (metrics, the sampled `limit.exceeded` event). */
+  onLimited?: (ctx: RequestContext, refusal: LimitRefusal) => void;
+  /** A credential refused before lookup by limiter.refusedCredentials, by style. */
+  onCredentialsLimited?: (style: string) => void;
   /** The built-in token exchange endpoint (tokens.path), when tokens are enabled. */
   tokenExchange?: (ctx: RequestContext, res: ServerResponse) => Promise<void>;
 }
@@ -63,10 +72,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const chain: Stage[] = [
     matchRoute,
     timedAuth([
-      extractCredential,
-      authenticate(deps.resolver, deps.onAuthenticated),
+      // A client address refused too often is refused before the key store is asked.
+      guardRefusedCredentials(deps.resolver, () => deps.current().config.limiter, {
+        extract: extractCredential,
+        lookup: authenticate(deps.resolver, deps.onAuthenticated),
+      }, { limited: deps.onCredentialsLimited }),
       authorizeRoute,
     ]),
+    ...(deps.limiter === undefined ? [] : [enforceLimits(deps.limiter, deps.onLimited)]),
     continueUpload,
   ];
 

@@ -34,6 +34,7 @@ import { auditAdminWrites } from './audit/admin.ts';
 import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
 import { shadowedRoutes } from './routing/shadow.ts';
+import { createLimits } from './limits/create.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -122,6 +123,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const side = store === declared ? { redis: '', sentinel: null, cluster: null, prefix: config0.store.prefix } : config0.store;
   const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n, reason) => metrics.auditDropped.labels(reason).inc(n) });
   const usage = createUsageCounter({ store: side, logger });
+  const limits = createLimits({ store: side, config: () => gen.config, metrics: metrics.registry, logger });
 
   const groups = new GroupDirectory(store);
   await groups.start((e) => logger.warn({ err: e }, 'could not load groups; keeping the last known'));
@@ -151,6 +153,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (ctx.upstreamRetry !== null && ctx.match !== null) metrics.upstreamRetries.labels(ctx.match.upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
+    limiter: limits.limiter,
+    onLimited: limits.onLimited,
+    onCredentialsLimited: limits.onCredentialsLimited,
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
   // Open WebSockets are re-judged when their key or principal changes, on every replica.
@@ -306,6 +311,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       await lastUsed.close();
       await trail.close();
       await usage.close();
+      await limits.limiter.close();
       await store.close();
       logger.info({}, 'keygate stopped');
     },

@@ -49,6 +49,8 @@ export function checkLimitRefs(c: GatewayConfig, report: Report): void {
   });
   c.principals.forEach((p, i) => {
     check(p.limit, `/principals/${i}/limit`);
-    p.keys.forEach((k, j) => check(k.limit, `/principals/${i}/keys/${j}/limit`));
+    p.keys.forEach((k, j) => {
+      check(k.limit, `/principals/${i}/keys/${j}/limit`);
+    });
   });
 }
