@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Generation } from './generation.ts';
 import type { RouteMatch } from './routing/types.ts';
 import type { KeyRecord, PrincipalRecord } from './keystore/types.ts';
@@ -29,17 +29,32 @@ export interface PresentedOrgKey {
 }
 
 /**
- * Everything known about one request, in one typed object that each stage reads and extends.
- * Stages never keep per-request state anywhere else.
+ * What the decision stages read of a request: on the proxy the IncomingMessage itself, on the
+ * check listener the original request a check describes (src/check/view.ts). The body, when a
+ * stage must read it, is iterated like a stream either way.
  */
-export interface RequestContext {
+export interface RequestView extends AsyncIterable<Buffer> {
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  /** The peer: the client on the proxy, the proxy asking on the check listener. */
+  socket?: { remoteAddress?: string | undefined } | null;
+}
+
+/**
+ * Everything known about one request, in one typed object that each stage reads and extends.
+ * Stages never keep per-request state anywhere else. `R` is the IncomingMessage on the proxy;
+ * the stages shared with decision mode take a {@link DecisionContext}.
+ */
+export interface RequestContext<R extends RequestView = IncomingMessage> {
   /** X-Request-Id: the client's when well-formed, else generated. */
   id: string;
   /** process.hrtime.bigint() at arrival. */
   start: bigint;
   /** The config generation this request started on; a reload never changes it mid-flight. */
   gen: Generation;
-  req: IncomingMessage;
+  req: R;
   /** Absent for WebSocket upgrades, which answer on the raw socket. */
   res: ServerResponse | undefined;
   /** The client asked `Expect: 100-continue`; answered only once the request is authorized. */
@@ -83,3 +98,6 @@ export interface RequestContext {
 /** Why a client header was removed rather than forwarded. */
 export type HeaderDropReason = 'underscore' | 'identity' | 'override';
 export type HeaderDrops = Record<HeaderDropReason, number>;
+
+/** The context of the stages the proxy and the check listener share (normalize … authorize). */
+export type DecisionContext = RequestContext<RequestView>;

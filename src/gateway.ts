@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from './context.ts';
+import type { DecisionContext, RequestContext } from './context.ts';
 import type { Generation } from './generation.ts';
 import type { KeyResolver } from './keystore/resolve.ts';
 import type { KeyRecord } from './keystore/types.ts';
@@ -31,7 +31,7 @@ export interface GatewayDeps {
   /** Rate limits and quotas (src/limits/); absent: none are enforced. */
   limiter?: Limiter;
   /** A request refused by a limit or quota (metrics, the sampled `limit.exceeded` event). */
-  onLimited?: (ctx: RequestContext, refusal: LimitRefusal) => void;
+  onLimited?: (ctx: DecisionContext, refusal: LimitRefusal) => void;
   /** A credential refused before lookup by limiter.refusedCredentials, by style. */
   onCredentialsLimited?: (style: string) => void;
   /** The built-in token exchange endpoint (tokens.path), when tokens are enabled. */
@@ -46,12 +46,12 @@ export interface Gateway {
 }
 
 /** Guard that Node's own limits do not give: it drops headers past maxHeadersCount silently. */
-function checkHeaderCount(ctx: RequestContext): void {
+function checkHeaderCount(ctx: DecisionContext): void {
   if (ctx.req.rawHeaders.length / 2 > ctx.gen.config.server.maxHeaders) throw new GatewayError('headers_too_large');
 }
 
 /** Answer 100 Continue only for an authorized request, so a refused upload is never sent. */
-function continueUpload(ctx: RequestContext): void {
+function continueUpload(ctx: DecisionContext): void {
   if (ctx.expectContinue) ctx.res?.writeContinue();
 }
 
@@ -66,11 +66,17 @@ function finalStatus(res: ServerResponse | undefined): number {
   return res.writableFinished || res.headersSent ? res.statusCode : 499;
 }
 
-export function createGateway(deps: GatewayDeps): Gateway {
-  // The request path, in order. Reading these lists tells the whole story of a request.
-  const front: Stage[] = [checkHeaderCount, checkHost, normalizePath];
-  const chain: Stage[] = [
+/** The request target made safe to match: the same on the proxy and the check listener. */
+export const frontStages: readonly Stage[] = [checkHeaderCount, checkHost, normalizePath];
+
+/**
+ * The decision: which route, whose credential, allowed or not. The proxy goes on to forward;
+ * the check listener (src/check/decide.ts) answers with the identity instead.
+ */
+export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated' | 'current' | 'limiter' | 'onLimited' | 'onCredentialsLimited'>, afterMatch: readonly Stage[] = []): Stage[] {
+  return [
     matchRoute,
+    ...afterMatch,
     timedAuth([
       // A client address refused too often is refused before the key store is asked.
       guardRefusedCredentials(deps.resolver, () => deps.current().config.limiter, {
@@ -79,9 +85,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }, { limited: deps.onCredentialsLimited }),
       authorizeRoute,
     ]),
+    // Rate limits and quotas count authorized requests only.
     ...(deps.limiter === undefined ? [] : [enforceLimits(deps.limiter, deps.onLimited)]),
-    continueUpload,
   ];
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  // The request path, in order. Reading these lists tells the whole story of a request.
+  const front = frontStages;
+  const chain: Stage[] = [...decisionStages(deps), continueUpload];
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     const gen = deps.current();

@@ -35,11 +35,18 @@ import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
 import { shadowedRoutes } from './routing/shadow.ts';
 import { createLimits } from './limits/create.ts';
+import { createDecider } from './check/decide.ts';
+import { startCheckListener, type CheckListener } from './check/listener.ts';
+import { createCheckMetrics } from './check/observe.ts';
+import { startLifecycleEvents } from './events/start.ts';
+import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
   readonly port: number;
   readonly adminPort: number;
+  /** The HTTP check listener's port; null when `check` is off. */
+  readonly checkPort: number | null;
   /** The generation new requests start on. */
   current(): Generation;
   /** Swap in a new, already validated config. In-flight requests finish on the old one. */
@@ -158,6 +165,24 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onCredentialsLimited: limits.onCredentialsLimited,
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
+  // Decision mode: the same stages, answered with the identity instead of forwarded.
+  const observeCheck = createCheckMetrics(metrics);
+  const decider = createDecider({
+    current: () => gen,
+    resolver,
+    onAuthenticated: (key, now) => {
+      lastUsed.touch(key.id, now);
+      usage.touch(key.id, now);
+    },
+    onDecided: (ctx, mode, d) => {
+      const status = d.allowed ? 200 : d.status;
+      accessLog.request(ctx, status);
+      trail.recordRequest(ctx, status);
+      observeCheck(ctx, mode, d);
+    },
+    onUntrusted: (mode) => metrics.checkUntrusted.labels(mode).inc(),
+    onFault: (ctx, err) => accessLog.fault(ctx, err),
+  });
   // Open WebSockets are re-judged when their key or principal changes, on every replica.
   const sessions = createWebSocketSessions({
     resolver,
@@ -242,6 +267,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       });
   });
 
+  // Lifecycle events (issue 14): expiry watch and webhooks, off the request path like the trail.
+  const events = startLifecycleEvents({
+    config: () => gen.config, stores: store === declared ? [store] : [store, declared], registry: metrics.registry, logger, userAgent: `keygate/${VERSION}`,
+  });
+  limits.emitTo((data) => events.bus.emit('limit.exceeded', data));
   const audit = auditAdminWrites(createAdminAudit(logger), trail);
   const lifecycle = createLifecycle({
     store,
@@ -250,13 +280,15 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     keyPrefix: config0.keys.prefix,
     maxKeysPerPrincipal: config0.keys.maxPerPrincipal,
     audit,
+    policy: () => gen.config.keys,
+    events: events.bus,
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
       sessions.invalidated(inv);
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) })];
+  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -279,22 +311,28 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   const port = await listen(server, cfg.port, cfg.host);
   const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
-  logger.info({ port, adminPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  const check: CheckListener | null = config0.check.enabled ? await startCheckListener(decider, () => gen) : null;
+  const checkPort = check?.port ?? null;
+  logger.info({ port, adminPort, checkPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
   warnShadowed(config0, logger);
 
   return {
     port,
     adminPort,
+    checkPort,
     metrics,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
       gen = buildGeneration(config, ++seq, pools, groups);
       warnShadowed(config, logger);
+      warnCheckRestart(config0, config, logger);
     },
     async shutdown() {
       draining = true;
       const deadline = gen.config.server.drainTimeoutMs;
+      // The check listener drains alongside the proxy, under the same deadline.
+      const checkClosed = check?.close(deadline);
       server.close();
       server.closeIdleConnections();
       if (inflight > 0) {
@@ -303,12 +341,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         if ((await Promise.race([allDone, timer])) === 'timeout') logger.warn({ inflight }, 'drain deadline reached; closing connections');
       }
       server.closeAllConnections();
+      await checkClosed;
       ws.close();
       sessions.close();
       await new Promise<void>((r) => admin.close(() => r()));
       admin.closeAllConnections();
       await pools.destroy();
       await lastUsed.close();
+      await events.close();
       await trail.close();
       await usage.close();
       await limits.limiter.close();
@@ -322,5 +362,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 function warnShadowed(config: GatewayConfig, logger: Logger): void {
   for (const s of shadowedRoutes(config.routes, { caseSensitive: config.server.caseSensitivePaths })) {
     logger.warn({ route: s.route.name, line: s.route.line, shadowedBy: s.by.name }, s.message);
+  }
+}
+
+/** The check listener's address is bound at start: a reload keeps serving where it listens. */
+function warnCheckRestart(first: GatewayConfig, next: GatewayConfig, logger: Logger): void {
+  const a = first.check;
+  const b = next.check;
+  if (a.enabled !== b.enabled || (b.enabled && (a.port !== b.port || a.host !== b.host || a.grpcPort !== b.grpcPort))) {
+    logger.warn({ enabled: b.enabled, port: b.port, host: b.host }, 'check listener address changes take effect on restart; decisions use the new routes and keys now');
   }
 }

@@ -1,13 +1,13 @@
-import type { RequestContext } from './context.ts';
+import type { DecisionContext } from './context.ts';
 
 /** One step of the request chain: reads and extends the context, throws a GatewayError to refuse. */
-export type Stage = (ctx: RequestContext) => void | Promise<void>;
+export type Stage = (ctx: DecisionContext) => void | Promise<void>;
 
 /**
  * Runs stages in order. Stays synchronous while every stage is (a cached key never awaits), and
  * continues asynchronously from the first stage that returns a promise.
  */
-export function runStages(stages: readonly Stage[], ctx: RequestContext, from = 0): void | Promise<void> {
+export function runStages(stages: readonly Stage[], ctx: DecisionContext, from = 0): void | Promise<void> {
   for (let i = from; i < stages.length; i++) {
     const r = (stages[i] as Stage)(ctx);
     if (r !== undefined) return r.then(() => runStages(stages, ctx, i + 1));

@@ -4,7 +4,7 @@ import type { ActionSet } from '../authz/actions.ts';
 export const ADMIN_ACTION = 'keygate:admin';
 
 /** What the admin API manages; each is read (GET) or written (everything else). */
-export const ADMIN_RESOURCES = ['principals', 'keys', 'groups', 'audit'] as const;
+export const ADMIN_RESOURCES = ['principals', 'keys', 'groups', 'audit', 'webhooks'] as const;
 export type AdminResource = (typeof ADMIN_RESOURCES)[number];
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import { ERRORS } from '../errors.ts';
 import { maskKeys } from '../credentials/mask.ts';
 
@@ -70,7 +70,7 @@ function own(s: string): string {
 }
 
 /** 4xx refusals are the caller's (bad credential, missing permission, malformed credential); 5xx are faults. */
-function decisionOf(ctx: RequestContext, status: number): AuditDecision {
+function decisionOf(ctx: DecisionContext, status: number): AuditDecision {
   // Forwarded means every check passed; a later upstream failure is in `reason`, not the decision.
   if (ctx.forwarded || ctx.errorCode === null) return 'allowed';
   const known = (ERRORS as Record<string, { status: number } | undefined>)[ctx.errorCode];
@@ -86,7 +86,7 @@ function decisionOf(ctx: RequestContext, status: number): AuditDecision {
  *   route or credential was looked at — the same flooding argument, and the same metric.
  * A protected route's request always has an event, whether auth allowed, denied or failed.
  */
-export function requestEvent(ctx: RequestContext, status: number, now = Date.now()): AuditEvent | null {
+export function requestEvent(ctx: DecisionContext, status: number, now = Date.now()): AuditEvent | null {
   let kind: AuditKind;
   if (ctx.authNs !== null) kind = 'request';
   else if (ctx.match === null && ctx.gen.config.tokens.enabled && ctx.path === ctx.gen.config.tokens.path) kind = 'token';

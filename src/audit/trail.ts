@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import type { AuditConfig } from '../config/types.ts';
 import type { RedisConn } from '../keystore/redis/connection.ts';
 import { isRedis, openSideConnection, type StoreTarget } from './connection.ts';
@@ -37,7 +37,7 @@ export interface AuditTrail {
   /** Never blocks, never throws: queued, or dropped and counted. */
   record(event: AuditEvent): void;
   /** `record(requestEvent(ctx, status))` when the request is one the trail keeps. */
-  recordRequest(ctx: RequestContext, status: number): void;
+  recordRequest(ctx: DecisionContext, status: number): void;
   query(filter: AuditFilter): Promise<AuditPage>;
   /** Writes what is queued. */
   flush(): Promise<void>;
@@ -74,7 +74,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
   const anonymous = createAnonymousLimit({ rate: cfg.anonymousRate, burst: cfg.anonymousRate * 10 });
 
   /** A request's event into `put`; a fault building it is a dropped event, not a failed request. */
-  const fromRequest = (put: (e: AuditEvent) => void) => (ctx: RequestContext, status: number): void => {
+  const fromRequest = (put: (e: AuditEvent) => void) => (ctx: DecisionContext, status: number): void => {
     let e: AuditEvent | null;
     try {
       e = requestEvent(ctx, status);

@@ -1,11 +1,11 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { bearerChallenge } from '../credentials/bearer.ts';
 import type { ResourceRef } from './authorize.ts';
 import { must } from '../must.ts';
 
 /** The resource id named by the route's path parameter, percent-decoded (ids are compared decoded). */
-function resourceOf(ctx: RequestContext): ResourceRef | null {
+function resourceOf(ctx: DecisionContext): ResourceRef | null {
   const { route, params } = must(ctx.match, 'matchRoute ran first');
   if (route.resource === null) return null;
   const raw = params[route.resource.param] ?? '';
@@ -19,7 +19,7 @@ function resourceOf(ctx: RequestContext): ResourceRef | null {
 }
 
 /** Stage: the principal (as narrowed by its key) must hold every action the route names; 403 names the first missing one. */
-export function authorizeRoute(ctx: RequestContext): void {
+export function authorizeRoute(ctx: DecisionContext): void {
   const route = must(ctx.match, 'matchRoute ran first').route;
   if (route.public) return;
   const decision = ctx.gen.authorizer.authorize(

@@ -126,8 +126,8 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
   const createOpts = { principal: { type: 'string' }, name: { type: 'string' }, purpose: { type: 'string' }, 'expires-in': { type: 'string' }, scope: { type: 'string', multiple: true } } as const;
   switch (verb) {
     case 'list': {
-      const { values } = parse(args, { principal: { type: 'string' }, status: { type: 'string' } });
-      const q = new URLSearchParams(defined({ principal: values['principal'], status: values['status'] }) as Record<string, string>).toString();
+      const { values } = parse(args, { principal: { type: 'string' }, status: { type: 'string' }, unused: { type: 'string' } });
+      const q = new URLSearchParams(defined({ principal: values['principal'], status: values['status'], unusedFor: values['unused'] }) as Record<string, string>).toString();
       const d = (await c.call('GET', `/v1/keys${q === '' ? '' : `?${q}`}`)) as { items: Row[] }; return printKeys(c, values, d, d.items);
     }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/keys/${enc(one(positionals, 'key id'))}`)) as Row; return printKeys(c, values, d, [d]); }
@@ -153,8 +153,8 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
     }
     case 'expire': { const { values, positionals } = parse(args, {}); const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/expire`)) as Row; return printKeys(c, values, d, [d]); }
     case 'rotate': {
-      const { values, positionals } = parse(args, { grace: { type: 'string' } });
-      const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/rotate`, defined({ grace: values['grace'] })));
+      const { values, positionals } = parse(args, { grace: { type: 'string' }, 'expires-in': { type: 'string' } });
+      const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/rotate`, defined({ grace: values['grace'], expiresIn: values['expires-in'] })));
       return secretNotice(c, values, d as { key: Row; secret: string; notice: string });
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/keys/${enc(one(positionals, 'key id'))}`); return out('deleted'); }

@@ -87,9 +87,12 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
   },
   keys: {
     list: {
-      usage: 'keygate keys list [--principal P] [--status S]',
+      usage: 'keygate keys list [--principal P] [--status S] [--unused 30d]',
       summary: 'keys with their principal, status, expiry, last use and 7-day request count',
-      options: ['--principal P          only this principal\'s keys (id or name)', '--status S             active | expired | revoked | rotated', JSON_OPT],
+      options: [
+        '--principal P          only this principal\'s keys (id or name)', '--status S             active | expired | revoked | rotated',
+        '--unused D             only keys not used for D (30d): last used, or created if never used, before then', JSON_OPT,
+      ],
     },
     show: { usage: 'keygate keys show ID', summary: 'one key (never its secret)', options: [JSON_OPT] },
     usage: { usage: 'keygate keys usage ID [--days N]', summary: 'requests per UTC day, oldest first', options: ['--days N               how many days back (default 30)', JSON_OPT] },
@@ -99,7 +102,7 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
       options: [
         '--principal P          the principal it authenticates as (id or name; required)',
         '--name N, --purpose T  labels shown in lists and the audit trail',
-        '--expires-in D         lifetime (90d, 12h); default: never expires',
+        '--expires-in D         lifetime (90d, 12h); default: keys.defaultLifetime, else never expires',
         '--scope A              limit the key to these actions (repeat); default: all its principal holds',
         '--type T               api_key (default) or key_pair',
         JSON_OPT,
@@ -112,7 +115,10 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
     },
     update: { usage: 'keygate keys update ID [--name N] [--purpose T]', summary: 'relabel a key', options: [JSON_OPT] },
     expire: { usage: 'keygate keys expire ID', summary: 'expire a key now (it is kept, for the audit trail)', options: [JSON_OPT] },
-    rotate: { usage: 'keygate keys rotate ID [--grace 24h]', summary: 'issue a successor; the old key keeps working for the grace period', options: ['--grace D              how long the old secret keeps working (24h); default: not at all', JSON_OPT] },
+    rotate: {
+      usage: 'keygate keys rotate ID [--grace 24h] [--expires-in 90d]', summary: 'issue a successor; the old key keeps working for the grace period',
+      options: ['--grace D              how long the old secret keeps working (24h); default: not at all', '--expires-in D         the successor\'s lifetime; default: the old key\'s lifetime, within keys.maxLifetime', JSON_OPT],
+    },
     delete: { usage: 'keygate keys delete ID', summary: 'delete a key' },
   },
   groups: {

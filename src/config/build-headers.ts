@@ -7,12 +7,12 @@ import { bool, strings, type Obj, type Report } from './raw.ts';
  * `address/prefix`; IPv4 rules also match IPv4-mapped IPv6 peers (`::ffff:10.0.0.5`, what a
  * dual-stack listener reports), which BlockList does by itself.
  */
-export function buildTrustedPeers(entries: string[], report: Report): TrustedPeers | null {
+export function buildTrustedPeers(entries: string[], report: Report, at = '/server/trustedProxies'): TrustedPeers | null {
   if (entries.length === 0) return null;
   const list = new BlockList();
   entries.forEach((entry, i) => {
     const problem = addEntry(list, entry.trim());
-    if (problem !== null) report(`/server/trustedProxies/${i}`, `"${entry}" ${problem}: write an address or a CIDR, like 10.0.0.0/8 or fd00::/8`);
+    if (problem !== null) report(`${at}/${i}`, `"${entry}" ${problem}: write an address or a CIDR, like 10.0.0.0/8 or fd00::/8`);
   });
   return {
     has(address) {

@@ -1,4 +1,4 @@
-import type { AuditConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
+import type { AuditConfig, CheckConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
 import { bool, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
@@ -40,10 +40,11 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       pathSemicolons: server['pathSemicolons'] === 'allow' ? 'allow' : 'reject',
     },
     admin: { port: num(admin['port']), host: str(admin['host']), token: str(admin['token']) },
+    check: buildCheck(data['check'], report),
     store: buildStore(obj(data['store']), report),
     identity: buildIdentity(obj(data['identity']), report),
     credentials,
-    keys: { prefix: str(keys['prefix']), maxPerPrincipal: num(keys['maxPerPrincipal']), pepper: str(keys['pepper']) },
+    keys: buildKeys(keys, report),
     tokens,
     orgs,
     roles,
@@ -53,10 +54,74 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, report, lineOf }),
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
+    webhooks: buildWebhooks(list(data['webhooks']), report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
   };
   checkLimitRefs(config, report);
   return config;
+}
+
+/** Absent section: the check listener is off. The schema fills the defaults of a present one. */
+function buildCheck(raw: unknown, report: Report): CheckConfig {
+  const c = obj(raw);
+  const trustedClients = raw === undefined ? ['127.0.0.0/8', '::1'] : strings(c['trustedClients']);
+  const nobody = { has: () => false };
+  return {
+    enabled: raw !== undefined,
+    port: num(c['port']),
+    host: str(c['host']),
+    grpcPort: typeof c['grpcPort'] === 'number' ? c['grpcPort'] : null,
+    pathPrefix: str(c['pathPrefix']),
+    trustedClients,
+    trusted: buildTrustedPeers(trustedClients, report, '/check/trustedClients') ?? nobody,
+  };
+}
+
+/** Lifetimes are compared with dates, never waited on by a timer: no 24-day cap. */
+function buildKeys(raw: Obj, report: Report): KeysConfig {
+  const lifetime = (field: string): number | null => {
+    const text = str(raw[field]);
+    if (text === '') return null;
+    const ms = parseDuration(text);
+    if (ms === null || ms <= 0) report(`/keys/${field}`, 'must be a positive duration like 90d');
+    return ms;
+  };
+  const maxLifetimeMs = lifetime('maxLifetime');
+  const defaultLifetimeMs = lifetime('defaultLifetime');
+  if (maxLifetimeMs !== null && defaultLifetimeMs !== null && defaultLifetimeMs > maxLifetimeMs) {
+    report('/keys/defaultLifetime', `longer than keys.maxLifetime (${str(raw['maxLifetime'])}): every key created without expiresIn would be refused`);
+  }
+  const expiryCheckIntervalMs = duration(raw['expiryCheckInterval'], '/keys/expiryCheckInterval', report);
+  if (expiryCheckIntervalMs < 100) report('/keys/expiryCheckInterval', 'at least 100ms: each check lists every key');
+  return {
+    prefix: str(raw['prefix']), maxPerPrincipal: num(raw['maxPerPrincipal']), pepper: str(raw['pepper']),
+    maxLifetimeMs, defaultLifetimeMs, requireExpiry: bool(raw['requireExpiry']), expiryCheckIntervalMs,
+  };
+}
+
+/** Names default to the URL's host and path (no credentials or query: the name is shown). */
+function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
+  const names = new Set<string>();
+  return raw.map(obj).map((w, i) => {
+    let url: URL;
+    try {
+      url = new URL(str(w['url']));
+    } catch {
+      report(`/webhooks/${i}/url`, 'must be an absolute http(s) URL');
+      url = new URL('http://invalid.invalid/');
+    }
+    const name = str(w['name']) || `${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+    if (names.has(name)) report(`/webhooks/${i}/name`, `webhook name "${name}" is already used (give each receiver a name)`);
+    names.add(name);
+    const backoffMs = duration(w['backoff'], `/webhooks/${i}/backoff`, report);
+    const maxBackoffMs = duration(w['maxBackoff'], `/webhooks/${i}/maxBackoff`, report);
+    if (backoffMs > maxBackoffMs) report(`/webhooks/${i}/backoff`, 'longer than maxBackoff');
+    return {
+      name, url, secret: str(w['secret']), events: new Set(strings(w['events'])),
+      timeoutMs: duration(w['timeout'], `/webhooks/${i}/timeout`, report),
+      maxAttempts: num(w['maxAttempts']), backoffMs, maxBackoffMs,
+    };
+  });
 }
 
 /** Retention is compared with stream ids, not waited on by a timer: no 24-day cap. */

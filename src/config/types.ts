@@ -49,6 +49,28 @@ export interface HeadersConfig {
   credentialPatterns: RegExp[];
 }
 
+/**
+ * `check`: the decision-only listener (docs/forward-auth.md). nginx `auth_request`, Traefik
+ * ForwardAuth, Caddy `forward_auth` and Envoy `ext_authz` ask it about a request; it answers
+ * allowed (with the identity) or refused, and never forwards anything.
+ */
+export interface CheckConfig {
+  /** Off unless the `check` section is present. @default false */
+  enabled: boolean;
+  /** @default 8081 */
+  port: number;
+  /** @default "127.0.0.1" */
+  host: string;
+  /** Envoy gRPC `envoy.service.auth.v3.Authorization/Check`; null: not served. @default null */
+  grpcPort: number | null;
+  /** Envoy HTTP ext_authz: the `path_prefix` Envoy puts before the original path. @default "/envoy" */
+  pathPrefix: string;
+  /** Addresses and CIDRs allowed to ask, as written. @default ["127.0.0.1/8", "::1"] */
+  trustedClients: string[];
+  /** `trustedClients` compiled once. */
+  trusted: TrustedPeers;
+}
+
 export interface AdminConfig {
   /** @default 9090 */
   port: number;
@@ -96,6 +118,33 @@ export interface KeysConfig {
   maxPerPrincipal: number;
   /** Server-side secret: when set, secrets are stored as HMAC-SHA256 with it instead of SHA-256. @default "" */
   pepper: string;
+  /** Longest lifetime of a key at creation, import or rotation; null: no limit. @default null */
+  maxLifetimeMs: number | null;
+  /** Lifetime of a key created without one; null: none. @default null */
+  defaultLifetimeMs: number | null;
+  /** Refuse keys without an expiry (implied by maxLifetimeMs). @default false */
+  requireExpiry: boolean;
+  /** How often each replica scans for keys entering an expiry window. @default 60_000 */
+  expiryCheckIntervalMs: number;
+}
+
+/** One `webhooks[]` receiver of lifecycle events (src/webhooks/). */
+export interface WebhookConfig {
+  /** Delivery log and metrics label. @default the URL's host and path */
+  name: string;
+  url: URL;
+  /** HMAC-SHA256 key; never logged, never stored with a delivery. */
+  secret: string;
+  /** Event types sent here. @default every type */
+  events: ReadonlySet<string>;
+  /** @default 10_000 */
+  timeoutMs: number;
+  /** @default 12 */
+  maxAttempts: number;
+  /** First retry delay, doubled per attempt with full jitter. @default 1_000 */
+  backoffMs: number;
+  /** @default 3_600_000 */
+  maxBackoffMs: number;
 }
 
 export interface IdentityConfig {
@@ -313,6 +362,7 @@ export interface GatewayConfig {
   admin: AdminConfig;
   store: StoreConfig;
   identity: IdentityConfig;
+  check: CheckConfig;
   credentials: CredentialsConfig;
   keys: KeysConfig;
   tokens: TokensConfig;
@@ -325,6 +375,7 @@ export interface GatewayConfig {
   routes: RouteConfig[];
   principals: DeclaredPrincipal[];
   audit: AuditConfig;
+  webhooks: WebhookConfig[];
   log: LogConfig;
 }
 

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { RequestView } from '../context.ts';
 import { applyEdits, createScanner, modify, parseTree } from 'jsonc-parser';
 
 /** jsonc-parser's SyntaxKind is a const enum, which type stripping cannot inline: its values. */
@@ -14,13 +14,13 @@ export interface BodyCredential {
 }
 
 /** Only JSON bodies carry a credential field (`application/json`, `application/*+json`). */
-export function isJson(req: IncomingMessage): boolean {
+export function isJson(req: RequestView): boolean {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''.toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 /** Reads at most `maxBytes`; more is 413 without reading further. */
-async function readLimited(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+async function readLimited(req: RequestView, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new GatewayError('body_too_large');
   const chunks: Buffer[] = [];
@@ -55,7 +55,7 @@ function tooDeep(text: string, maxDepth: number): boolean {
  * A field given twice is refused: parsers disagree on which duplicate wins.
  */
 export async function readBodyCredential(
-  req: IncomingMessage,
+  req: RequestView,
   opts: { field: string; orgField: string; maxBytes: number; maxDepth: number; hide: boolean },
 ): Promise<BodyCredential> {
   const raw = await readLimited(req, opts.maxBytes);

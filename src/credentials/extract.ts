@@ -1,5 +1,5 @@
 import type { CredentialStyleName } from '../config/types.ts';
-import type { PresentedCredential, RequestContext } from '../context.ts';
+import type { DecisionContext, PresentedCredential } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { parseAuthorization } from './authorization.ts';
 import { BEARER_CHALLENGE, bearerChallenge } from './bearer.ts';
@@ -11,24 +11,24 @@ import type { VerifyResult } from '../tokens/signer.ts';
 import { must } from '../must.ts';
 
 /** Styles the matched route accepts (RouteConfig.accepts, fixed when the config was built). */
-export function acceptedStyles(ctx: RequestContext): ReadonlySet<CredentialStyleName> {
+export function acceptedStyles(ctx: DecisionContext): ReadonlySet<CredentialStyleName> {
   return must(ctx.match, 'matchRoute ran first').route.accepts;
 }
 
-function malformed(ctx: RequestContext, style: CredentialStyleName): GatewayError {
+function malformed(ctx: DecisionContext, style: CredentialStyleName): GatewayError {
   ctx.malformedStyle = style;
   return new GatewayError('invalid_key', 'Malformed credential', { headers: { 'www-authenticate': bearerChallenge('invalid_token', 'malformed credential') } });
 }
 
 /** A key secret becomes its hash here; nothing after this stage sees the secret. */
-function keyCredential(ctx: RequestContext, style: CredentialStyleName, secret: string, source: PresentedCredential['source']): PresentedCredential {
+function keyCredential(ctx: DecisionContext, style: CredentialStyleName, secret: string, source: PresentedCredential['source']): PresentedCredential {
   // A key in our format with a wrong checksum is a typo or a forgery: refuse it without a lookup.
   if (checkSecretFormat(secret, ctx.gen.config.keys.prefix) === 'malformed') throw malformed(ctx, style);
   return { style, hash: ctx.gen.hasher(secret), source };
 }
 
 /** Credentials carried in headers and the query. Precedence is fixed; see docs/credentials.md. */
-function fromHeadersAndQuery(ctx: RequestContext, accepted: ReadonlySet<CredentialStyleName>): { found: PresentedCredential[]; jwt: string | null } {
+function fromHeadersAndQuery(ctx: DecisionContext, accepted: ReadonlySet<CredentialStyleName>): { found: PresentedCredential[]; jwt: string | null } {
   const cfg = ctx.gen.config;
   const found: PresentedCredential[] = [];
   let jwt: string | null = null;
@@ -62,7 +62,7 @@ function fromHeadersAndQuery(ctx: RequestContext, accepted: ReadonlySet<Credenti
 }
 
 /** A short-lived token is verified here (signature, expiry) so only its claims travel on. */
-function verifyToken(ctx: RequestContext, jwt: string): void | Promise<void> {
+function verifyToken(ctx: DecisionContext, jwt: string): void | Promise<void> {
   const signer = ctx.gen.tokens;
   const now = Date.now();
   const accept = (r: VerifyResult): void => {
@@ -78,7 +78,7 @@ function verifyToken(ctx: RequestContext, jwt: string): void | Promise<void> {
 }
 
 /** The org key header (Contrast `API-Key`), hashed like any secret. */
-function orgKeyHeader(ctx: RequestContext): void {
+function orgKeyHeader(ctx: DecisionContext): void {
   const sk = ctx.gen.config.credentials.serviceKey;
   if (!sk.enabled) return;
   const name = sk.orgHeader.toLowerCase();
@@ -86,7 +86,7 @@ function orgKeyHeader(ctx: RequestContext): void {
   if (value !== undefined) ctx.orgKey = { hash: ctx.gen.hasher(value.trim()), source: { kind: 'header', name } };
 }
 
-function choose(ctx: RequestContext, found: PresentedCredential[]): void {
+function choose(ctx: DecisionContext, found: PresentedCredential[]): void {
   const first = found[0];
   if (first === undefined) {
     if (ctx.orgKey !== null && ctx.gen.config.credentials.requireUserKey) throw new GatewayError('user_key_required');
@@ -102,7 +102,7 @@ function choose(ctx: RequestContext, found: PresentedCredential[]): void {
  * possibly another principal's (a confused deputy). A different key in the body is ambiguous; the
  * same key is removed like any hidden credential. An `orgToken` is held to the same rule.
  */
-async function withBody(ctx: RequestContext, found: PresentedCredential[]): Promise<void> {
+async function withBody(ctx: DecisionContext, found: PresentedCredential[]): Promise<void> {
   const b = ctx.gen.config.credentials.body;
   // The body must be read before the request is authorized: answer 100 Continue now.
   if (ctx.expectContinue) {
@@ -121,7 +121,7 @@ async function withBody(ctx: RequestContext, found: PresentedCredential[]): Prom
 }
 
 /** Does the request carry a body at all (RFC 9112 §6.3)? */
-function hasBody(ctx: RequestContext): boolean {
+function hasBody(ctx: DecisionContext): boolean {
   const h = ctx.req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
@@ -131,7 +131,7 @@ function hasBody(ctx: RequestContext): boolean {
  * hash. The body is read only on routes that accept `body`, and only for JSON — otherwise the
  * request keeps streaming.
  */
-export function extractCredential(ctx: RequestContext): void | Promise<void> {
+export function extractCredential(ctx: DecisionContext): void | Promise<void> {
   const accepted = acceptedStyles(ctx);
   const { found, jwt } = fromHeadersAndQuery(ctx, accepted);
   orgKeyHeader(ctx);
@@ -140,6 +140,6 @@ export function extractCredential(ctx: RequestContext): void | Promise<void> {
   return tokenClaims(ctx, jwt);
 }
 
-function tokenClaims(ctx: RequestContext, jwt: string | null): void | Promise<void> {
+function tokenClaims(ctx: DecisionContext, jwt: string | null): void | Promise<void> {
   if (jwt !== null && must(ctx.credential, 'choose() set it').style === 'token') return verifyToken(ctx, jwt);
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { RequestView } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 
 /**
@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.ts';
  * duplicate `Authorization` headers in `req.headers`, while an upstream may read the last one,
  * so a credential header sent twice is refused rather than guessed at.
  */
-export function singleRawHeader(req: IncomingMessage, lowerName: string): string | undefined {
+export function singleRawHeader(req: RequestView, lowerName: string): string | undefined {
   const raw = req.rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import { GatewayError, type ErrorCode } from '../errors.ts';
 import { bearerChallenge } from '../credentials/bearer.ts';
 import type { KeyResolver, Resolution } from './resolve.ts';
@@ -23,7 +23,7 @@ function refuse(code: ErrorCode): GatewayError {
  * "no such key" and "not this user's key" get the same answer (no oracle for guessing).
  */
 export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyRecord, now: number) => void) {
-  function accept(ctx: RequestContext, r: Resolution): void {
+  function accept(ctx: DecisionContext, r: Resolution): void {
     if (r.status === 'not_found') throw refuse(REFUSALS.not_found);
     // The key was found by its hash: its ids go to the access log and the audit trail even when
     // it is refused ("who still uses the key I expired"). The caller learns nothing from that, and
@@ -49,7 +49,7 @@ export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyR
     }
     onAuthenticated?.(r.key, Date.now());
   }
-  return function authenticateStage(ctx: RequestContext): void | Promise<void> {
+  return function authenticateStage(ctx: DecisionContext): void | Promise<void> {
     const c = ctx.credential;
     if (c === null) return;
     const now = Date.now();

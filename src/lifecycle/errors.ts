@@ -5,6 +5,8 @@
  */
 export const ADMIN_ERRORS = {
   invalid_input: 400,
+  key_lifetime_exceeded: 400,
+  key_expiry_required: 400,
   unauthorized: 401,
   key_pair_secret_not_credential: 401,
   forbidden: 403,

@@ -7,6 +7,8 @@ import {
 } from '../keystore/types.ts';
 import { AdminError } from './errors.ts';
 import type { AdminAudit } from './audit.ts';
+import { NO_POLICY, lifetimeForNewKey, lifetimeForRotation, type LifetimePolicy } from './policy.ts';
+import type { EventBus } from '../events/bus.ts';
 
 export interface LifecycleDeps {
   store: KeyStore;
@@ -24,6 +26,10 @@ export interface LifecycleDeps {
    */
   invalidateLocal?: (inv: Invalidation) => void | Promise<void>;
   now?: () => Date;
+  /** `keys.maxLifetime` / `defaultLifetime` / `requireExpiry` of the generation in force. @default no policy */
+  policy?: () => LifetimePolicy;
+  /** Where lifecycle events go (webhooks); emitting never blocks or throws. */
+  events?: EventBus;
 }
 
 /** Who is making the change, for the audit trail and `createdBy`. */
@@ -91,6 +97,9 @@ export function createLifecycle(deps: LifecycleDeps) {
   const now = deps.now ?? (() => new Date());
   const { store, audit } = deps;
   const local = async (inv: Invalidation) => { await deps.invalidateLocal?.(inv); };
+  const policy = () => deps.policy?.() ?? NO_POLICY;
+  const iso = (d: Date | undefined) => d?.toISOString() ?? null;
+  const keyRef = (k: KeyRecord) => ({ keyId: k.id, principalId: k.principalId, expiresAt: iso(k.expiresAt) });
 
   /**
    * Runs a write whose outcome must be known before answering (issue 10, item 14). A write
@@ -225,6 +234,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
       await local({ type: 'principal', id: p.id });
       audit.record(actor, disabled ? 'principal.disable' : 'principal.enable', p.id, {});
+      if (disabled && !p.disabled) deps.events?.emit('principal.disabled', { principalId: p.id, name: p.name, by: actor.name });
       return updated;
     }),
     delete: (ref: string, actor: Actor) => guard(async () => {
@@ -239,6 +249,7 @@ export function createLifecycle(deps: LifecycleDeps) {
   async function insertKey(input: NewKey, secret: string, actor: Actor): Promise<KeyRecord> {
     const p = await principal(input.principal);
     writable(p);
+    const lifetimeMs = lifetimeForNewKey(input.expiresInMs, policy());
     const t = now();
     const k: KeyRecord = {
       id: newKeyId(), principalId: p.id, hash: deps.hashSecret(secret), prefix: displayPrefix(secret, deps.keyPrefix),
@@ -246,7 +257,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       ...(input.name === undefined ? {} : { name: input.name }),
       ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
       ...(input.scopes === undefined ? {} : { scopes: input.scopes }),
-      ...(input.expiresInMs === undefined ? {} : { expiresAt: new Date(t.getTime() + input.expiresInMs) }),
+      ...(lifetimeMs === undefined ? {} : { expiresAt: new Date(t.getTime() + lifetimeMs) }),
     };
     await confirmed(
       () => store.createKey(k, { maxLive: deps.maxKeysPerPrincipal, now: t }),
@@ -259,17 +270,25 @@ export function createLifecycle(deps: LifecycleDeps) {
 
   const keys = {
     get: (id: string) => guard(() => key(id)),
-    list: (filter: { principal?: string; status?: KeyStatus }) => guard(async () => {
+    /**
+     * `unusedForMs`: keys idle that long — last used before `now − unusedForMs`, or never used and
+     * created before it (a key issued yesterday is not "unused for 30 days"). Last use is
+     * recorded at most once a minute per key and flushed every few seconds (keystore/last-used.ts).
+     */
+    list: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }) => guard(async () => {
       const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
       const all = await store.listKeys(principalId === undefined ? {} : { principalId });
       const t = now();
-      return filter.status === undefined ? all : all.filter((k) => keyStatus(k, t) === filter.status);
+      const since = filter.unusedForMs === undefined ? null : t.getTime() - filter.unusedForMs;
+      return all.filter((k) => (filter.status === undefined || keyStatus(k, t) === filter.status)
+        && (since === null || (k.lastUsedAt ?? k.createdAt).getTime() < since));
     }),
     /** Returns the secret exactly once; it is not stored and cannot be recovered. */
     create: (input: NewKey, actor: Actor) => guard(async () => {
       const secret = generateSecret(deps.keyPrefix);
       const k = await insertKey(input, secret, actor);
       audit.record(actor, 'key.create', k.id, { principalId: k.principalId, expiresAt: k.expiresAt?.toISOString() ?? null });
+      deps.events?.emit('key.created', { ...keyRef(k), imported: false, createdBy: actor.name });
       return { key: k, secret };
     }),
     /** Brings in a secret from a system being migrated; stored as its hash like any other. */
@@ -279,6 +298,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       }
       const k = await insertKey(input, secret, actor);
       audit.record(actor, 'key.import', k.id, { principalId: k.principalId });
+      deps.events?.emit('key.created', { ...keyRef(k), imported: true, createdBy: actor.name });
       return k;
     }),
     update: (id: string, patch: { name?: string; purpose?: string }, actor: Actor) => guard(async () => {
@@ -297,13 +317,19 @@ export function createLifecycle(deps: LifecycleDeps) {
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.expire', k.id, {});
+      deps.events?.emit('key.revoked', { ...keyRef(updated), reason: 'expired_by_admin', by: actor.name });
       return updated;
     }),
-    /** New secret for the same principal; the old one works for `graceMs` more (default: not at all). */
-    rotate: (id: string, graceMs: number, actor: Actor) => guard(async () => {
+    /**
+     * New secret for the same principal; the old one works for `graceMs` more (default: not at
+     * all). The new key's lifetime obeys the policy (lifetimeForRotation): `expiresInMs` when
+     * given, else the old key's own lifetime, counted from now.
+     */
+    rotate: (id: string, graceMs: number, actor: Actor, expiresInMs?: number) => guard(async () => {
       const old = await key(id);
       const t = now();
       if (keyStatus(old, t) !== 'active') throw new AdminError('conflict', `Key "${id}" is not active and cannot be rotated`);
+      const lifetimeMs = lifetimeForRotation(old, expiresInMs, policy());
       const secret = generateSecret(deps.keyPrefix);
       const next: KeyRecord = {
         ...old, id: newKeyId(), hash: deps.hashSecret(secret), prefix: displayPrefix(secret, deps.keyPrefix),
@@ -311,6 +337,8 @@ export function createLifecycle(deps: LifecycleDeps) {
       };
       delete next.rotatedTo;
       delete next.lastUsedAt;
+      if (lifetimeMs === undefined) delete next.expiresAt;
+      else next.expiresAt = new Date(t.getTime() + lifetimeMs);
       const oldEnd = new Date(t.getTime() + graceMs);
       const previous = await confirmed(
         () => store.rotateKey(old.id, next, old.expiresAt !== undefined && old.expiresAt < oldEnd ? old.expiresAt : oldEnd),
@@ -321,6 +349,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       await local({ type: 'key', hash: old.hash });
       await local({ type: 'key', hash: next.hash });
       audit.record(actor, 'key.rotate', old.id, { newKeyId: next.id, graceMs });
+      deps.events?.emit('key.rotated', { ...keyRef(next), previousKeyId: old.id, previousExpiresAt: iso(previous.expiresAt), by: actor.name });
       return { key: next, secret, previous };
     }),
     delete: (id: string, actor: Actor) => guard(async () => {
@@ -328,6 +357,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       await confirmed(() => store.deleteKey(k.id), async () => ((await store.getKey(k.id)) === null ? { value: true } : null), { type: 'key', id: k.id });
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.delete', k.id, { principalId: k.principalId });
+      deps.events?.emit('key.revoked', { ...keyRef(k), reason: 'deleted', by: actor.name });
     }),
   };
 

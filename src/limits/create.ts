@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext as RequestContext } from '../context.ts';
 import type { Logger } from '../log/logger.ts';
 import { isRedis, type StoreTarget } from '../audit/connection.ts';
 import { createLimiter, type Limiter } from './limiter.ts';
@@ -8,13 +8,15 @@ import { createMemoryLimitBackend } from './memory-backend.ts';
 import { createRedisLimitBackend } from './redis-backend.ts';
 import { createLimitMetrics, type LimitMetrics } from './metrics.ts';
 import type { LimitRefusal } from './stage.ts';
-import { createExceededSampler } from './exceeded.ts';
+import { createExceededSampler, type LimitExceeded } from './exceeded.ts';
 
 export interface Limits {
   limiter: Limiter;
   metrics: LimitMetrics;
   onLimited(ctx: RequestContext, r: LimitRefusal): void;
   onCredentialsLimited(style: string): void;
+  /** Where sampled `limit.exceeded` events go (the lifecycle event bus, src/events/). */
+  emitTo(emit: (e: LimitExceeded) => void): void;
 }
 
 /**
@@ -38,15 +40,22 @@ export function createLimits(opts: { store: StoreTarget; config: () => GatewayCo
     },
   });
   metrics.observe(limiter);
-  const exceeded = createExceededSampler();
+  let sink: ((e: LimitExceeded) => void) | null = null;
+  const exceeded = createExceededSampler(() => sink);
   return {
     limiter,
     metrics,
     onLimited(ctx, r) {
       if (r.code === 'rate_limited') metrics.limited.labels(r.name.startsWith('override(') ? 'override' : r.name).inc();
       else metrics.quotaRefusals.labels(r.name.replace(/-quota$/, '')).inc();
-      exceeded(ctx, r);
+      exceeded.refused(ctx, r);
     },
-    onCredentialsLimited: (style) => metrics.refusedCredentials.labels(style).inc(),
+    onCredentialsLimited(style) {
+      metrics.refusedCredentials.labels(style).inc();
+      exceeded.credentialsRefused();
+    },
+    emitTo(emit) {
+      sink = emit;
+    },
   };
 }

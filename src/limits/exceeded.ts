@@ -1,52 +1,38 @@
 import { LRUCache } from 'lru-cache';
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext as RequestContext } from '../context.ts';
+import type { EventData } from '../events/types.ts';
 import type { LimitRefusal } from './stage.ts';
 
-/** The `limit.exceeded` event (issue 14), as handed to the event emitter of src/events/. */
-export interface LimitExceededEvent {
-  type: 'limit.exceeded';
-  /** `rate_limited` or `quota_exhausted`. */
-  code: LimitRefusal['code'];
-  /** Policy or quota name. */
-  limit: string;
-  principalId: string | null;
-  principal: string | null;
-  keyId: string | null;
-  route: string | null;
-  /** Refusals of this bucket since the previous event for it (this one included). */
-  refusals: number;
-  at: string;
-}
+export type LimitExceeded = EventData['limit.exceeded'];
 
 /**
- * HOOK for h14-lifecycle's event emitter (src/events/): until it is merged, events go to this
- * replaceable sink and nowhere else. `setLimitExceededSink(emit)` is the one line to wire it.
+ * `limit.exceeded` events, sampled: one per bucket (a policy and whom it counts) per `everyMs`,
+ * so a client hammering its limit costs a webhook every few seconds, not one per 429. Buckets
+ * remembered are bounded (least recently refused forgotten first).
  */
-let sink: ((e: LimitExceededEvent) => void) | null = null;
-export function setLimitExceededSink(emit: ((e: LimitExceededEvent) => void) | null): void {
-  sink = emit;
-}
-
-/**
- * Sampling: one event per bucket per `everyMs`, carrying how many refusals it stands for, so a
- * client hammering its limit costs one webhook a minute, not one per 429. Buckets tracked are
- * bounded (least recently refused forgotten).
- */
-export function createExceededSampler(everyMs = 60_000, max = 10_000) {
-  const last = new LRUCache<string, { at: number; count: number }>({ max });
-  return function sample(ctx: RequestContext, r: LimitRefusal): void {
-    if (sink === null) return;
-    const now = Date.now();
-    const seen = last.get(r.bucket);
-    if (seen !== undefined && now - seen.at < everyMs) {
-      seen.count++;
-      return;
-    }
-    last.set(r.bucket, { at: now, count: 0 });
-    sink({
-      type: 'limit.exceeded', code: r.code, limit: r.name,
-      principalId: ctx.principal?.id ?? null, principal: ctx.principal?.name ?? null, keyId: ctx.key?.id ?? null,
-      route: ctx.match?.route.name ?? null, refusals: (seen?.count ?? 0) + 1, at: new Date(now).toISOString(),
-    });
+export function createExceededSampler(emit: () => ((e: LimitExceeded) => void) | null, everyMs = 10_000, max = 10_000) {
+  const last = new LRUCache<string, number>({ max });
+  const due = (bucket: string, now: number): boolean => {
+    const at = last.get(bucket);
+    if (at !== undefined && now - at < everyMs) return false;
+    last.set(bucket, now);
+    return true;
+  };
+  return {
+    refused(ctx: RequestContext, r: LimitRefusal): void {
+      const sink = emit();
+      if (sink === null || !due(r.bucket, Date.now())) return;
+      const e: LimitExceeded = { limit: r.name, kind: r.code === 'rate_limited' ? 'rate' : 'quota', per: r.per };
+      if (ctx.key !== null) e.keyId = ctx.key.id;
+      if (ctx.principal !== null) e.principalId = ctx.principal.id;
+      if (ctx.principal?.org !== undefined) e.org = ctx.principal.org;
+      if (ctx.match !== null) e.route = ctx.match.route.name;
+      sink(e);
+    },
+    /** An address refused before lookup: no one to name, so one event per interval for all of them. */
+    credentialsRefused(): void {
+      const sink = emit();
+      if (sink !== null && due('\0refused-credentials', Date.now())) sink({ limit: 'refusedCredentials', kind: 'refused_credentials', per: 'client' });
+    },
   };
 }

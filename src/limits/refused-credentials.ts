@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext as RequestContext } from '../context.ts';
 import type { LimiterConfig } from '../config/types.ts';
 import type { KeyResolver } from '../keystore/resolve.ts';
 import type { Stage } from '../stages.ts';

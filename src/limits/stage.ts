@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext as RequestContext } from '../context.ts';
 import type { Stage } from '../stages.ts';
 import { GatewayError } from '../errors.ts';
 import type { Limiter } from './limiter.ts';
@@ -7,7 +7,7 @@ import { demandsFor } from './applicable.ts';
 import { rateLimitHeaders } from './headers.ts';
 
 /** A refusal, for metrics and the `limit.exceeded` event (sampled by the receiver). */
-export type LimitRefusal = Extract<Verdict, { ok: false }> & { bucket: string };
+export type LimitRefusal = Extract<Verdict, { ok: false }> & { bucket: string; per: string };
 
 function apply(ctx: RequestContext, demands: readonly Demand[], v: Verdict, onRefused?: (ctx: RequestContext, r: LimitRefusal) => void): void {
   const headers = rateLimitHeaders(v.report);
@@ -17,8 +17,8 @@ function apply(ctx: RequestContext, demands: readonly Demand[], v: Verdict, onRe
     ctx.res?.setHeader('ratelimit', headers.ratelimit);
     return;
   }
-  const bucket = demands.find((d) => (d.kind === 'rate' ? d.policy.name : d.name) === v.name)?.key ?? v.name;
-  onRefused?.(ctx, { ...v, bucket });
+  const d = demands.find((x) => (x.kind === 'rate' ? x.policy.name : x.name) === v.name);
+  onRefused?.(ctx, { ...v, bucket: d?.key ?? v.name, per: d === undefined ? 'principal' : d.kind === 'rate' ? d.policy.per : d.scope });
   const out: Record<string, string> = { ...headers };
   if (v.retryAfterS !== null) out['retry-after'] = String(v.retryAfterS);
   const what = v.code === 'rate_limited' ? `Rate limit "${v.name}" exceeded` : `Quota "${v.name}" exhausted`;

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import type { GatewayError } from '../errors.ts';
 import { pino } from 'pino';
 import { sinkOf, type Logger } from './logger.ts';
@@ -7,9 +7,9 @@ import { maskKeys } from '../credentials/mask.ts';
 
 export interface AccessLog {
   /** One line per request: who, which route, what status, how long. Never a credential. */
-  request(ctx: RequestContext, status: number): void;
+  request(ctx: DecisionContext, status: number): void;
   /** An unexpected fault (a bug or a broken dependency), with its cause for the operator. */
-  fault(ctx: RequestContext, err: GatewayError): void;
+  fault(ctx: DecisionContext, err: GatewayError): void;
 }
 
 /** Clocks, injectable so a test can hold both paths to the same instant. */
@@ -37,7 +37,7 @@ export function createAccessLog(logger: Logger, clocks: AccessLogClocks = {}): A
   // here. Fault lines keep it: they carry causes of unknown shape.
   const lines = logger.child({}, { redact: { paths: [] } });
   const sink = sinkOf(logger);
-  const fault = (ctx: RequestContext, err: GatewayError) => {
+  const fault = (ctx: DecisionContext, err: GatewayError) => {
     logger.error({ reqId: ctx.id, err: err.cause ?? err }, 'request failed');
   };
 
@@ -84,7 +84,7 @@ export function createAccessLog(logger: Logger, clocks: AccessLogClocks = {}): A
 }
 
 /** The access line's fields, in their order: the pino path logs this object. */
-export function fields(ctx: RequestContext, status: number, ns: number): Fields {
+export function fields(ctx: DecisionContext, status: number, ns: number): Fields {
   return {
     reqId: ctx.id,
     method: ctx.req.method,

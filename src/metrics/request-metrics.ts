@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import type { AuthResult, Metrics } from './metrics.ts';
 import { methodLabel } from './metrics.ts';
 import { CounterSeries, HistogramSeries, SeriesMap } from './series.ts';
@@ -29,7 +29,7 @@ export function createRequestMetrics(m: Metrics, hrtime: () => bigint = process.
   const authDuration = new SeriesMap<string, HistogramSeries>((credential) => new HistogramSeries(m.authDuration, { credential }));
   const upstreamDuration = new SeriesMap<string, HistogramSeries>((upstream) => new HistogramSeries(m.upstreamDuration, { upstream }));
 
-  return function observe(ctx: RequestContext, status: number): void {
+  return function observe(ctx: DecisionContext, status: number): void {
     const route = routes.get(ctx.match?.route.name ?? 'unmatched');
     route.requests.get(methodLabel(ctx.req.method)).get(status).inc();
     route.duration.observe(Number(hrtime() - ctx.start) / 1e9);

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { RequestView } from '../context.ts';
 
 /**
  * Headers that make a framework rewrite the request before routing it. The target overrides
@@ -28,7 +28,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * Disagreeing overrides, a list, or a non-token are not honoured either: no reading of them is
  * safe to authorize, so they are removed like any override on a route that did not opt in.
  */
-export function requestedOverride(req: IncomingMessage): string | null {
+export function requestedOverride(req: RequestView): string | null {
   if (req.method !== 'POST') return null;
   let found: string | null = null;
   const raw = req.rawHeaders;

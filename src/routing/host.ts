@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { hostName } from './match.ts';
 
@@ -47,7 +47,7 @@ function checkAbsoluteForm(url: string, host: string): void {
  * `req.headers` and every one in `rawHeaders`: routing on one and forwarding another would let
  * a request authorized for one virtual host reach another (issue 10 item 4).
  */
-export function checkHost(ctx: RequestContext): void {
+export function checkHost(ctx: DecisionContext): void {
   const raw = ctx.req.rawHeaders;
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {

@@ -1,10 +1,10 @@
-import type { RequestContext } from '../context.ts';
+import type { DecisionContext } from '../context.ts';
 import { GatewayError } from '../errors.ts';
 import { normalizeTarget } from './normalize.ts';
 import { requestedOverride } from '../proxy/override-headers.ts';
 
 /** Stage: normalize the request target once; the result is both matched and forwarded. */
-export function normalizePath(ctx: RequestContext): void {
+export function normalizePath(ctx: DecisionContext): void {
   const url = ctx.req.url ?? '';
   const t = normalizeTarget(url, { semicolons: ctx.gen.config.server.pathSemicolons });
   ctx.path = t.path;
@@ -17,7 +17,7 @@ export function normalizePath(ctx: RequestContext): void {
  * so authorized as it, when the route it reaches opts in (`methodOverride`); anywhere else the
  * override is removed before forwarding, so the upstream executes the method that was checked.
  */
-export function matchRoute(ctx: RequestContext): void {
+export function matchRoute(ctx: DecisionContext): void {
   const host = ctx.req.headers.host ?? '';
   const override = requestedOverride(ctx.req);
   if (override !== null) {

@@ -10,6 +10,8 @@ import type { KeyStore } from '../../src/keystore/types.ts';
 export interface TestGateway extends RunningGateway {
   url: string;
   adminUrl: string;
+  /** The HTTP check listener (decision mode), when the config has a `check` section. */
+  checkUrl: string;
   /** Everything logged so far (JSON lines), after flushing. */
   logs(): Promise<string>;
   close(): Promise<void>;
@@ -29,12 +31,15 @@ export async function startTestGateway(yaml: string, opts: { env?: NodeJS.Proces
   config.server.host = '127.0.0.1';
   config.admin.port = 0;
   config.admin.host = '127.0.0.1';
+  config.check.port = 0;
+  config.check.host = '127.0.0.1';
   const logFile = join(dir, 'log.jsonl');
   const logger = createLogger(config.log.level === 'silent' ? 'silent' : 'info', logFile);
   const gw = await startGateway({ config, logger, ...(opts.store === undefined ? {} : { store: opts.store }) });
   return Object.assign(gw, {
     url: `http://127.0.0.1:${gw.port}`,
     adminUrl: `http://127.0.0.1:${gw.adminPort}`,
+    checkUrl: gw.checkPort === null ? '' : `http://127.0.0.1:${gw.checkPort}`,
     logs: () => new Promise<string>((resolve) => logger.flush(() => resolve(settledLog(logFile)))),
     close: () => gw.shutdown(),
   });

@@ -43,6 +43,7 @@ const ENDPOINTS: [string, string, string][] = [
   ['PATCH', '/v1/groups/{name}', 'keygate:admin:groups:write'],
   ['DELETE', '/v1/groups/{name}', 'keygate:admin:groups:write'],
   ['GET', '/v1/audit', 'keygate:admin:audit:read'],
+  ['GET', '/v1/webhooks/deliveries', 'keygate:admin:webhooks:read'],
 ];
 const ACTIONS = [...new Set(ENDPOINTS.map((e) => e[2]))];
 

@@ -71,14 +71,19 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
       handle: async (c) => principalView(await lc.principals.setDisabled(param(c, 'id'), false, c.actor)) },
 
     { method: 'GET', path: '/v1/keys', summary: 'List keys (never secrets)', ok: { status: 200, schema: { list: 'Key' } },
-      query: { principal: 'Principal id or name', status: 'active | expired | revoked | rotated' },
+      query: { principal: 'Principal id or name', status: 'active | expired | revoked | rotated', unusedFor: 'Only keys not used for this long (30d): last used before then, or never and created before then' },
       handle: async (c) => {
         const status = c.query.get('status') ?? undefined;
         if (status !== undefined && !['active', 'expired', 'revoked', 'rotated'].includes(status)) {
           throw new AdminError('invalid_input', 'status: one of active, expired, revoked, rotated', 'status');
         }
         const principal = c.query.get('principal') ?? undefined;
-        const items = await lc.keys.list({ ...(principal === undefined ? {} : { principal }), ...(status === undefined ? {} : { status: status as KeyStatus }) });
+        const unused = c.query.get('unusedFor') ?? undefined;
+        const unusedForMs = unused === undefined ? undefined : parseLifetime(unused, 'unusedFor');
+        const items = await lc.keys.list({
+          ...(principal === undefined ? {} : { principal }), ...(status === undefined ? {} : { status: status as KeyStatus }),
+          ...(unusedForMs === undefined ? {} : { unusedForMs }),
+        });
         // 7-day request counts: null when unknown (usage store unreachable), never a made-up 0.
         const week = usage === undefined ? new Map<string, number>() : await usage.sevenDay(items.map((k) => k.id));
         return { items: items.map((k) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null })) };
@@ -106,8 +111,9 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
       handle: async (c) => keyView(await lc.keys.expire(param(c, 'id'), c.actor)) },
     { method: 'POST', path: '/v1/keys/{id}/rotate', summary: 'Rotate: a new secret; the old one works for the grace period', body: 'KeyRotate', ok: { status: 201, schema: 'KeyWithSecret' },
       handle: async (c) => {
-        const grace = lifetimeOf((c.body as { grace?: string | number }).grace, 'grace') ?? 0;
-        const { key, secret } = await lc.keys.rotate(param(c, 'id'), grace, c.actor);
+        const b = c.body as { grace?: string | number; expiresIn?: string | number };
+        const grace = lifetimeOf(b.grace, 'grace') ?? 0;
+        const { key, secret } = await lc.keys.rotate(param(c, 'id'), grace, c.actor, lifetimeOf(b.expiresIn, 'expiresIn'));
         return { key: keyView(key), secret, notice: ONCE };
       } },
 

@@ -3,6 +3,7 @@
  * requests (ajv) and are published in the OpenAPI document, so the two cannot drift.
  */
 import { auditSchemas } from './audit-routes.ts';
+import { webhookSchemas } from './webhook-routes.ts';
 
 const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$', description: 'Unique name; header-safe characters only' };
 const text = { type: 'string', maxLength: 512, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
@@ -51,7 +52,13 @@ export const schemas = {
     },
   },
   KeyUpdate: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: text, purpose: text } },
-  KeyRotate: { type: 'object', additionalProperties: false, properties: { grace: { ...lifetime, description: 'How long the old secret keeps working (default: not at all)' } } },
+  KeyRotate: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      grace: { ...lifetime, description: 'How long the old secret keeps working (default: not at all)' },
+      expiresIn: { ...lifetime, description: 'Lifetime of the new key (default: the old key\'s lifetime, from now), within keys.maxLifetime' },
+    },
+  },
   GroupCreate: {
     type: 'object', additionalProperties: false, required: ['name'],
     properties: { name, roles: stringList(name), resources },
@@ -96,6 +103,7 @@ export const schemas = {
     } } },
   },
   ...auditSchemas,
+  ...webhookSchemas,
 } as const;
 
 export type SchemaName = keyof typeof schemas;

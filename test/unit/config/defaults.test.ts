@@ -19,7 +19,8 @@ describe('defaults', () => {
       redis: '', sentinel: null, cluster: null, username: '', password: '', tls: false, prefix: 'kg', onError: 'serve-stale', staleTtlMs: 30_000,
       cache: { max: 100_000, negativeMax: 10_000, ttlMs: 60_000, negativeTtlMs: 2_000 },
     });
-    expect(c.keys).toEqual({ prefix: 'kg_', maxPerPrincipal: 10, pepper: '' });
+    expect(c.keys).toEqual({ prefix: 'kg_', maxPerPrincipal: 10, pepper: '', maxLifetimeMs: null, defaultLifetimeMs: null, requireExpiry: false, expiryCheckIntervalMs: 60_000 });
+    expect(c.webhooks).toEqual([]);
     expect(c.tokens).toEqual({ enabled: false, path: '/auth/token', ttlMs: 3_600_000, maxTtlMs: 43_200_000, signingKeys: [] });
     expect(c.credentials).toEqual({
       bearer: true, hideCredentials: true,

@@ -1,0 +1,166 @@
+import type { DecisionContext } from '../context.ts';
+import type { Generation } from '../generation.ts';
+import type { KeyResolver } from '../keystore/resolve.ts';
+import type { KeyRecord } from '../keystore/types.ts';
+import { errorBody, GatewayError, toGatewayError } from '../errors.ts';
+import { decisionStages, frontStages } from '../gateway.ts';
+import { runStages, type Stage } from '../stages.ts';
+import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
+import { requestIdOf } from '../log/request-id.ts';
+import { must } from '../must.ts';
+import { originalRequest } from './view.ts';
+
+/** Which proxy shape asked; the bounded `mode` label of the check metrics. */
+export type CheckMode = 'nginx' | 'forward' | 'envoy-http' | 'envoy-grpc';
+export const CHECK_MODES: readonly CheckMode[] = ['nginx', 'forward', 'envoy-http', 'envoy-grpc'];
+
+export interface CheckInput {
+  mode: CheckMode;
+  /** The original method; undefined or not a token is a refusal, never a decision about something else. */
+  method: string | undefined;
+  /** The original request-target (origin-form path and query); undefined or not origin-form is a refusal. */
+  uri: string | undefined;
+  /** The original Host, when the shape carries it apart from the headers (X-Forwarded-Host, :authority). */
+  host?: string;
+  proto?: string;
+  /** The original request headers, lower-case names (the credential lives here). */
+  headers: Record<string, string | string[] | undefined>;
+  /** The original body, only when the proxy sends it (Envoy `with_request_body`); absent: not sent. */
+  body?: Buffer | null;
+  /** Peer address of the check request, matched against `check.trustedClients`. */
+  clientAddress: string;
+  /** Set by a shape that found the check request unusable (say, two original URIs): refused with this message. */
+  problem?: string;
+}
+
+export type CheckDecision =
+  | {
+    allowed: true;
+    /** Identity header name (as configured, e.g. X-Authenticated-User) → value; empty on a public route. */
+    identity: Record<string, string>;
+    /** Lower-case names the proxy must remove before the backend: the credential and client-sent identity headers. */
+    removeHeaders: string[];
+    /** X-Request-Id of the decision (the original request's when well-formed). */
+    requestId: string;
+  }
+  | {
+    allowed: false;
+    status: number;
+    code: string;
+    /** The proxy's JSON error body. */
+    body: string;
+    /** WWW-Authenticate and the like, lower-case names. */
+    headers: Record<string, string>;
+    requestId: string;
+  };
+
+export interface Decider {
+  decide(input: CheckInput): Promise<CheckDecision>;
+}
+
+export interface DeciderDeps {
+  current: () => Generation;
+  resolver: KeyResolver;
+  onAuthenticated?: (key: KeyRecord, now: number) => void;
+  /** Once per decision, off the answer's path: access log, audit trail, metrics. */
+  onDecided: (ctx: DecisionContext, mode: CheckMode, decision: CheckDecision) => void;
+  /** A request from outside `check.trustedClients` was refused. */
+  onUntrusted?: (mode: CheckMode) => void;
+  onFault?: (ctx: DecisionContext, err: GatewayError) => void;
+}
+
+/** RFC 9110 §9.1: a method is a token. */
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+
+function originalMissing(what: string): GatewayError {
+  return new GatewayError('check_original_missing', `The check request names no valid original ${what}`);
+}
+
+/**
+ * Stage: a route that reads a credential from the body cannot be decided without the body. A
+ * header key alone is not enough either: the proxy would pass on a body whose `userKey` nobody
+ * checked (the confused deputy extract.ts guards against).
+ */
+function requireBody(ctx: DecisionContext): void {
+  const route = must(ctx.match, 'matchRoute ran first').route;
+  if (!route.public && route.accepts.has('body') && ctx.body === null) throw new GatewayError('check_body_unavailable');
+}
+
+/** Header names of the credential that decided, for the proxy to remove. */
+function credentialHeaders(ctx: DecisionContext): string[] {
+  const out: string[] = [];
+  if (ctx.credential?.source.kind === 'header') out.push(ctx.credential.source.name);
+  if (ctx.orgKey?.source.kind === 'header') out.push(ctx.orgKey.source.name);
+  return out;
+}
+
+/**
+ * Builds the decision seam every check shape (src/check/http.ts, the gRPC service) calls: the
+ * proxy's own front and decision stages, run on the original request the check describes, with
+ * "answer with the identity" where the proxy would forward.
+ */
+export function createDecider(deps: DeciderDeps): Decider {
+  const chain: Stage[] = [...frontStages, ...decisionStages(deps, [requireBody])];
+
+  function newContext(input: CheckInput, gen: Generation): DecisionContext {
+    const hostHeader = input.headers['host'];
+    const host = input.host ?? (Array.isArray(hostHeader) ? hostHeader[0] : hostHeader);
+    const req = originalRequest({
+      method: input.method ?? '', uri: input.uri ?? '', host, headers: input.headers, body: input.body, clientAddress: input.clientAddress,
+    });
+    return {
+      id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res: undefined, expectContinue: false,
+      path: '', query: '', match: null, credential: null, malformedStyle: null, orgKey: null, org: null,
+      // A body the proxy sent is the body the stages read; null says "not sent" to requireBody.
+      body: input.body ?? null,
+      principal: null, key: null, errorCode: null,
+      authNs: null, upstreamStart: null, forwarded: false, upstreamError: null, upstreamRetry: null,
+      methodOverride: null, headerDrops: null,
+    };
+  }
+
+  function allowed(ctx: DecisionContext, input: CheckInput): CheckDecision {
+    const cfg = ctx.gen.config.identity;
+    const identity: Record<string, string> = {};
+    if (ctx.principal !== null && ctx.key !== null && ctx.match?.route.public !== true) {
+      const flat = identityHeaders(cfg, ctx.principal, ctx.key);
+      for (let i = 0; i < flat.length; i += 2) identity[flat[i] as string] = flat[i + 1] as string;
+    }
+    const remove = new Set(credentialHeaders(ctx));
+    for (const name of Object.keys(input.headers)) {
+      if (isIdentityHeader(name.replaceAll('_', '-'), cfg)) remove.add(name);
+    }
+    return { allowed: true, identity, removeHeaders: [...remove], requestId: ctx.id };
+  }
+
+  async function decide(input: CheckInput): Promise<CheckDecision> {
+    const gen = deps.current();
+    const ctx = newContext(input, gen);
+    let decision: CheckDecision;
+    try {
+      if (!gen.config.check.trusted.has(input.clientAddress)) {
+        deps.onUntrusted?.(input.mode);
+        throw new GatewayError('check_untrusted_client');
+      }
+      if (input.problem !== undefined) throw new GatewayError('check_original_missing', input.problem);
+      if (input.method === undefined || !METHOD.test(input.method)) throw originalMissing('method');
+      // Origin-form only: every shape sends path and query, so anything else is a wrong header.
+      if (input.uri === undefined || input.uri.charCodeAt(0) !== 0x2f /* / */) throw originalMissing('URI');
+      const r = runStages(chain, ctx);
+      if (r !== undefined) await r;
+      decision = allowed(ctx, input);
+    } catch (e) {
+      const err = toGatewayError(e);
+      ctx.errorCode = err.code;
+      if (err.code === 'internal_error') deps.onFault?.(ctx, err);
+      decision = {
+        allowed: false, status: err.status, code: err.code, body: errorBody(err.code, err.message, ctx.id),
+        headers: { ...err.headers }, requestId: ctx.id,
+      };
+    }
+    deps.onDecided(ctx, input.mode, decision);
+    return decision;
+  }
+
+  return { decide };
+}

@@ -1,0 +1,123 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Generation } from '../generation.ts';
+import { errorBody, GatewayError } from '../errors.ts';
+import { sendError, sendErrorOnSocket } from '../respond.ts';
+import type { CheckDecision, Decider } from './decide.ts';
+import { checkInputOf, envoySentWholeBody, shapeOf } from './shapes.ts';
+
+/**
+ * Envoy HTTP ext_authz removes these request headers before the upstream when the answer is
+ * OK (the HTTP service's counterpart of gRPC `headers_to_remove`).
+ */
+const ENVOY_REMOVE = 'x-envoy-auth-headers-to-remove';
+
+export interface CheckListener {
+  readonly port: number;
+  /** Stop accepting; resolves when in-flight checks are answered or the deadline passed. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** Reads the body Envoy buffered, bounded like any body credential (credentials.body.maxBytes). */
+async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  if (!envoySentWholeBody(req)) return null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new GatewayError('body_too_large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** Allowed: 200 with the identity as response headers, for auth_request_set, authResponseHeaders, copy_headers, allowed_upstream_headers. */
+function answer(res: ServerResponse, d: CheckDecision, envoy: boolean): void {
+  if (!d.allowed) {
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(d.body), 'cache-control': 'no-store', 'x-request-id': d.requestId, ...d.headers };
+    res.writeHead(d.status, headers);
+    return void res.end(d.body);
+  }
+  const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-request-id': d.requestId, 'content-length': '0', ...d.identity };
+  if (envoy && d.removeHeaders.length > 0) headers[ENVOY_REMOVE] = d.removeHeaders.join(',');
+  res.writeHead(200, headers);
+  res.end();
+}
+
+/**
+ * The HTTP check listener: `/check` (nginx, ingress-nginx, Traefik, Caddy) and Envoy HTTP
+ * ext_authz under `check.pathPrefix`. It decides and answers; nothing is ever forwarded.
+ */
+export function createCheckServer(decider: Decider, current: () => Generation): Server {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const gen = current();
+    const cfg = gen.config.check;
+    const shape = shapeOf(req, cfg);
+    if (shape === null) {
+      const err = new GatewayError('route_not_found', `Checks are asked on /check or under ${cfg.pathPrefix}/`);
+      return sendError(res, err, '', true);
+    }
+    let body: Buffer | null = null;
+    if (shape === 'envoy-http') {
+      try {
+        body = await envoyBody(req, gen.config.credentials.body.maxBytes);
+      } catch (e) {
+        return sendError(res, e instanceof GatewayError ? e : new GatewayError('invalid_request'), '', true);
+      }
+    }
+    answer(res, await decider.decide(checkInputOf(shape, req, cfg, body)), shape === 'envoy-http');
+  }
+
+  const server = createServer({ joinDuplicateHeaders: false, insecureHTTPParser: false }, (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      // The decider answers every refusal itself; this is a bug or a broken socket.
+      if (!res.headersSent) {
+        const body = errorBody('internal_error', 'Internal error', '');
+        res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      } else res.destroy(e instanceof Error ? e : undefined);
+    });
+  });
+  server.on('clientError', (_err: Error, socket: Socket) => {
+    if (!socket.writable) return void socket.destroy();
+    sendErrorOnSocket(socket, new GatewayError('invalid_request', 'Malformed HTTP request'), '');
+  });
+  return server;
+}
+
+/** Starts the HTTP check listener on `check.host:check.port`. */
+export async function startCheckListener(decider: Decider, current: () => Generation): Promise<CheckListener> {
+  const server = createCheckServer(decider, current);
+  const cfg = current().config.check;
+  let inflight = 0;
+  let draining = false;
+  let drained: (() => void) | null = null;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inflight++;
+    // While draining, answer what is in flight but tell keep-alive clients to go elsewhere.
+    if (draining) res.setHeader('connection', 'close');
+    res.on('close', () => {
+      if (--inflight === 0 && drained !== null) drained();
+    });
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  return {
+    port,
+    async close(deadlineMs) {
+      draining = true;
+      server.close();
+      server.closeIdleConnections();
+      if (inflight > 0) {
+        const allDone = new Promise<void>((r) => (drained = r));
+        await Promise.race([allDone, new Promise((r) => setTimeout(r, deadlineMs).unref())]);
+      }
+      server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestView } from '../context.ts';
+
+/** The original request as a check describes it: what {@link originalRequest} is built from. */
+export interface OriginalRequest {
+  method: string;
+  uri: string;
+  host: string | undefined;
+  /** Lower-case names; a header sent twice is an array, so duplicates stay visible to the stages that refuse them. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | null | undefined;
+  clientAddress: string;
+}
+
+/**
+ * The original request in the shape the shared stages read (`RequestView`). The raw header list
+ * is rebuilt from the record, one entry per value, with `Host` replaced by the original host:
+ * the stages that refuse a doubled `Authorization` or `Host` see the doubles.
+ */
+export function originalRequest(o: OriginalRequest): RequestView {
+  const headers: IncomingHttpHeaders = {};
+  const rawHeaders: string[] = [];
+  for (const [name, value] of Object.entries(o.headers)) {
+    if (value === undefined || name === 'host') continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length === 0) continue;
+    for (const v of values) rawHeaders.push(name, v);
+    // Node keeps the first of a repeated single-valued header; set-cookie alone stays a list.
+    if (name === 'set-cookie') headers['set-cookie'] = values;
+    else headers[name] = values[0];
+  }
+  if (o.host !== undefined) {
+    headers.host = o.host;
+    rawHeaders.push('host', o.host);
+  }
+  const body = o.body;
+  return {
+    method: o.method,
+    url: o.uri,
+    headers,
+    rawHeaders,
+    socket: { remoteAddress: o.clientAddress },
+    async *[Symbol.asyncIterator]() {
+      if (body !== null && body !== undefined && body.length > 0) yield body;
+    },
+  };
+}
