@@ -32,6 +32,8 @@ export class RateBucket {
   /** No lease before this (the shared bucket said it is empty until then). */
   retryAt = 0;
   lastUse: number;
+  /** Requests refused since the last lease: demand above this replica's supply. */
+  pressed = 0;
   /** The fallback share: a local token bucket. */
   fbTokens = -1;
   fbAt = 0;
@@ -50,19 +52,30 @@ export class RateBucket {
     return Math.max(1, Math.ceil(this.policy.burst * this.#host.leaseSize));
   }
 
+  /**
+   * Under pressure (requests were refused since the last lease) ask for everything the shared
+   * bucket holds, up to the burst: a replica whose event loop is slow then still drains the
+   * bucket as fast as it refills, and the fleet admits the rate, not less. Unspent tokens stay
+   * within this replica's burst and go back when the bucket idles.
+   */
+  #ask(): number {
+    return this.pressed > 0 ? this.policy.burst : this.want;
+  }
+
   /** Takes a lease (`take`), after giving back `give` unspent tokens. */
   lease(give = 0, take = give === 0): Promise<void> {
     if (this.leasing !== null) return this.leasing;
     const host = this.#host;
-    const want = take ? this.want : 0;
+    const want = take ? this.#ask() : 0;
     this.tokens -= give;
+    this.pressed = 0;
     this.leasing = host.backend.leaseRate(this.key, this.policy.rate, this.policy.burst, want, give).then(
       (r) => {
         this.tokens += r.granted;
         this.left = r.left;
         this.warm = true;
         this.fbTokens = -1;
-        this.retryAt = r.granted < want ? host.now() + Math.max(5, r.waitMs) : 0;
+        this.retryAt = r.granted < want && r.granted < this.want ? host.now() + Math.max(5, r.waitMs) : 0;
         host.leased('rate', true);
       },
       (e: unknown) => {
@@ -79,8 +92,9 @@ export class RateBucket {
     const n = this.#host.replicas();
     const cap = Math.max(1, Math.floor(this.policy.burst / n));
     if (this.fbTokens < 0) {
-      // Entering the fallback: what this replica still holds, within its share.
-      this.fbTokens = Math.min(cap, Math.max(this.tokens, 1));
+      // Entering the fallback: what this replica holds plus its share of what the fleet had
+      // left, within its share of the burst; a bucket never leased starts with its full share.
+      this.fbTokens = this.warm ? Math.min(cap, this.tokens + this.left / n) : cap;
       this.fbAt = now;
     }
     const perMs = this.policy.rate.count / this.policy.rate.periodMs / n;
@@ -91,7 +105,9 @@ export class RateBucket {
 
   /** Can one request pass now? Shared mode: a leased token; fallback: the local share. */
   available(now: number): boolean {
-    return this.#host.shared() ? this.tokens >= 1 : this.#fallback(now) >= 1;
+    const ok = this.#host.shared() ? this.tokens >= 1 : this.#fallback(now) >= 1;
+    if (!ok) this.pressed++;
+    return ok;
   }
 
   /** Spends one (after `available`), and asks for the next lease when running low. */
