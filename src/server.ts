@@ -35,6 +35,7 @@ import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
 import { shadowedRoutes } from './routing/shadow.ts';
 import { createLimits } from './limits/create.ts';
+import { keyQuotaLookup, limitRoutes } from './admin/v1/limit-routes.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
@@ -288,7 +289,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
+  const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,

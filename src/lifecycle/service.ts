@@ -3,7 +3,7 @@ import type { RoleConfig } from '../config/types.ts';
 import { displayPrefix, generateSecret } from '../credentials/key-format.ts';
 import {
   StoreConflictError, StoreUnavailableError,
-  type GroupRecord, type Invalidation, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
+  type GroupRecord, type Invalidation, type KeyPatch, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
 } from '../keystore/types.ts';
 import { AdminError } from './errors.ts';
 import type { AdminAudit } from './audit.ts';
@@ -301,7 +301,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       deps.events?.emit('key.created', { ...keyRef(k), imported: true, createdBy: actor.name });
       return k;
     }),
-    update: (id: string, patch: { name?: string; purpose?: string }, actor: Actor) => guard(async () => {
+    update: (id: string, patch: Pick<KeyPatch, 'name' | 'purpose' | 'limit' | 'quota'>, actor: Actor) => guard(async () => {
       const k = await key(id);
       const updated = await confirmed(() => store.updateKey(k.id, patch), () => keyCarries(k.id, patch), { type: 'key', id: k.id });
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);

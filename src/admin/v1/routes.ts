@@ -50,10 +50,25 @@ function lifetimeOf(value: unknown, field: string): number | undefined {
   return value === undefined ? undefined : parseLifetime(value as string | number, field);
 }
 
+/** Each listed key's quota state, its principal read once per principal. */
+async function quotaOf(lc: Lifecycle, keys: KeyRecord[], left: NonNullable<Parameters<typeof adminRoutes>[2]>) {
+  const principals = new Map<string, Promise<PrincipalRecord | null>>();
+  const principal = (id: string) => {
+    let p = principals.get(id);
+    if (p === undefined) principals.set(id, (p = lc.principals.get(id).catch(() => null)));
+    return p;
+  };
+  return Promise.all(keys.map(async (k) => left(k, await principal(k.principalId))));
+}
+
 const ONCE = 'This secret is shown once. keygate stores only its hash; store it now.';
 
 /** The admin API, one entry per operation: dispatch and the OpenAPI document both read this list. */
-export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'>): AdminRoute[] {
+export function adminRoutes(
+  lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'>,
+  /** What is left of a key's own quota (src/admin/v1/limit-routes.ts). */
+  quotaLeft?: (k: KeyRecord, p: PrincipalRecord | null) => Promise<{ remaining: number; resetsAt: string | null } | null>,
+): AdminRoute[] {
   return [
     { method: 'GET', path: '/v1/principals', summary: 'List principals', ok: { status: 200, schema: { list: 'Principal' } },
       handle: async () => ({ items: (await lc.principals.list()).map(principalView) }) },
@@ -86,7 +101,8 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
         });
         // 7-day request counts: null when unknown (usage store unreachable), never a made-up 0.
         const week = usage === undefined ? new Map<string, number>() : await usage.sevenDay(items.map((k) => k.id));
-        return { items: items.map((k) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null })) };
+        const left = quotaLeft === undefined ? [] : await quotaOf(lc, items, quotaLeft);
+        return { items: items.map((k, i) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null, ...(quotaLeft === undefined ? {} : { quotaLeft: left[i] ?? null }) })) };
       } },
     { method: 'POST', path: '/v1/keys', summary: 'Issue a key; the response carries its secret, once', body: 'KeyCreate', ok: { status: 201, schema: 'KeyWithSecret' },
       handle: async (c) => {
