@@ -289,7 +289,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
+  const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,

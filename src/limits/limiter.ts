@@ -72,6 +72,8 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   function setUp(ok: boolean, err?: unknown): void {
     if (ok === up) return;
     up = ok;
+    // Back: every bucket may lease at once instead of waiting out the retry after its failure.
+    if (ok) for (const b of [...rates.values(), ...quotas.values()]) b.retryAt = 0;
     events.state?.(ok ? 'up' : 'down', err);
   }
 
@@ -147,12 +149,13 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       const t = now();
       const buckets = demands.map((d) => bucketOf(d, t));
       // Wait only for a lease that decides this request: a bucket never leased, or one whose
-      // tokens ran out with the next lease already under way.
+      // tokens ran out (its next lease under way, or due). A bucket the store just said is
+      // empty (retryAt ahead) refuses at once instead.
       let waits: Promise<void>[] | null = null;
       for (const b of buckets) {
         if (!up) break;
         if (!b.warm) (waits ??= []).push(b.lease());
-        else if (b.tokens < 1 && b.leasing !== null) (waits ??= []).push(b.leasing);
+        else if (b.tokens < 1 && (b.leasing !== null || t >= b.retryAt)) (waits ??= []).push(b.leasing ?? b.lease());
       }
       if (waits === null) return decide(buckets, t);
       return Promise.all(waits).then(() => decide(buckets, now()));

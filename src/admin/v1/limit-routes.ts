@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../../config/types.ts';
-import type { KeyRecord, LimitOverride, PrincipalRecord, QuotaOverride } from '../../keystore/types.ts';
+import type { KeyRecord, KeyStore, LimitOverride, PrincipalRecord, QuotaOverride } from '../../keystore/types.ts';
 import type { Lifecycle } from '../../lifecycle/service.ts';
 import type { Limiter } from '../../limits/limiter.ts';
 import type { QuotaDemand } from '../../limits/demand.ts';
@@ -66,6 +66,8 @@ export interface LimitRouteDeps {
   lifecycle: Lifecycle;
   limiter: Limiter;
   config: () => GatewayConfig;
+  /** Keys and principals declared in the config file (read-only here: their limits are the file's). */
+  declared?: KeyStore;
 }
 
 type Body = { limit?: LimitOverride | null; quota?: QuotaOverride | null };
@@ -123,8 +125,20 @@ async function quotaStates(limiter: Limiter, demands: QuotaDemand[]) {
  */
 export function limitRoutes(deps: LimitRouteDeps): AdminRoute[] {
   const { lifecycle: lc, limiter } = deps;
+  // The runtime store first; a declared record when it has none (read-only: PATCH refuses it).
+  const orDeclared = async <T>(find: () => Promise<T>, declared: (s: KeyStore) => Promise<T | null>): Promise<T> => {
+    try {
+      return await find();
+    } catch (e) {
+      const d = e instanceof AdminError && e.code === 'not_found' && deps.declared !== undefined ? await declared(deps.declared) : null;
+      if (d === null) throw e;
+      return d;
+    }
+  };
+  const principalOf = (ref: string) => orDeclared(() => lc.principals.get(ref), async (s) => (await s.getPrincipal(ref)) ?? s.getPrincipalByName(ref));
+  const keyOf = (ref: string) => orDeclared(() => lc.keys.get(ref), (s) => s.getKey(ref));
   const keyLimits = async (k: KeyRecord) => {
-    const p = await lc.principals.get(k.principalId);
+    const p = await principalOf(k.principalId);
     const override = { ...(k.limit === undefined ? {} : { limit: k.limit }), ...(k.quota === undefined ? {} : { quota: k.quota }) };
     return { override, limit: effectiveLimit(deps.config(), k, p), quotas: await quotaStates(limiter, quotasFor(deps.config(), k, p)) };
   };
@@ -147,22 +161,22 @@ export function limitRoutes(deps: LimitRouteDeps): AdminRoute[] {
   };
   return [
     { method: 'GET', path: '/v1/keys/{id}/limits', summary: 'The key\'s limit in force, its overrides, and what is left of each quota that counts it', ok: { status: 200, schema: 'Limits' },
-      handle: async (c) => keyLimits(await lc.keys.get(id(c))) },
+      handle: async (c) => keyLimits(await keyOf(id(c))) },
     { method: 'PATCH', path: '/v1/keys/{id}/limits', summary: 'Override the key\'s limit or quota (null: back to the config\'s)', body: 'LimitsUpdate', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => keyLimits(await lc.keys.update(id(c), overridePatch(c, deps.config()), c.actor)) },
     { method: 'POST', path: '/v1/keys/{id}/quota/reset', summary: 'Set what is left of the key\'s quota this period (default: all of it)', body: 'QuotaReset', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => {
-        const k = await lc.keys.get(id(c));
-        await reset(quotasFor(deps.config(), k, await lc.principals.get(k.principalId)), 'key', c);
+        const k = await keyOf(id(c));
+        await reset(quotasFor(deps.config(), k, await principalOf(k.principalId)), 'key', c);
         return keyLimits(k);
       } },
     { method: 'GET', path: '/v1/principals/{id}/limits', summary: 'The principal\'s limit in force, its overrides, and its and its org\'s quotas', ok: { status: 200, schema: 'Limits' },
-      handle: async (c) => principalLimits(await lc.principals.get(id(c))) },
+      handle: async (c) => principalLimits(await principalOf(id(c))) },
     { method: 'PATCH', path: '/v1/principals/{id}/limits', summary: 'Override the principal\'s limit or quota (null: back to the config\'s); every key of it follows', body: 'LimitsUpdate', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => principalLimits(await lc.principals.update(id(c), overridePatch(c, deps.config()), c.actor)) },
     { method: 'POST', path: '/v1/principals/{id}/quota/reset', summary: 'Set what is left of the principal\'s quota this period (default: all of it)', body: 'QuotaReset', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => {
-        const p = await lc.principals.get(id(c));
+        const p = await principalOf(id(c));
         const stand = { id: '', principalId: p.id, hash: '', createdAt: new Date(0), type: 'api_key' } satisfies KeyRecord;
         await reset(quotasFor(deps.config(), stand, p), 'principal', c);
         return principalLimits(p);
