@@ -73,7 +73,14 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     if (ok === up) return;
     up = ok;
     // Back: every bucket may lease at once instead of waiting out the retry after its failure.
-    if (ok) for (const b of [...rates.values(), ...quotas.values()]) b.retryAt = 0;
+    // Refusals of the outage were the fallback share's, not demand on the shared bucket.
+    if (ok) {
+      for (const b of rates.values()) {
+        b.retryAt = 0;
+        b.pressed = 0;
+      }
+      for (const b of quotas.values()) b.retryAt = 0;
+    }
     events.state?.(ok ? 'up' : 'down', err);
   }
 

@@ -53,13 +53,13 @@ export class RateBucket {
   }
 
   /**
-   * Under pressure (requests were refused since the last lease) ask for everything the shared
-   * bucket holds, up to the burst: a replica whose event loop is slow then still drains the
+   * Under pressure (requests were refused since the last lease) ask for as many more as were
+   * refused, up to the burst: a replica whose event loop is slow then still drains the shared
    * bucket as fast as it refills, and the fleet admits the rate, not less. Unspent tokens stay
    * within this replica's burst and go back when the bucket idles.
    */
   #ask(): number {
-    return this.pressed > 0 ? this.policy.burst : this.want;
+    return Math.min(this.policy.burst, this.want + this.pressed);
   }
 
   /** Takes a lease (`take`), after giving back `give` unspent tokens. */
