@@ -49,6 +49,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY config ./config
+# The vendored Envoy ext_authz protos (with their licenses): the gRPC check service loads them
+# at runtime from /app/proto.
+COPY proto ./proto
 # `keygate` on PATH, as the npm package installs it: `docker exec <c> keygate keys list`.
 RUN ln -s /app/dist/cli/bin.js /usr/local/bin/keygate
 # Numeric UID/GID (the base image's `node` user) so Kubernetes' runAsNonRoot can verify it.

@@ -21,9 +21,11 @@ import { createWebSocketSessions } from './proxy/websocket-sessions.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
-import { createAdminAuth } from './admin/auth.ts';
+import { createAdminAuth, createCredentialCheck } from './admin/auth.ts';
+import { createConsole } from './admin/console/create.ts';
 import { adminRoutes } from './admin/v1/routes.ts';
 import { createDispatcher } from './admin/v1/dispatch.ts';
+import { createOwnKeysGuard } from './admin/v1/own-keys.ts';
 import { openApiDocument } from './admin/v1/openapi.ts';
 import { createLifecycle } from './lifecycle/service.ts';
 import { createAdminAudit } from './lifecycle/audit.ts';
@@ -64,6 +66,8 @@ export interface StartOptions {
   store?: KeyStore;
   /** The metrics to record into; a fresh registry when absent. */
   metrics?: Metrics;
+  /** Tests: the console's built files from elsewhere. @default dist/console at the package root */
+  consoleAssets?: string;
 }
 
 /** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
@@ -290,6 +294,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     },
   });
   const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
+  const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
+  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -303,9 +309,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       const checks = { config: `generation ${gen.seq}`, store: up ? 'up' : canServe ? 'down (serving cached keys)' : 'down', listener: draining ? 'draining' : 'serving' };
       return { ready: !draining && canServe, checks };
     },
+    ...(consoleUi === null ? {} : { console: consoleUi.handle }),
     api: {
-      authenticate: createAdminAuth({ token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer }),
-      dispatch: createDispatcher(routes),
+      authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
+      dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
     },
   });
@@ -353,6 +360,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       await trail.close();
       await usage.close();
       await limits.limiter.close();
+      await consoleUi?.close();
       await store.close();
       logger.info({}, 'keygate stopped');
     },

@@ -27,10 +27,25 @@ export function adminActionOf(method: string, path: string): string {
  */
 export function coversAdmin(set: ActionSet, action: string): boolean {
   const verb = action.slice(action.lastIndexOf(':') + 1);
-  return set.has(action) || set.has(ADMIN_ACTION) || set.has(`${ADMIN_ACTION}:${verb}`);
+  if (set.has(action) || set.has(ADMIN_ACTION)) return true;
+  return (verb === 'read' || verb === 'write') && set.has(`${ADMIN_ACTION}:${verb}`);
 }
+
+/**
+ * Manage only one's own keys (issue 15, Mend's user keys): list, create, rotate, expire, delete
+ * and edit keys whose principal is the caller. Not covered by `keygate:admin:read|write`; granted
+ * by `keygate:admin`, `keygate:admin:keys:*`, `keygate:admin:*` or by name. Enforced in
+ * v1/own-keys.ts.
+ */
+export const OWN_KEYS_ACTION = 'keygate:admin:keys:own';
+
+/** Every admin action a caller can hold, in the order `/v1/me` lists them. */
+export const ADMIN_ACTIONS: readonly string[] = [
+  ...ADMIN_RESOURCES.flatMap((r) => [`${ADMIN_ACTION}:${r}:read`, `${ADMIN_ACTION}:${r}:write`]),
+  OWN_KEYS_ACTION,
+];
 
 /** Whether the set covers any admin action at all (a principal with none is no admin caller). */
 export function anyAdmin(set: ActionSet): boolean {
-  return ADMIN_RESOURCES.some((r) => coversAdmin(set, `${ADMIN_ACTION}:${r}:read`) || coversAdmin(set, `${ADMIN_ACTION}:${r}:write`));
+  return ADMIN_ACTIONS.some((a) => coversAdmin(set, a));
 }

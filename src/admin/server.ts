@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.ts';
 import { AdminError } from '../lifecycle/errors.ts';
-import type { AdminCaller } from './auth.ts';
+import { permissionsOf, type AdminCaller } from './auth.ts';
 import { sendAdminError, sendJson } from './http.ts';
 
 export type Readiness = { ready: true; checks: Record<string, string> } | { ready: false; checks: Record<string, string> };
@@ -15,6 +15,8 @@ export interface AdminDeps {
     dispatch(req: IncomingMessage, res: ServerResponse, url: URL, caller: AdminCaller): Promise<void>;
     openapi(): object;
   };
+  /** `/console` and everything under it (src/admin/console/handler.ts). Absent: 404. */
+  console?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   /** Prometheus exposition: content type and text. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -40,6 +42,13 @@ export function createAdminServer(deps: AdminDeps): Server {
       return void res.end(m.body);
     }
     if (path === '/v1/openapi.json' && read && deps.api !== undefined) return sendJson(res, 200, deps.api.openapi());
+    if ((path === '/console' || path.startsWith('/console/')) && deps.console !== undefined) return deps.console(req, res, url);
+    // Any admin caller may ask who it is and what it may do (the console's "My keys" starts here).
+    if (path === '/v1/me' && deps.api !== undefined) {
+      const caller = await deps.api.authenticate(req);
+      if (!read) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);
+      return sendJson(res, 200, { principal: caller.principal, permissions: permissionsOf(caller), via: caller.via });
+    }
     if (path.startsWith('/v1/') && deps.api !== undefined) {
       const caller = await deps.api.authenticate(req);
       return deps.api.dispatch(req, res, url, caller);

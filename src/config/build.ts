@@ -1,5 +1,5 @@
-import type { AuditConfig, CheckConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
-import { bool, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
+import type { AuditConfig, CheckConfig, ConsoleConfig, ConsoleOidcConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
+import { bool, defined, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
 import { KeyRegistry, buildOrgs, buildPrincipals, buildRoles } from './build-principals.ts';
@@ -55,6 +55,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
     webhooks: buildWebhooks(list(data['webhooks']), report),
+    console: buildConsole(obj(data['console']), roles, report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
   };
   checkLimitRefs(config, report);
@@ -122,6 +123,34 @@ function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
       maxAttempts: num(w['maxAttempts']), backoffMs, maxBackoffMs,
     };
   });
+}
+
+function buildConsole(raw: Obj, roles: GatewayConfig['roles'], report: Report): ConsoleConfig {
+  const sessionIdleTimeoutMs = duration(raw['sessionIdleTimeout'], '/console/sessionIdleTimeout', report);
+  const sessionMaxAgeMs = duration(raw['sessionMaxAge'], '/console/sessionMaxAge', report);
+  if (sessionIdleTimeoutMs < 100) report('/console/sessionIdleTimeout', 'at least 100ms');
+  if (sessionMaxAgeMs < sessionIdleTimeoutMs) report('/console/sessionMaxAge', 'must not be shorter than sessionIdleTimeout');
+  const o = raw['oidc'] === undefined ? null : obj(raw['oidc']);
+  let oidc: ConsoleOidcConfig | null = null;
+  if (o !== null) {
+    const field = str(o['principalField']);
+    const defaultRole = str(o['defaultRole']);
+    if (defaultRole !== '' && !roles.has(defaultRole)) report('/console/oidc/defaultRole', `role "${defaultRole}" is not defined (defined: ${defined(roles.keys())})`);
+    if (defaultRole !== '' && roles.get(defaultRole)?.serviceOnly === true) report('/console/oidc/defaultRole', `role "${defaultRole}" is serviceOnly; OIDC creates user principals`);
+    oidc = {
+      issuer: str(o['issuer']),
+      clientId: str(o['clientId']),
+      clientSecret: str(o['clientSecret']),
+      redirectUri: str(o['redirectUri']),
+      claim: o['claim'] === 'sub' ? 'sub' : 'email',
+      principalField: field.startsWith('metadata.') ? { type: 'metadata', field: field.slice('metadata.'.length) } : { type: 'name' },
+      createUsers: bool(o['createUsers']),
+      defaultRole,
+      scopes: strings(o['scopes']),
+    };
+    if (!oidc.scopes.includes('openid')) report('/console/oidc/scopes', 'must include "openid"');
+  }
+  return { enabled: bool(raw['enabled']), sessionIdleTimeoutMs, sessionMaxAgeMs, secureCookies: (str(raw['secureCookies']) || 'auto') as ConsoleConfig['secureCookies'], oidc };
 }
 
 /** Retention is compared with stream ids, not waited on by a timer: no 24-day cap. */

@@ -350,6 +350,37 @@ export interface AuditConfig {
   anonymousRate: number;
 }
 
+/** `console:`: the web console's sessions and sign-in (src/admin/console/, docs/console.md). */
+export interface ConsoleConfig {
+  /** Serve `/console/` and its session API. @default true */
+  enabled: boolean;
+  /** A session unused this long ends. @default 1_800_000 (30 m) */
+  sessionIdleTimeoutMs: number;
+  /** A session ends this long after sign-in. @default 43_200_000 (12 h) */
+  sessionMaxAgeMs: number;
+  /** The cookies' Secure flag: from the request (TLS or a trusted proxy's X-Forwarded-Proto), or fixed. @default "auto" */
+  secureCookies: 'auto' | 'always' | 'never';
+  oidc: ConsoleOidcConfig | null;
+}
+
+export interface ConsoleOidcConfig {
+  issuer: string;
+  clientId: string;
+  /** "" for a public client. */
+  clientSecret: string;
+  redirectUri: string;
+  /** @default "email" (only with email_verified) */
+  claim: 'email' | 'sub';
+  /** `name`, or the metadata field (without `metadata.`) the claim is matched against. @default "name" */
+  principalField: { type: 'name' } | { type: 'metadata'; field: string };
+  /** @default false */
+  createUsers: boolean;
+  /** "" = none. */
+  defaultRole: string;
+  /** @default ["openid", "email"] */
+  scopes: string[];
+}
+
 export interface LogConfig {
   /** @default "info" */
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -376,6 +407,7 @@ export interface GatewayConfig {
   principals: DeclaredPrincipal[];
   audit: AuditConfig;
   webhooks: WebhookConfig[];
+  console: ConsoleConfig;
   log: LogConfig;
 }
 

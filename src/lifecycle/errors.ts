@@ -9,7 +9,11 @@ export const ADMIN_ERRORS = {
   key_expiry_required: 400,
   unauthorized: 401,
   key_pair_secret_not_credential: 401,
+  session_required: 401,
+  oidc_failed: 401,
   forbidden: 403,
+  csrf_failed: 403,
+  scopes_not_held: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -20,6 +24,7 @@ export const ADMIN_ERRORS = {
   internal_error: 500,
   store_unavailable: 503,
   outcome_unknown: 503,
+  console_not_built: 503,
 } as const;
 
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS;

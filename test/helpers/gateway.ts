@@ -21,7 +21,7 @@ export interface TestGateway extends RunningGateway {
  * keygate in-process on free loopback ports, from a YAML text (loaded by the real loader, so
  * tests exercise the same path as `keygate serve`). Server and admin ports are forced to 0.
  */
-export async function startTestGateway(yaml: string, opts: { env?: NodeJS.ProcessEnv; store?: KeyStore } = {}): Promise<TestGateway> {
+export async function startTestGateway(yaml: string, opts: { env?: NodeJS.ProcessEnv; store?: KeyStore; consoleAssets?: string } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-test-'));
   const file = join(dir, 'keygate.yaml');
   const loaded = loadConfigText(yaml, file, { ...opts.env });
@@ -35,7 +35,7 @@ export async function startTestGateway(yaml: string, opts: { env?: NodeJS.Proces
   config.check.host = '127.0.0.1';
   const logFile = join(dir, 'log.jsonl');
   const logger = createLogger(config.log.level === 'silent' ? 'silent' : 'info', logFile);
-  const gw = await startGateway({ config, logger, ...(opts.store === undefined ? {} : { store: opts.store }) });
+  const gw = await startGateway({ config, logger, ...(opts.store === undefined ? {} : { store: opts.store }), ...(opts.consoleAssets === undefined ? {} : { consoleAssets: opts.consoleAssets }) });
   return Object.assign(gw, {
     url: `http://127.0.0.1:${gw.port}`,
     adminUrl: `http://127.0.0.1:${gw.adminPort}`,

@@ -5,7 +5,8 @@ import { RawBody, readJson, sendAdminError, sendJson, sendRaw } from '../http.ts
 import { schemas, type SchemaName } from './schemas.ts';
 import type { AdminCaller } from '../auth.ts';
 import { adminActionOf } from '../permissions.ts';
-import type { AdminRoute } from './routes.ts';
+import type { AdminRoute, Call } from './routes.ts';
+import type { OwnKeysGuard } from './own-keys.ts';
 
 interface Compiled {
   route: AdminRoute;
@@ -44,7 +45,7 @@ function firstProblem(v: ValidateFunction): AdminError {
 }
 
 /** Routes requests under /v1 to their handler after validating the body against its schema. */
-export function createDispatcher(routes: AdminRoute[]) {
+export function createDispatcher(routes: AdminRoute[], ownKeys?: OwnKeysGuard) {
   const ajv = new Ajv2020({ allErrors: false, strict: false });
   for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
   const compiled: Compiled[] = routes.map((route) => ({
@@ -62,11 +63,15 @@ export function createDispatcher(routes: AdminRoute[]) {
       if (params === null) continue;
       if (c.route.method !== req.method) { allowed = true; continue; }
       // Before the body is read: a refused caller's upload is never parsed.
-      if (!caller.may(c.action)) throw new AdminError('forbidden', `Missing admin permission: ${c.action} (a key's scopes narrow its principal's roles)`);
+      // keygate:admin:keys:own: the caller's own keys only (own-keys.ts narrows or refuses below).
+      const own = !caller.may(c.action) && ownKeys !== undefined && ownKeys.applies(c.route, caller);
+      if (!caller.may(c.action) && !own) throw new AdminError('forbidden', `Missing admin permission: ${c.action} (a key's scopes narrow its principal's roles)`);
       const body = await readJson(req);
       if (c.validate !== null && !c.validate(body)) throw firstProblem(c.validate);
       if (c.validate === null && Object.keys(body).length > 0) throw new AdminError('invalid_input', 'This operation takes no body');
-      const result = await c.route.handle({ params, query: url.searchParams, headers: req.headers, body, actor: caller.actor });
+      const call: Call = { params, query: url.searchParams, headers: req.headers, body, actor: caller.actor };
+      if (own) await ownKeys?.check(c.route, call, caller);
+      const result = await c.route.handle(call);
       if (c.route.ok.status === 204) {
         res.writeHead(204, { 'cache-control': 'no-store' });
         res.end();

@@ -1,0 +1,167 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConsoleConfig, KeysConfig, TrustedPeers } from '../../config/types.ts';
+import { AdminError } from '../../lifecycle/errors.ts';
+import { readJson, sendJson } from '../http.ts';
+import { permissionsOf, type AdminCaller, type CredentialCheck } from '../auth.ts';
+import { csrfMatches, type SessionCredential, type Sessions } from './sessions.ts';
+import type { OidcLogin } from './oidc.ts';
+import { LOGIN_COOKIE, SESSION_COOKIE, cookie, secureRequest, setCookie } from './cookies.ts';
+import { LOGIN_TTL_MS } from './oidc.ts';
+import type { createStaticFiles } from './static.ts';
+
+/**
+ * Sent with every /console response. The page loads its own script and style only (no inline
+ * code, nothing from elsewhere), talks only to its own origin, cannot be framed, and no
+ * browser guesses a type or leaks the console's URLs in a Referer.
+ */
+export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+export interface ConsoleDeps {
+  settings: () => { console: ConsoleConfig; keys: KeysConfig; trusted: TrustedPeers | null };
+  sessions: Sessions;
+  check: CredentialCheck;
+  oidc: OidcLogin | null;
+  files: ReturnType<typeof createStaticFiles>;
+  version: string;
+}
+
+const SAFE = new Set(['GET', 'HEAD']);
+
+/**
+ * `/console/…` on the admin listener: the built page and its assets, the session API the page
+ * signs in with, and the OIDC redirects. Everything else the console does goes to /v1 like any
+ * other client, with the session cookie as its credential.
+ */
+export function createConsoleHandler(deps: ConsoleDeps) {
+  function cookieFlags(req: IncomingMessage) {
+    const s = deps.settings();
+    return { secure: secureRequest(req, s.console.secureCookies, s.trusted), sameSite: 'Strict' as const, path: '/' };
+  }
+
+  /** The session API's body: who, what they may do, and the CSRF token for /v1 writes. */
+  function sessionBody(caller: AdminCaller, csrfToken: string, expiresAt: number) {
+    return { principal: caller.principal, permissions: permissionsOf(caller), csrfToken, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  async function open(req: IncomingMessage, res: ServerResponse, credential: SessionCredential): Promise<{ csrfToken: string; expiresAt: number }> {
+    const { cookieValue, record, expiresAt } = await deps.sessions.create(credential).catch(() => {
+      throw new AdminError('store_unavailable', 'The session store is unavailable');
+    });
+    res.appendHeader('set-cookie', setCookie(SESSION_COOKIE, cookieValue, cookieFlags(req)));
+    return { csrfToken: record.csrfToken, expiresAt };
+  }
+
+  /** The browser's live session, re-checked; an ended one is removed and its cookie cleared. */
+  async function current(req: IncomingMessage, res: ServerResponse): Promise<{ caller: AdminCaller; csrfToken: string; expiresAt: number }> {
+    const value = cookie(req, SESSION_COOKIE);
+    if (value === undefined) throw new AdminError('session_required', 'Not signed in');
+    const s = await deps.sessions.use(value).catch(() => {
+      throw new AdminError('store_unavailable', 'The session store is unavailable');
+    });
+    if (s === null) {
+      res.appendHeader('set-cookie', setCookie(SESSION_COOKIE, '', { ...cookieFlags(req), maxAge: 0 }));
+      throw new AdminError('session_required', 'The session ended (signed out, idle or too old); sign in again');
+    }
+    try {
+      return { caller: await deps.check.session(s.record.credential, req), csrfToken: s.record.csrfToken, expiresAt: s.expiresAt };
+    } catch (e) {
+      if (e instanceof AdminError && e.status === 401) {
+        await deps.sessions.end(value).catch(() => {});
+        res.appendHeader('set-cookie', setCookie(SESSION_COOKIE, '', { ...cookieFlags(req), maxAge: 0 }));
+      }
+      throw e;
+    }
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    // A page on another site may send requests here (a form post, a fetch without CORS); the
+    // browser says so. JSON-only bodies already stop forms; this stops the rest.
+    if (!SAFE.has(method) && req.headers['sec-fetch-site'] === 'cross-site') throw new AdminError('csrf_failed', 'Cross-site requests are refused');
+    if (path === '/console/api/config' && SAFE.has(method)) {
+      const s = deps.settings();
+      return sendJson(res, 200, {
+        oidc: { enabled: deps.oidc !== null, loginUrl: '/console/oidc/login' },
+        // Lifetimes belong to the limits issue; null until the config has them.
+        keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: null, maxLifetime: null },
+        version: deps.version,
+      });
+    }
+    if (path !== '/console/api/session') throw new AdminError('not_found', 'No such console endpoint');
+    if (SAFE.has(method)) {
+      const c = await current(req, res);
+      return sendJson(res, 200, sessionBody(c.caller, c.csrfToken, c.expiresAt));
+    }
+    if (method === 'POST') {
+      const body = await readJson(req);
+      const token = body['token'];
+      if (typeof token !== 'string' || token === '' || token.length > 1024 || Object.keys(body).length !== 1) {
+        throw new AdminError('invalid_input', 'Send {"token": "<admin token or admin key>"}', 'token');
+      }
+      const { caller, credential } = await deps.check.secret(token, req, 'session');
+      const s = await open(req, res, credential);
+      return sendJson(res, 200, sessionBody(caller, s.csrfToken, s.expiresAt));
+    }
+    if (method === 'DELETE') {
+      const value = cookie(req, SESSION_COOKIE);
+      const s = value === undefined ? null : await deps.sessions.use(value).catch(() => {
+        throw new AdminError('store_unavailable', 'The session store is unavailable');
+      });
+      if (s !== null && value !== undefined) {
+        const sent = req.headers['x-csrf-token'];
+        if (!csrfMatches(sent, s.record.csrfToken)) throw new AdminError('csrf_failed', 'Sign-out needs the X-CSRF-Token header the session API gave');
+        await deps.sessions.end(value);
+      }
+      res.writeHead(204, { 'cache-control': 'no-store', 'set-cookie': setCookie(SESSION_COOKIE, '', { ...cookieFlags(req), maxAge: 0 }) });
+      return void res.end();
+    }
+    throw new AdminError('method_not_allowed', `${method} is not allowed here`);
+  }
+
+  async function oidc(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const o = deps.oidc;
+    if (o === null) throw new AdminError('not_found', 'OpenID Connect sign-in is not configured (console.oidc)');
+    if (!SAFE.has(req.method ?? '')) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);
+    const login = { ...cookieFlags(req), sameSite: 'Lax' as const, path: '/console/oidc/' };
+    if (url.pathname === '/console/oidc/login') {
+      const { location, binding } = await o.begin();
+      res.writeHead(302, { location, 'cache-control': 'no-store', 'set-cookie': setCookie(LOGIN_COOKIE, binding, { ...login, maxAge: LOGIN_TTL_MS / 1000 }) });
+      return void res.end();
+    }
+    if (url.pathname === '/console/oidc/callback') {
+      res.appendHeader('set-cookie', setCookie(LOGIN_COOKIE, '', { ...login, maxAge: 0 }));
+      const a = req.socket.remoteAddress;
+      const p = await o.complete(cookie(req, LOGIN_COOKIE), url.searchParams, { name: 'oidc', ...(a === undefined ? {} : { client: a }) });
+      const credential: SessionCredential = { type: 'principal', principalId: p.id };
+      // Refused here (no admin action at all) rather than after landing on an empty console.
+      await deps.check.session(credential, req);
+      await open(req, res, credential);
+      res.writeHead(302, { location: '/console/', 'cache-control': 'no-store' });
+      return void res.end();
+    }
+    throw new AdminError('not_found', 'No such console endpoint');
+  }
+
+  return async function handleConsole(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    for (const [k, v] of Object.entries(CONSOLE_HEADERS)) res.setHeader(k, v);
+    const path = url.pathname;
+    if (path.startsWith('/console/api/')) return api(req, res, path);
+    if (path.startsWith('/console/oidc/')) return oidc(req, res, url);
+    if (!SAFE.has(req.method ?? '')) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);
+    if (path === '/console') {
+      res.writeHead(301, { location: '/console/', 'cache-control': 'no-store' });
+      return void res.end();
+    }
+    if (!(await deps.files.built())) {
+      throw new AdminError('console_not_built', 'The console is not built in this checkout: run `node scripts/build-console.ts` (the npm package and the image ship it built)');
+    }
+    if (path === '/console/' || path === '/console/index.html') return deps.files.index(req, res);
+    if (path.startsWith('/console/assets/')) return deps.files.asset(req, res, path.slice('/console/assets/'.length));
+    throw new AdminError('not_found', 'No such console file');
+  };
+}

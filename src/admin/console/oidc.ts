@@ -1,0 +1,137 @@
+import * as client from 'openid-client';
+import type { ConsoleOidcConfig } from '../../config/types.ts';
+import type { PrincipalRecord } from '../../keystore/types.ts';
+import type { Actor, NewPrincipal } from '../../lifecycle/service.ts';
+import { AdminError } from '../../lifecycle/errors.ts';
+import type { SessionStore } from './session-store.ts';
+import { randomToken, storeId } from './sessions.ts';
+
+export interface OidcDeps {
+  store: SessionStore;
+  findByName(name: string): Promise<PrincipalRecord | null>;
+  list(): Promise<PrincipalRecord[]>;
+  create(p: NewPrincipal, actor: Actor): Promise<PrincipalRecord>;
+  logger: { warn(o: object, m: string): void; info(o: object, m: string): void };
+}
+
+/** A login begun and not yet come back: what the callback must check it against. */
+interface Pending {
+  state: string;
+  nonce: string;
+  verifier: string;
+}
+
+const NS = 'oidc';
+/** Time allowed between the redirect to the provider and the way back. */
+export const LOGIN_TTL_MS = 10 * 60_000;
+
+/** Plain-HTTP issuers are accepted on loopback only (a provider in tests or on a laptop). */
+function loopback(u: URL): boolean {
+  return u.hostname === '127.0.0.1' || u.hostname === '[::1]' || u.hostname === 'localhost';
+}
+
+const failed = (why: string) => new AdminError('oidc_failed', why);
+
+/**
+ * OpenID Connect sign-in for people (issue 15): authorization code flow with PKCE (RFC 7636),
+ * `state` and `nonce`, by openid-client. The provider's metadata is discovered on first use and
+ * kept; a failed discovery is retried on the next login. What the callback checks against lives
+ * server-side, in the session store under the hash of a random value the browser holds in a
+ * cookie: a callback is accepted once, and only in the browser that started the login.
+ */
+export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
+  const issuer = new URL(cfg.issuer);
+  if (issuer.protocol !== 'https:' && !loopback(issuer)) throw new Error(`console.oidc.issuer: ${cfg.issuer} must be https (plain http only on loopback)`);
+  let discovered: Promise<client.Configuration> | null = null;
+
+  function configuration(): Promise<client.Configuration> {
+    discovered ??= client.discovery(
+      issuer, cfg.clientId, cfg.clientSecret === '' ? undefined : cfg.clientSecret,
+      cfg.clientSecret === '' ? client.None() : undefined,
+      issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined,
+    ).catch((e: unknown) => {
+      discovered = null;
+      deps.logger.warn({ issuer: cfg.issuer, err: e instanceof Error ? e.message : String(e) }, 'OIDC discovery failed');
+      throw new AdminError('store_unavailable', 'The OpenID Connect provider could not be reached; try again');
+    });
+    return discovered;
+  }
+
+  /** The principal a verified claim names; created when configured. */
+  async function principalFor(value: string, actor: Actor): Promise<PrincipalRecord> {
+    const f = cfg.principalField;
+    const found = f.type === 'name'
+      ? await deps.findByName(value)
+      : (await deps.list()).find((p) => p.kind === 'user' && p.metadata[f.field] === value) ?? null;
+    if (found !== null) {
+      if (found.kind !== 'user') throw failed(`"${value}" is a service principal; only user principals sign in to the console`);
+      if (found.disabled) throw failed(`Principal "${found.name}" is disabled`);
+      return found;
+    }
+    if (!cfg.createUsers) throw failed(`No user principal for ${cfg.claim} "${value}"; an administrator must create it first`);
+    try {
+      return await deps.create({
+        name: value, kind: 'user', roles: cfg.defaultRole === '' ? [] : [cfg.defaultRole],
+        ...(f.type === 'metadata' ? { metadata: { [f.field]: value } } : {}),
+      }, actor);
+    } catch (e) {
+      if (e instanceof AdminError && e.code === 'conflict') throw failed(`A principal named "${value}" exists but does not match this sign-in`);
+      throw e;
+    }
+  }
+
+  return {
+    /** Starts a login: the provider's authorization URL, and the value for the browser's login cookie. */
+    async begin(): Promise<{ location: string; binding: string }> {
+      const config = await configuration();
+      const pending: Pending = { state: client.randomState(), nonce: client.randomNonce(), verifier: client.randomPKCECodeVerifier() };
+      const binding = randomToken();
+      await deps.store.put(NS, storeId(binding), JSON.stringify(pending), LOGIN_TTL_MS);
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: cfg.redirectUri,
+        scope: cfg.scopes.join(' '),
+        code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
+        code_challenge_method: 'S256',
+        state: pending.state,
+        nonce: pending.nonce,
+      });
+      return { location: url.href, binding };
+    },
+
+    /**
+     * The provider's redirect back: the code exchanged and the ID token verified (signature,
+     * issuer, audience, expiry, nonce), then the configured claim mapped to a user principal.
+     */
+    async complete(binding: string | undefined, query: URLSearchParams, actor: Actor): Promise<PrincipalRecord> {
+      if (binding === undefined || !/^[A-Za-z0-9_-]{43}$/.test(binding)) throw failed('No login in progress in this browser (start again from the console)');
+      const raw = await deps.store.take(NS, storeId(binding));
+      if (raw === null) throw failed('This login expired or was already used; start again from the console');
+      const pending = JSON.parse(raw) as Pending;
+      const config = await configuration();
+      const current = new URL(cfg.redirectUri);
+      current.search = query.toString();
+      let claims: client.IDToken | undefined;
+      try {
+        const tokens = await client.authorizationCodeGrant(config, current, {
+          pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
+        }, { redirect_uri: cfg.redirectUri });
+        claims = tokens.claims();
+      } catch (e) {
+        // The provider's own words (access_denied, invalid_grant, a state mismatch) help; no token material is in them.
+        const why = e instanceof Error ? e.message : String(e);
+        deps.logger.info({ reason: why }, 'OIDC sign-in refused');
+        throw failed(`The sign-in could not be verified: ${why}`);
+      }
+      if (claims === undefined) throw failed('The provider returned no ID token');
+      let value: unknown;
+      if (cfg.claim === 'email') {
+        if (claims['email_verified'] !== true) throw failed('The provider does not say this email address is verified');
+        value = claims['email'];
+      } else value = claims.sub;
+      if (typeof value !== 'string' || value === '') throw failed(`The ID token has no ${cfg.claim} claim`);
+      return principalFor(value, actor);
+    },
+  };
+}
+
+export type OidcLogin = ReturnType<typeof createOidcLogin>;
