@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, request } from 'undici';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startArrivalUpstream, type ArrivalUpstream } from '../helpers/arrival-upstream.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startServe, type ServeProcess } from '../helpers/cli.ts';
@@ -19,20 +19,13 @@ const LIMIT = 50;
 const flood = newKey();
 const calm = newKey();
 let redis: TestRedis;
-let up: TestUpstream;
-/** When each request reached the upstream, by path. */
-const arrivals = new Map<string, number[]>();
+/** Records when each request reached it, in a process of its own (the load generator here cannot blur it). */
+let up: ArrivalUpstream;
 const replicas: { proc: ServeProcess; url: string; metrics: string; pool: Pool }[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  up = await startUpstream({ keepBodies: false });
-  up.setHandler((req, res) => {
-    const path = req.url ?? '';
-    arrivals.set(path, [...(arrivals.get(path) ?? []), Date.now()]);
-    res.writeHead(200, { 'content-length': '2' });
-    res.end('ok');
-  });
+  up = await startArrivalUpstream();
   const dir = mkdtempSync(join(tmpdir(), 'keygate-limit-replicas-'));
   for (const name of ['a', 'b']) {
     const port = await freePort();
@@ -68,7 +61,7 @@ afterAll(async () => {
     await r.proc.stop();
   }
   redis?.resume();
-  await up?.close();
+  await up?.stop();
   await redis?.stop();
 });
 
@@ -118,7 +111,7 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     }
     await Promise.all(done);
     const elapsed = (Date.now() - start) / 1000;
-    const got = arrivals.get(path) ?? [];
+    const got = await up.arrivals(path);
     // Until the first 429 the bucket still held (some of) its burst, which the policy allows on top
     // of the rate; from then on it is drained, and every full second must hold the rate itself.
     const perSecond: number[] = [];
@@ -150,7 +143,7 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     const fallback = () => metric(a.metrics, /^keygate_limiter_fallback_decisions_total (\d+)$/m);
     const leaseErrors = () => metric(a.metrics, /^keygate_limiter_leases_total\{kind="rate",result="error"\} (\d+)$/m);
     const [fb0, le0] = [await fallback(), await leaseErrors()];
-    const before = arrivals.get(path)?.length ?? 0;
+    const before = (await up.arrivals(path)).length;
     redis.pause();
     try {
       const codes = [];
@@ -160,7 +153,7 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     } finally {
       redis.resume();
     }
-    expect((arrivals.get(path)?.length ?? 0) - before).toBe(50);
+    expect((await up.arrivals(path)).length - before).toBe(50);
     expect(await fallback()).toBe(fb0);
     expect(await leaseErrors()).toBe(le0);
   }, 30_000);
