@@ -75,7 +75,13 @@ export class RateBucket {
         this.left = r.left;
         this.warm = true;
         this.fbTokens = -1;
-        this.retryAt = r.granted < want && r.granted < this.want ? host.now() + Math.max(5, r.waitMs) : 0;
+        // Short of even a plain lease: ask again once half of one is back in the shared bucket
+        // (not half of what pressure asked for, which would let tokens pile up there and
+        // arrive as a burst).
+        if (r.granted < want && r.granted < this.want) {
+          const need = Math.ceil(this.want / 2) - r.left;
+          this.retryAt = host.now() + Math.max(5, Math.ceil((need * this.policy.rate.periodMs) / this.policy.rate.count));
+        } else this.retryAt = 0;
         host.leased('rate', true);
       },
       (e: unknown) => {
