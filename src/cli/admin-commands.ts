@@ -8,6 +8,7 @@ import { table } from './table.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { CliUsageError } from './usage-error.ts';
 import { keysUsage } from './audit.ts';
+import { limitsCommand } from './limit-commands.ts';
 
 export { CliUsageError };
 
@@ -103,9 +104,15 @@ async function principalNames(c: AdminClient): Promise<Map<string, string>> {
 function keyTable(items: Row[], names: Map<string, string> = new Map()): string {
   // Lists carry 7-day request counts (null: the usage store could not be read: shown as "?").
   const week = items.some((k) => 'requests7d' in k);
-  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), 'purpose'];
+  // Keys with a quota of their own: what is left and when it refills (docs/limits.md).
+  const quota = items.some((k) => k['quotaLeft'] !== undefined && k['quotaLeft'] !== null);
+  const left = (k: Row): string[] => {
+    const q = k['quotaLeft'] as { remaining: number; resetsAt: string | null } | null | undefined;
+    return q === null || q === undefined ? ['', ''] : [String(q.remaining), q.resetsAt ?? 'never'];
+  };
+  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), ...(quota ? ['quota left', 'quota resets'] : []), 'purpose'];
   return table(columns, items.map((k) => [k['id'], names.get(k['principalId'] as string) ?? k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'],
-    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), k['purpose']] as string[]));
+    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), ...(quota ? left(k) : []), k['purpose']] as string[]));
 }
 
 function groupTable(items: Row[]): string {
@@ -145,6 +152,7 @@ async function principals(c: AdminClient, verb: string, args: string[]): Promise
       const d = (await c.call('POST', `/v1/principals/${enc(one(positionals, 'principal'))}/${verb}`)) as Row; return print(values, d, () => principalTable([d]));
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/principals/${enc(one(positionals, 'principal'))}`); return out('deleted'); }
+    case 'limits': return limitsCommand(c, 'principals', args, current);
     default: throw unknownVerb('principals', verb);
   }
 }
@@ -191,6 +199,7 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       return secretNotice(c, values, d as { key: Row; secret: string; notice: string });
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/keys/${enc(one(positionals, 'key id'))}`); return out('deleted'); }
+    case 'limits': return limitsCommand(c, 'keys', args, current);
     default: throw unknownVerb('keys', verb);
   }
 }

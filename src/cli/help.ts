@@ -4,6 +4,8 @@
  * candidates from it, so a command cannot exist without help (test/integration/cli-help.test.ts
  * runs `--help` on every entry).
  */
+import { LIMIT_VERBS } from './limit-commands.ts';
+
 export interface CommandHelp {
   usage: string;
   summary: string;
@@ -45,8 +47,8 @@ export const TOP: Record<string, CommandHelp> = {
     summary: 'read a secret on stdin, print its "sha256:<hex>" for the YAML file',
     more: 'The secret comes from stdin so it never lands in shell history or `ps`: printf \'%s\' "$SECRET" | keygate hash-key',
   },
-  principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete)' },
-  keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete)' },
+  principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete, limits)' },
+  keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete, limits)' },
   groups: { usage: 'keygate groups VERB ...', summary: 'groups of roles and resources (list, show, create, update, delete)' },
   audit: {
     usage: 'keygate audit [--principal P] [--key ID] [--route R] [--decision D] [--kind K] [--since 24h] [--until T] [--limit N] [--format table|csv|json]',
@@ -84,6 +86,7 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
     disable: { usage: 'keygate principals disable ID|NAME', summary: 'every key and token of the principal stops working at once', options: [JSON_OPT] },
     enable: { usage: 'keygate principals enable ID|NAME', summary: 'enable a disabled principal', options: [JSON_OPT] },
     delete: { usage: 'keygate principals delete ID|NAME', summary: 'delete a principal and all its keys' },
+    ...LIMIT_VERBS('principals'),
   },
   keys: {
     list: {
@@ -130,6 +133,7 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
       options: ['--grace D              how long the old secret keeps working (24h); default: not at all', '--expires-in D         the successor\'s lifetime; default: the old key\'s lifetime, within keys.maxLifetime', JSON_OPT],
     },
     delete: { usage: 'keygate keys delete ID', summary: 'delete a key' },
+    ...LIMIT_VERBS('keys'),
   },
   groups: {
     list: { usage: 'keygate groups list', summary: 'every group', options: [JSON_OPT] },
