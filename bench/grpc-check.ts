@@ -1,14 +1,15 @@
 /**
  * gRPC Check bench (issue 13): keygate's CPU per `envoy.service.auth.v3.Authorization/Check`
  * call, measured in the same run beside the HTTP shapes it is compared with: a proxied request
- * (the baseline of the issue's ratios) and an nginx `auth_request` check on `/check`.
+ * (the baseline of the issue's ratios), an nginx `auth_request` check on `/check` and an Envoy
+ * HTTP `ext_authz` check under `/envoy`.
  *
  * keygate runs pinned to core 0 with 10k declared keys (bench/lib/keygate-config.ts), the load
  * generators on core 1: wrk (-t1) for HTTP, bench/lib/grpc-load.ts (grpc-js, one HTTP/2 channel
  * like an Envoy worker) for gRPC. CPU is keygate's utime+stime over each measured run divided by
  * the requests it answered. The shapes alternate within each round; figures are medians.
  *   node bench/grpc-check.ts            (BENCH_ROUNDS=3, BENCH_SECONDS=6, BENCH_CONNECTIONS=50,
- *                                        BENCH_ONLY=proxy,nginx-check,grpc-check to pick shapes)
+ *                                        BENCH_ONLY=proxy,nginx-check,envoy-http-check,grpc-check)
  * Writes bench/.work/grpc-check.json and prints a Markdown table on stdout.
  */
 import { execFile } from 'node:child_process';
@@ -51,7 +52,7 @@ await waitForPort(checkPort, keygate);
 
 interface Run { requests: number; seconds: number; errors: number }
 
-function wrkShape(shape: 'proxy' | 'nginx', seconds: number): Promise<Run> {
+function wrkShape(shape: 'proxy' | 'nginx' | 'envoy', seconds: number): Promise<Run> {
   const origin = `http://127.0.0.1:${shape === 'proxy' ? port : checkPort}`;
   const args = ['-t1', `-c${CFG.connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(ROOT, 'bench/wrk/check-shapes.lua'), origin + PATH];
   const argv = LOAD_CORE === null ? ['wrk', ...args] : ['taskset', '-c', String(LOAD_CORE), 'wrk', ...args];
@@ -84,10 +85,11 @@ function grpcShape(seconds: number): Promise<Run> {
 const SHAPES = {
   proxy: (s: number) => wrkShape('proxy', s),
   'nginx-check': (s: number) => wrkShape('nginx', s),
+  'envoy-http-check': (s: number) => wrkShape('envoy', s),
   'grpc-check': (s: number) => grpcShape(s),
 } as const;
 type Shape = keyof typeof SHAPES;
-const results: Record<Shape, { cpuUsPerReq: number; rps: number; errors: number }[]> = { proxy: [], 'nginx-check': [], 'grpc-check': [] };
+const results: Record<Shape, { cpuUsPerReq: number; rps: number; errors: number }[]> = { proxy: [], 'nginx-check': [], 'envoy-http-check': [], 'grpc-check': [] };
 
 try {
   for (let r = 1; r <= CFG.rounds; r++) {
