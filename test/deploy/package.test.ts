@@ -63,6 +63,14 @@ describe('the packed tarball', () => {
     expect(installed.bin['keygate']).toMatch(/^dist\/.*\.js$/);
     expect(statSync(join(prefix, 'lib', 'node_modules', pkg.name, installed.bin['keygate'] as string)).mode & 0o111).not.toBe(0);
   });
+
+  it('loads the Envoy Check service from its own proto/ (the gRPC check listener needs them at runtime)', () => {
+    const protos = join(prefix, 'lib', 'node_modules', pkg.name, 'dist', 'check', 'grpc', 'protos.js');
+    const script = `import(${JSON.stringify(protos)}).then((m) => { const s = m.loadAuthorizationService().service; process.stdout.write(Object.values(s).map((d) => d.path).join()); })`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: work, env: { PATH }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('/envoy.service.auth.v3.Authorization/Check');
+  });
 });
 
 describe('the installed keygate, run outside the repository', () => {
