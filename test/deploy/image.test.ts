@@ -78,6 +78,7 @@ describe('Dockerfile', () => {
     const finalCopies = one('COPY');
     expect(finalCopies.some((c) => /^--from=\S+ \/app\/dist /.test(c))).toBe(true);
     expect(finalCopies.some((c) => /(^|\s)src\b/.test(c)), 'no TypeScript sources in the final image').toBe(false);
+    expect(finalCopies.some((c) => /^proto\s/.test(c)), 'the Envoy protos the gRPC check loads at runtime').toBe(true);
   });
 
   it('pulls no BuildKit frontend and has a registry-mirror / extra-CA hook on npm ci', () => {
