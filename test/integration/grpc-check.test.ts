@@ -29,6 +29,8 @@ let client: CheckClient;
 let upstream: TestUpstream;
 let proxyPort: number;
 let adminPort: number;
+let mainPorts: { port: number; adminPort: number; checkPort: number; grpcPort: number };
+let mainFile: string;
 
 function config(ports: { port: number; adminPort: number; checkPort: number; grpcPort: number }, trusted = ''): string {
   return `
@@ -57,6 +59,8 @@ beforeAll(async () => {
   upstream = await startUpstream();
   const ports = { port: await freePort(), adminPort: await freePort(), checkPort: await freePort(), grpcPort: await freePort() };
   const file = join(dir, 'keygate.yaml');
+  mainPorts = ports;
+  mainFile = file;
   proxyPort = ports.port;
   adminPort = ports.adminPort;
   writeFileSync(file, config(ports));
@@ -244,6 +248,18 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
     expect(count('forbidden')).toBeGreaterThanOrEqual(1);
     expect(count('unauthenticated')).toBeGreaterThanOrEqual(3);
     for (const secret of [viewer.secret, editor.secret, mend.secret]) expect(text).not.toContain(secret);
+  });
+  // Last in this block: it changes the config the tests above ran on.
+  it('decides on the reloaded config after SIGHUP, on the same gRPC connection', async () => {
+    const ask = () => client.check(envoyCheck('DELETE', '/api/applications/42/items/7', { authorization: `Bearer ${viewer.secret}` }));
+    expect((await ask()).http_response).toBe('denied_response');
+    // vera becomes an editor: her DELETE is allowed once the reload is in.
+    writeFileSync(mainFile, config(mainPorts).replace('name: vera, kind: user, roles: [viewer]', 'name: vera, kind: user, roles: [editor]'));
+    proc.child.kill('SIGHUP');
+    await proc.waitForLog('config reloaded');
+    const res = await ask();
+    expect(res.http_response).toBe('ok_response');
+    expect(okHeaders(res)['x-authenticated-user']).toBe('vera');
   });
 });
 
