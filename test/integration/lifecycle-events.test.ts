@@ -286,6 +286,11 @@ describe('delivery', () => {
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ webhook: 'ops', eventType: 'key.created', eventId, status: 'delivered', attempts: 3, lastStatus: 200, lastError: null, nextAttemptAt: null });
     expect(log[0]!['id']).toBe(tries[0]!.headers['keygate-delivery-id']);
+    const cli = await runCli(['webhooks', 'deliveries', '--event', eventId, '--admin-url', `http://127.0.0.1:${replicas[0]!.adminPort}`, '--token', TOKEN]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const [head, row] = cli.stdout.trim().split('\n');
+    expect(head).toMatch(/^ID\s+WEBHOOK\s+EVENT\s+TYPE\s+STATUS\s+ATTEMPTS/);
+    expect(row).toMatch(new RegExp(`^${String(log[0]!['id'])}\\s+ops\\s+${eventId}\\s+key.created\\s+delivered\\s+3\\s+200\\s+-`));
   });
 
   it('a receiver that gives up on every attempt ends as failed with its last error, never the secret', async () => {
