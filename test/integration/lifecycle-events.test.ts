@@ -157,6 +157,19 @@ describe('lifetime policy (keys.maxLifetime 30d, keys.defaultLifetime 7d)', () =
     const shorter = await a<KeyBody>('POST', `/v1/keys/${rotated.body.key['id'] as string}/rotate`, { expiresIn: '2d' });
     expect(life(shorter.body.key)).toBe(2 * DAY);
   });
+
+  it('a later change of expiry (PATCH) cannot stretch a key past createdAt + maxLifetime, nor clear it', async () => {
+    const k = (await a<KeyBody>('POST', '/v1/keys', { principal: principalId, expiresIn: '10d' })).body.key;
+    const longer = await a<{ error: Rec }>('PATCH', `/v1/keys/${k['id'] as string}`, { expiresIn: '31d' });
+    expect(longer.status).toBe(400);
+    expect(longer.body.error).toMatchObject({ code: 'key_lifetime_exceeded', field: 'expiresIn' });
+    const cleared = await a<{ error: Rec }>('PATCH', `/v1/keys/${k['id'] as string}`, { expiresAt: null });
+    expect(cleared.status).toBe(400);
+    expect(cleared.body.error['code']).toBe('key_expiry_required');
+    expect((await a<Rec>('GET', `/v1/keys/${k['id'] as string}`)).body['expiresAt']).toBe(k['expiresAt']);
+    const within = await a<Rec>('PATCH', `/v1/keys/${k['id'] as string}`, { expiresIn: '20d' });
+    expect(within.status, JSON.stringify(within.body)).toBe(200);
+  });
 });
 
 describe('events to the webhook', () => {
