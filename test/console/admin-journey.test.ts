@@ -112,7 +112,7 @@ describe('the console, for administrators', () => {
     await expectAccessible('secret dialog');
     await page.getByRole('button', { name: 'Copy' }).click();
     await expect.poll(() => page.evaluate('navigator.clipboard.readText()')).toBe(secret);
-    await shot(page, 'secret-once');
+    await shot(page, 'secret-once', { doc: true });
 
     // Never in storage or the URL.
     expect(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })')).not.toContain(secret);
@@ -131,7 +131,7 @@ describe('the console, for administrators', () => {
     await keys.waitFor();
     expect(await page.getByLabel('Secret').count()).toBe(0);
     expect(await page.content()).not.toContain(secret);
-    await shot(page, 'principal-keys');
+    await shot(page, 'principal-keys', { doc: true });
 
     const { body } = await rig.admin<{ items: { id: string; name: string }[] }>('GET', `/v1/keys?principal=${PRINCIPAL}`);
     keyId = (body.items.find((k) => k.name === 'deploy') as { id: string }).id;
@@ -166,7 +166,7 @@ describe('the console, for administrators', () => {
       return page.getByRole('img', { name: /Requests per day/ }).getAttribute('aria-label');
     }, { timeout: 20_000, interval: 500 }).toMatch(/: 1 in total/);
     await expectAccessible('key');
-    await shot(page, 'key');
+    await shot(page, 'key', { doc: true });
 
     await page.getByRole('link', { name: 'Request history of this key' }).click();
     const events = page.getByRole('table', { name: 'Events' });

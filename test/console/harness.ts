@@ -144,9 +144,20 @@ export async function seriousA11y(page: Page): Promise<AxeViolation[]> {
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-export async function shot(page: Page, name: string): Promise<string> {
+/** docs/img/: the screenshots docs/console-ui.md shows, rewritten when KEYGATE_DOC_SHOTS=1. */
+export const DOC_SHOTS = join(ROOT, 'docs', 'img');
+
+/**
+ * A full-page screenshot into SHOTS; with `doc`, also docs/img/console-<name>.png when the run
+ * asks for it (KEYGATE_DOC_SHOTS=1), so an ordinary test run leaves the tree clean.
+ */
+export async function shot(page: Page, name: string, opts: { doc?: boolean } = {}): Promise<string> {
   mkdirSync(SHOTS, { recursive: true });
   const path = join(SHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (opts.doc === true && process.env['KEYGATE_DOC_SHOTS'] === '1') {
+    mkdirSync(DOC_SHOTS, { recursive: true });
+    await page.screenshot({ path: join(DOC_SHOTS, `console-${name}.png`), fullPage: false });
+  }
   return path;
 }
