@@ -8,6 +8,7 @@ import { table } from './table.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { CliUsageError } from './usage-error.ts';
 import { keysUsage } from './audit.ts';
+import { limitsCommand } from './limit-commands.ts';
 
 export { CliUsageError };
 
@@ -53,6 +54,29 @@ async function printKeys(c: AdminClient, values: Values, data: unknown, items: R
   out(keyTable(items, names));
 }
 
+/**
+ * Every item of a paginated listing: follows `nextCursor` to the end, 1000 at a time (the
+ * API's maximum), so `list` shows everything however many there are.
+ */
+async function listAll(c: AdminClient, path: string): Promise<Row[]> {
+  const items: Row[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = `limit=1000${cursor === null ? '' : `&cursor=${enc(cursor)}`}`;
+    const page = (await c.call('GET', `${path}${path.includes('?') ? '&' : '?'}${q}`)) as { items: Row[]; nextCursor?: string | null };
+    items.push(...page.items);
+    cursor = page.nextCursor ?? null;
+  } while (cursor !== null);
+  return items;
+}
+
+/** Code-unit order, as the stores sort (not the locale's). */
+const byText = (field: string) => (a: Row, b: Row): number => {
+  const x = String(a[field]);
+  const y = String(b[field]);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 function principalTable(items: Row[]): string {
   return table(['id', 'name', 'kind', 'roles', 'groups', 'org', 'disabled', 'source'],
     items.map((p) => [p['id'], p['name'], p['kind'], (p['roles'] as string[]).join(','), (p['groups'] as string[]).join(','), p['org'] as string, p['disabled'] as boolean, p['source']] as string[]));
@@ -80,9 +104,15 @@ async function principalNames(c: AdminClient): Promise<Map<string, string>> {
 function keyTable(items: Row[], names: Map<string, string> = new Map()): string {
   // Lists carry 7-day request counts (null: the usage store could not be read: shown as "?").
   const week = items.some((k) => 'requests7d' in k);
-  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), 'purpose'];
+  // Keys with a quota of their own: what is left and when it refills (docs/limits.md).
+  const quota = items.some((k) => k['quotaLeft'] !== undefined && k['quotaLeft'] !== null);
+  const left = (k: Row): string[] => {
+    const q = k['quotaLeft'] as { remaining: number; resetsAt: string | null } | null | undefined;
+    return q === null || q === undefined ? ['', ''] : [String(q.remaining), q.resetsAt ?? 'never'];
+  };
+  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), ...(quota ? ['quota left', 'quota resets'] : []), 'purpose'];
   return table(columns, items.map((k) => [k['id'], names.get(k['principalId'] as string) ?? k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'],
-    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), k['purpose']] as string[]));
+    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), ...(quota ? left(k) : []), k['purpose']] as string[]));
 }
 
 function groupTable(items: Row[]): string {
@@ -100,7 +130,11 @@ async function secretNotice(c: AdminClient, values: Values, data: { key: Row; se
 async function principals(c: AdminClient, verb: string, args: string[]): Promise<void> {
   const listOpts = { role: { type: 'string', multiple: true }, group: { type: 'string', multiple: true }, org: { type: 'string' }, meta: { type: 'string', multiple: true } } as const;
   switch (verb) {
-    case 'list': { const { values } = parse(args, {}); const d = (await c.call('GET', '/v1/principals')) as { items: Row[] }; return print(values, d, () => principalTable(d.items)); }
+    case 'list': {
+      // The API pages in id order; people look principals up by name.
+      const { values } = parse(args, {}); const d = { items: (await listAll(c, '/v1/principals')).sort(byText('name')) };
+      return print(values, d, () => principalTable(d.items));
+    }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/principals/${enc(one(positionals, 'principal'))}`)) as Row; return print(values, d, () => principalTable([d])); }
     case 'create': {
       const { values, positionals } = parse(args, { kind: { type: 'string' }, ...listOpts });
@@ -118,6 +152,7 @@ async function principals(c: AdminClient, verb: string, args: string[]): Promise
       const d = (await c.call('POST', `/v1/principals/${enc(one(positionals, 'principal'))}/${verb}`)) as Row; return print(values, d, () => principalTable([d]));
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/principals/${enc(one(positionals, 'principal'))}`); return out('deleted'); }
+    case 'limits': return limitsCommand(c, 'principals', args, current);
     default: throw unknownVerb('principals', verb);
   }
 }
@@ -128,7 +163,9 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
     case 'list': {
       const { values } = parse(args, { principal: { type: 'string' }, status: { type: 'string' }, unused: { type: 'string' } });
       const q = new URLSearchParams(defined({ principal: values['principal'], status: values['status'], unusedFor: values['unused'] }) as Record<string, string>).toString();
-      const d = (await c.call('GET', `/v1/keys${q === '' ? '' : `?${q}`}`)) as { items: Row[] }; return printKeys(c, values, d, d.items);
+      // The API pages in id order; a key list reads best oldest first (ISO times sort as text).
+      const items = (await listAll(c, `/v1/keys${q === '' ? '' : `?${q}`}`)).sort((a, b) => byText('createdAt')(a, b) || byText('id')(a, b));
+      const d = { items }; return printKeys(c, values, d, d.items);
     }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/keys/${enc(one(positionals, 'key id'))}`)) as Row; return printKeys(c, values, d, [d]); }
     case 'usage': return keysUsage(c, args);
@@ -147,8 +184,12 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       const d = (await c.call('POST', '/v1/keys/import', body)) as Row; return printKeys(c, values, d, [d]);
     }
     case 'update': {
-      const { values, positionals } = parse(args, { name: { type: 'string' }, purpose: { type: 'string' } });
-      const d = (await c.call('PATCH', `/v1/keys/${enc(one(positionals, 'key id'))}`, defined({ name: values['name'], purpose: values['purpose'] }))) as Row;
+      const { values, positionals } = parse(args, { name: { type: 'string' }, purpose: { type: 'string' }, 'expires-in': { type: 'string' }, 'expires-at': { type: 'string' }, 'no-expiry': { type: 'boolean' } });
+      const expiry = [values['expires-in'], values['expires-at'], values['no-expiry']].filter((v) => v !== undefined);
+      if (expiry.length > 1) throw new CliUsageError('keys update takes one of --expires-in, --expires-at, --no-expiry');
+      const body = defined({ name: values['name'], purpose: values['purpose'], expiresIn: values['expires-in'],
+        expiresAt: values['no-expiry'] === true ? null : values['expires-at'] });
+      const d = (await c.call('PATCH', `/v1/keys/${enc(one(positionals, 'key id'))}`, body)) as Row;
       return printKeys(c, values, d, [d]);
     }
     case 'expire': { const { values, positionals } = parse(args, {}); const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/expire`)) as Row; return printKeys(c, values, d, [d]); }
@@ -158,6 +199,7 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       return secretNotice(c, values, d as { key: Row; secret: string; notice: string });
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/keys/${enc(one(positionals, 'key id'))}`); return out('deleted'); }
+    case 'limits': return limitsCommand(c, 'keys', args, current);
     default: throw unknownVerb('keys', verb);
   }
 }

@@ -4,6 +4,8 @@
  * candidates from it, so a command cannot exist without help (test/integration/cli-help.test.ts
  * runs `--help` on every entry).
  */
+import { LIMIT_VERBS } from './limit-commands.ts';
+
 export interface CommandHelp {
   usage: string;
   summary: string;
@@ -45,8 +47,8 @@ export const TOP: Record<string, CommandHelp> = {
     summary: 'read a secret on stdin, print its "sha256:<hex>" for the YAML file',
     more: 'The secret comes from stdin so it never lands in shell history or `ps`: printf \'%s\' "$SECRET" | keygate hash-key',
   },
-  principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete)' },
-  keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete)' },
+  principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete, limits)' },
+  keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete, limits)' },
   groups: { usage: 'keygate groups VERB ...', summary: 'groups of roles and resources (list, show, create, update, delete)' },
   audit: {
     usage: 'keygate audit [--principal P] [--key ID] [--route R] [--decision D] [--kind K] [--since 24h] [--until T] [--limit N] [--format table|csv|json]',
@@ -73,7 +75,7 @@ const PRINCIPAL_OPTS = [
 
 export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, CommandHelp>> = {
   principals: {
-    list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime', options: [JSON_OPT] },
+    list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime (follows the API\'s pages to the end), by name', options: [JSON_OPT] },
     show: { usage: 'keygate principals show ID|NAME', summary: 'one principal', options: [JSON_OPT] },
     create: {
       usage: 'keygate principals create NAME [--kind user|service] [--role R]... [--group G]... [--org O] [--meta k=v]...',
@@ -84,11 +86,12 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
     disable: { usage: 'keygate principals disable ID|NAME', summary: 'every key and token of the principal stops working at once', options: [JSON_OPT] },
     enable: { usage: 'keygate principals enable ID|NAME', summary: 'enable a disabled principal', options: [JSON_OPT] },
     delete: { usage: 'keygate principals delete ID|NAME', summary: 'delete a principal and all its keys' },
+    ...LIMIT_VERBS('principals'),
   },
   keys: {
     list: {
       usage: 'keygate keys list [--principal P] [--status S] [--unused 30d]',
-      summary: 'keys with their principal, status, expiry, last use and 7-day request count',
+      summary: 'keys with their principal, status, expiry, last use and 7-day request count (every page), oldest first',
       options: [
         '--principal P          only this principal\'s keys (id or name)', '--status S             active | expired | revoked | rotated',
         '--unused D             only keys not used for D (30d): last used, or created if never used, before then', JSON_OPT,
@@ -113,13 +116,24 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
       summary: 'register an existing secret (read from stdin), e.g. while migrating from another gateway',
       options: ['--principal P          required', JSON_OPT],
     },
-    update: { usage: 'keygate keys update ID [--name N] [--purpose T]', summary: 'relabel a key', options: [JSON_OPT] },
+    update: {
+      usage: 'keygate keys update ID [--name N] [--purpose T] [--expires-in 30d | --expires-at TIME | --no-expiry]',
+      summary: 'relabel a key or change its expiry (active keys only; on every replica at once)',
+      options: [
+        '--name N, --purpose T  new labels',
+        '--expires-in D         expire D from now (30d, 12h)',
+        '--expires-at TIME      expire at an RFC 3339 time in the future (2027-01-31T00:00:00Z)',
+        '--no-expiry            remove the expiry',
+        JSON_OPT,
+      ],
+    },
     expire: { usage: 'keygate keys expire ID', summary: 'expire a key now (it is kept, for the audit trail)', options: [JSON_OPT] },
     rotate: {
       usage: 'keygate keys rotate ID [--grace 24h] [--expires-in 90d]', summary: 'issue a successor; the old key keeps working for the grace period',
       options: ['--grace D              how long the old secret keeps working (24h); default: not at all', '--expires-in D         the successor\'s lifetime; default: the old key\'s lifetime, within keys.maxLifetime', JSON_OPT],
     },
     delete: { usage: 'keygate keys delete ID', summary: 'delete a key' },
+    ...LIMIT_VERBS('keys'),
   },
   groups: {
     list: { usage: 'keygate groups list', summary: 'every group', options: [JSON_OPT] },

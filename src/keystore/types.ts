@@ -6,6 +6,18 @@
 
 export type PrincipalKind = 'user' | 'service';
 
+/**
+ * A limit set through the admin API on a principal or key: the name of a `limits` policy, or a
+ * policy of its own (docs/limits.md, Overrides). It replaces what the config attaches there.
+ */
+export type LimitOverride = string | { rate: string; burst?: number; per?: 'key' | 'principal' | 'org' };
+
+/** A quota set through the admin API (same shape as `quota:` in the config). */
+export interface QuotaOverride {
+  requests: number;
+  period: 'day' | 'month' | 'none';
+}
+
 export interface PrincipalRecord {
   id: string;
   /** Unique, forwarded upstream as the identity. */
@@ -18,6 +30,10 @@ export interface PrincipalRecord {
   disabled: boolean;
   createdAt: Date;
   metadata: Record<string, string>;
+  /** Admin override of the principal's rate limit (instead of its roles' and the config's). */
+  limit?: LimitOverride;
+  /** Admin override of the principal's quota. */
+  quota?: QuotaOverride;
   /** `config`: declared in the YAML file, replaced on every reload; `api`: created at run time. */
   source: 'config' | 'api';
 }
@@ -51,6 +67,10 @@ export interface KeyRecord {
   /** Rotation: the key this one replaced / the key that replaced this one. */
   rotatedFrom?: string;
   rotatedTo?: string;
+  /** Admin override of this key's rate limit. */
+  limit?: LimitOverride;
+  /** Admin override of this key's quota. */
+  quota?: QuotaOverride;
 }
 
 export interface KeyWithPrincipal {
@@ -93,8 +113,26 @@ export class StoreUnavailableError extends Error {
 }
 
 /** Only the named fields change; an optional field given as `undefined` is cleared. */
-export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org'>>;
-export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo'>>;
+export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org' | 'limit' | 'quota'>>;
+export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo' | 'limit' | 'quota'>>;
+
+/**
+ * A page of a listing ordered by id (code-unit order, as `<` on strings): the records whose id
+ * sorts after `after`, at most `limit` of them. Ids never change, so a record inserted or deleted
+ * while a client pages through never shifts the others: no record that existed throughout is
+ * skipped or repeated (one inserted meanwhile shows up if its id sorts after the cursor).
+ */
+export interface ListPage {
+  /** The id of the last record of the previous page; absent: from the start. */
+  after?: string;
+  limit: number;
+}
+
+export interface StorePage<T> {
+  items: T[];
+  /** Whether records after the last item exist. */
+  more: boolean;
+}
 
 export interface KeyStore {
   readonly kind: 'memory' | 'redis';
@@ -115,6 +153,8 @@ export interface KeyStore {
   getPrincipalByName(name: string): Promise<PrincipalRecord | null>;
   /** Sorted by name. */
   listPrincipals(): Promise<PrincipalRecord[]>;
+  /** One page in id order (see ListPage): what the admin API's cursor pagination reads. */
+  listPrincipalsPage(page: ListPage): Promise<StorePage<PrincipalRecord>>;
   /** Returns the updated record, or null when there is no such principal. */
   updatePrincipal(id: string, patch: PrincipalPatch): Promise<PrincipalRecord | null>;
   /** Deletes the principal and all its keys in one atomic step. False when absent. */
@@ -131,6 +171,8 @@ export interface KeyStore {
   getKey(id: string): Promise<KeyRecord | null>;
   /** Sorted by createdAt, then id. */
   listKeys(filter: { principalId?: string }): Promise<KeyRecord[]>;
+  /** One page in id order (see ListPage). */
+  listKeysPage(filter: { principalId?: string }, page: ListPage): Promise<StorePage<KeyRecord>>;
   updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | null>;
   deleteKey(id: string): Promise<boolean>;
   /**
