@@ -153,6 +153,26 @@ describe('the console, for administrators', () => {
     expect(JSON.stringify(got[0]?.rawHeaders)).not.toContain(secret);
   });
 
+  it('shows a key\'s rate limit and quota once it has them (the limits issue)', async () => {
+    const set = await rig.admin('PATCH', `/v1/keys/${keyId}/limits`, { limit: { rate: '10/s', burst: 5, per: 'key' }, quota: { requests: 100, period: 'day' } });
+    expect(set.status).toBe(200);
+    expect((await proxiedStatus(rig.proxyUrl, secret)).status).toBe(200); // counted by the quota
+    await page.reload();
+    const keys = page.getByRole('table', { name: `Keys of ${PRINCIPAL}` });
+    await expect.poll(() => keys.getByRole('columnheader').allTextContents()).toEqual(expect.arrayContaining(['Limit', 'Quota', 'Quota left']));
+    const row = keys.getByRole('row').filter({ hasText: 'deploy' });
+    await expect.poll(() => row.textContent()).toMatch(/rate: 10\/s, burst: 5, per: key.*requests: 100, period: day.*\d+ left/);
+
+    await page.getByRole('link', { name: 'deploy', exact: true }).click();
+    const limits = page.getByRole('region', { name: 'Limits' });
+    await expect.poll(() => limits.textContent()).toMatch(/10\/s, burst 5, per key/);
+    const quota = limits.getByRole('table', { name: 'Quotas' }).getByRole('row').nth(1);
+    await expect.poll(() => quota.textContent()).toMatch(/key.*100 a day/);
+    await expectAccessible('key with limits');
+    await page.goBack();
+    await keys.waitFor();
+  });
+
   it('edits the key\'s notes, and shows its request history and usage chart', async () => {
     await page.getByRole('link', { name: 'deploy', exact: true }).click();
     await page.getByRole('button', { name: 'Rotate' }).waitFor();
@@ -164,7 +184,7 @@ describe('the console, for administrators', () => {
     await expect.poll(async () => {
       await page.reload();
       return page.getByRole('img', { name: /Requests per day/ }).getAttribute('aria-label');
-    }, { timeout: 20_000, interval: 500 }).toMatch(/: 1 in total/);
+    }, { timeout: 20_000, interval: 500 }).toMatch(/: 2 in total/); // the two requests above
     await expectAccessible('key');
     await shot(page, 'key', { doc: true });
 
