@@ -144,7 +144,7 @@ export async function seriousA11y(page: Page): Promise<AxeViolation[]> {
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** docs/img/: the screenshots docs/console-ui.md shows, rewritten when KEYGATE_DOC_SHOTS=1. */
+/** docs/img/: the screenshots docs/console.md shows, rewritten when KEYGATE_DOC_SHOTS=1. */
 export const DOC_SHOTS = join(ROOT, 'docs', 'img');
 
 /**
