@@ -37,12 +37,13 @@ export const ADMIN_TOKEN = 'console-admin-token-0123456789abcdef';
  * Everything real: the console built from console/ by esbuild, `keygate serve` on a real Redis
  * with a real upstream behind its proxy, and Debian's chromium.
  */
-export async function startRig(opts: { extraYaml?: string } = {}): Promise<ConsoleRig> {
+export async function startRig(opts: { extraYaml?: string; adminPort?: number } = {}): Promise<ConsoleRig> {
   const build = await buildConsole();
   const redis = await startRedis();
   const upstream = await startUpstream();
   const port = await freePort();
-  const adminPort = await freePort();
+  // Given when the config must name the admin URL before keygate starts (an OIDC redirect URI).
+  const adminPort = opts.adminPort ?? await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'keygate-console-'));
   const file = join(dir, 'keygate.yaml');
   writeFileSync(file, `
