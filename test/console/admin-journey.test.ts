@@ -209,6 +209,12 @@ describe('the console, for administrators', () => {
     await page.getByRole('button', { name: 'Rotate' }).waitFor();
     await page.getByRole('button', { name: 'Rotate' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Grace period').waitFor();
+    await expectAccessible('rotate dialog');
+    // Escape closes a dialog without doing anything (the native <dialog>'s cancel).
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await page.getByRole('button', { name: 'Rotate' }).click();
     await dialog.getByLabel('Grace period').selectOption('1h');
     await dialog.getByRole('button', { name: 'Rotate' }).click();
     const fresh = await page.getByLabel('Secret').inputValue();
@@ -230,6 +236,7 @@ describe('the console, for administrators', () => {
     await page.getByRole('button', { name: 'Expire now' }).click();
     const dialog = page.getByRole('dialog');
     await expect.poll(() => dialog.textContent()).toMatch(/cannot be undone/);
+    await expectAccessible('confirm dialog');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect((await proxiedStatus(rig.proxyUrl, secret)).status).toBe(200); // cancelled: still works
 
