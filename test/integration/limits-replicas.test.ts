@@ -115,9 +115,10 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     const got = await up.arrivals(path);
     // The burst is allowed on top of the rate once, after a quiet spell: it is spent within the
     // second after the first 429 (a replica can refuse while the shared bucket still holds some).
-    // From then on every full second must hold the rate itself.
+    // From then on every full second must hold the rate itself. The last half second is left
+    // out: requests still queued in a busy gateway when the offering stops would be missing.
     const perSecond: number[] = [];
-    const end = start + seconds * 1000;
+    const end = start + seconds * 1000 - 500;
     for (let t = firstRefusal + 1000; t + 1000 <= end; t += 1000) perSecond.push(got.filter((a) => a >= t && a < t + 1000).length);
     const offeredPerSecond = offered / elapsed;
     console.log(JSON.stringify({ offeredPerSecond: Math.round(offeredPerSecond), perSecond, statuses: Object.fromEntries(statuses) }));
