@@ -7,7 +7,8 @@
  * generators on core 1: wrk (-t1) for HTTP, bench/lib/grpc-load.ts (grpc-js, one HTTP/2 channel
  * like an Envoy worker) for gRPC. CPU is keygate's utime+stime over each measured run divided by
  * the requests it answered. The shapes alternate within each round; figures are medians.
- *   node bench/grpc-check.ts            (BENCH_ROUNDS=3, BENCH_SECONDS=6, BENCH_CONNECTIONS=50)
+ *   node bench/grpc-check.ts            (BENCH_ROUNDS=3, BENCH_SECONDS=6, BENCH_CONNECTIONS=50,
+ *                                        BENCH_ONLY=proxy,nginx-check,grpc-check to pick shapes)
  * Writes bench/.work/grpc-check.json and prints a Markdown table on stdout.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +21,10 @@ import { makeSecrets, writeKeygateConfig } from './lib/keygate-config.ts';
 import { ROOT } from './lib/systems.ts';
 
 const num = (k: string, d: number) => Number(process.env[k] ?? d);
-const CFG = { rounds: num('BENCH_ROUNDS', 3), seconds: num('BENCH_SECONDS', 6), warm: num('BENCH_WARM', 2), connections: num('BENCH_CONNECTIONS', 50) };
+const CFG = {
+  rounds: num('BENCH_ROUNDS', 3), seconds: num('BENCH_SECONDS', 6), warm: num('BENCH_WARM', 2), connections: num('BENCH_CONNECTIONS', 50),
+  only: (process.env['BENCH_ONLY'] ?? '').split(',').filter((s) => s !== ''),
+};
 const PATH = '/api/applications/42/items';
 const pinned = cpus().length >= 2;
 const [SUT_CORE, LOAD_CORE] = pinned ? [0, 1] : [null, null];
@@ -87,7 +91,7 @@ const results: Record<Shape, { cpuUsPerReq: number; rps: number; errors: number 
 
 try {
   for (let r = 1; r <= CFG.rounds; r++) {
-    for (const shape of Object.keys(SHAPES) as Shape[]) {
+    for (const shape of (Object.keys(SHAPES) as Shape[]).filter((x) => CFG.only.length === 0 || CFG.only.includes(x))) {
       await SHAPES[shape](CFG.warm);
       const cpu0 = treeCpuMicros(keygate.pid);
       const run = await SHAPES[shape](CFG.seconds);
@@ -104,7 +108,7 @@ try {
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2; };
 const proxyCpu = median(results.proxy.map((x) => x.cpuUsPerReq));
-const rows = (Object.keys(results) as Shape[]).map((shape) => {
+const rows = (Object.keys(results) as Shape[]).filter((shape) => results[shape].length > 0).map((shape) => {
   const cpu = median(results[shape].map((x) => x.cpuUsPerReq));
   return { shape, cpuUsPerReq: cpu, ratioToProxy: cpu / proxyCpu, rps: median(results[shape].map((x) => x.rps)), errors: results[shape].reduce((a, x) => a + x.errors, 0) };
 });

@@ -71,6 +71,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--out');
   const out = i === -1 ? undefined : process.argv[i + 1];
   const b = await buildConsole(out, { clean: true });
-  for (const f of b.files) console.log(`${f.path.padEnd(32)} ${String(f.bytes).padStart(8)} B  ${String(f.gzipBytes).padStart(7)} B gzip`);
-  console.log(`total gzip: ${(b.gzipTotal / 1024).toFixed(1)} KB (budget 150 KB) -> ${b.outDir}`);
+  // stderr: this runs in prepack, and `npm pack --json` must print only its JSON on stdout.
+  for (const f of b.files) console.error(`${f.path.padEnd(32)} ${String(f.bytes).padStart(8)} B  ${String(f.gzipBytes).padStart(7)} B gzip`);
+  console.error(`total gzip: ${(b.gzipTotal / 1024).toFixed(1)} KB (budget 150 KB) -> ${b.outDir}`);
 }

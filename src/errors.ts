@@ -23,6 +23,7 @@ export const ERRORS = {
   forbidden: { status: 403, message: 'The principal lacks the permission this route requires' },
   check_untrusted_client: { status: 403, message: 'This client may not ask the check listener for decisions' },
   check_body_unavailable: { status: 403, message: 'This route reads a credential from the request body, which this proxy does not send to the check' },
+  route_without_upstream: { status: 404, message: 'This route is decided by the check listener only; the proxy has nowhere to forward it' },
   route_not_found: { status: 404, message: 'No route matches this request' },
   request_timeout: { status: 408, message: 'The request was not received in time' },
   body_too_large: { status: 413, message: 'The request body is larger than credential extraction allows' },

@@ -6,7 +6,7 @@ import type { KeyRecord } from './keystore/types.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendError } from './respond.ts';
 import { runStages, timedAuth, type Stage } from './stages.ts';
-import { normalizePath, matchRoute } from './routing/stages.ts';
+import { normalizePath, matchRoute, requireUpstream } from './routing/stages.ts';
 import { checkHost } from './routing/host.ts';
 import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
@@ -93,7 +93,7 @@ export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthentic
 export function createGateway(deps: GatewayDeps): Gateway {
   // The request path, in order. Reading these lists tells the whole story of a request.
   const front = frontStages;
-  const chain: Stage[] = [...decisionStages(deps), continueUpload];
+  const chain: Stage[] = [...decisionStages(deps, [requireUpstream]), continueUpload];
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     const gen = deps.current();
@@ -121,7 +121,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (admitted !== undefined) await admitted;
       ctx.forwarded = true;
       ctx.upstreamStart = process.hrtime.bigint();
-      const upstream = must(ctx.match, 'stages admitted the request, so a route matched').upstream;
+      const upstream = must(ctx.match?.upstream, 'stages admitted the request, so a route with an upstream matched');
       await forward(ctx, must(ctx.gen.pools.get(upstream.name), 'pools cover every upstream of the generation'));
     } catch (e) {
       const err = toGatewayError(e);

@@ -41,7 +41,9 @@ import { keyQuotaLookup, limitRoutes } from './admin/v1/limit-routes.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
+import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
+import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
@@ -50,6 +52,8 @@ export interface RunningGateway {
   readonly adminPort: number;
   /** The HTTP check listener's port; null when `check` is off. */
   readonly checkPort: number | null;
+  /** The Envoy gRPC Check service's port; null unless `check.grpcPort` is set. */
+  readonly grpcCheckPort: number | null;
   /** The generation new requests start on. */
   current(): Generation;
   /** Swap in a new, already validated config. In-flight requests finish on the old one. */
@@ -57,6 +61,8 @@ export interface RunningGateway {
   /** Stop accepting, let in-flight requests finish up to the drain deadline, then close everything. */
   shutdown(): Promise<void>;
   readonly metrics: Metrics;
+  /** Lifecycle events (issue 14): `emit` never blocks or throws; webhooks subscribe to it. */
+  readonly events: EventBus;
 }
 
 export interface StartOptions {
@@ -161,8 +167,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       accessLog.request(ctx, status);
       observe(ctx, status);
       trail.recordRequest(ctx, status);
-      if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
-      if (ctx.upstreamRetry !== null && ctx.match !== null) metrics.upstreamRetries.labels(ctx.match.upstream.name, ctx.upstreamRetry).inc();
+      const upstream = ctx.match?.upstream;
+      if (ctx.upstreamError !== null && upstream != null) metrics.upstreamErrors.labels(upstream.name, ctx.upstreamError).inc();
+      if (ctx.upstreamRetry !== null && upstream != null) metrics.upstreamRetries.labels(upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
     limiter: limits.limiter,
@@ -295,7 +302,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   });
   const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
-  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
+  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), audit, version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -314,6 +321,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
+      principal: (id) => store.getPrincipal(id),
     },
   });
 
@@ -321,14 +329,21 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
   const check: CheckListener | null = config0.check.enabled ? await startCheckListener(decider, () => gen) : null;
   const checkPort = check?.port ?? null;
-  logger.info({ port, adminPort, checkPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  // Envoy ext_authz over gRPC: the same decider, on its own HTTP/2 port beside the check listener.
+  const grpcCheck: RunningGrpcCheck | null = config0.check.enabled && config0.check.grpcPort !== null
+    ? await startGrpcCheck({ decider, host: config0.check.host, port: config0.check.grpcPort, onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'grpc check fault') })
+    : null;
+  const grpcCheckPort = grpcCheck?.port ?? null;
+  logger.info({ port, adminPort, checkPort, grpcCheckPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
   warnShadowed(config0, logger);
 
   return {
     port,
     adminPort,
     checkPort,
+    grpcCheckPort,
     metrics,
+    events: events.bus,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
@@ -341,6 +356,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       const deadline = gen.config.server.drainTimeoutMs;
       // The check listener drains alongside the proxy, under the same deadline.
       const checkClosed = check?.close(deadline);
+      const grpcClosed = grpcCheck?.stop(deadline);
       server.close();
       server.closeIdleConnections();
       if (inflight > 0) {
@@ -350,6 +366,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       }
       server.closeAllConnections();
       await checkClosed;
+      await grpcClosed;
       ws.close();
       sessions.close();
       await new Promise<void>((r) => admin.close(() => r()));

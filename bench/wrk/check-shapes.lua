@@ -1,10 +1,11 @@
--- The HTTP request shapes beside the gRPC Check bench (bench/grpc-check.ts), rotating over the
--- secrets in $BENCH_SECRETS like rotate-keys.lua:
---   BENCH_SHAPE=proxy   GET $BENCH_PATH with Authorization (keygate proxying)
---   BENCH_SHAPE=nginx   GET /check with X-Original-Method/-URI (nginx auth_request)
+-- Decision-mode load (bench/check.ts, bench/grpc-check.ts): rotating over the secrets in
+-- $BENCH_SECRETS like rotate-keys.lua. $BENCH_SHAPE picks what is sent:
+--   proxy  GET $BENCH_PATH with Authorization (keygate proxying, the baseline)
+--   nginx  GET /check with X-Original-Method and X-Original-URI ($BENCH_PATH)
+--   envoy  the original request under Envoy's path_prefix: GET /envoy$BENCH_PATH
 -- Run with -t1: the counter is per thread.
 local path = os.getenv("BENCH_PATH") or "/api/applications/42/items"
-local shape = os.getenv("BENCH_SHAPE") or "proxy"
+local shape = os.getenv("BENCH_SHAPE") or "nginx"
 local secrets = {}
 for line in io.lines(os.getenv("BENCH_SECRETS")) do
   secrets[#secrets + 1] = "Bearer " .. line
@@ -13,12 +14,18 @@ local i = 0
 
 request = function()
   i = i % #secrets + 1
-  if shape == "nginx" then
-    return wrk.format("GET", "/check", { ["Authorization"] = secrets[i], ["X-Original-Method"] = "GET", ["X-Original-URI"] = path })
+  if shape == "proxy" then
+    return wrk.format("GET", path, { ["Authorization"] = secrets[i] })
   end
-  return wrk.format("GET", path, { ["Authorization"] = secrets[i] })
+  if shape == "envoy" then
+    return wrk.format("GET", "/envoy" .. path, { ["Authorization"] = secrets[i], ["Content-Length"] = "0" })
+  end
+  return wrk.format("GET", "/check", {
+    ["Authorization"] = secrets[i], ["X-Original-Method"] = "GET", ["X-Original-URI"] = path,
+  })
 end
 
+-- The same machine-readable line as rotate-keys.lua; a refused check (>= 400) counts as an error.
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

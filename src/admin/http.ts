@@ -27,14 +27,19 @@ export function sendRaw(res: ServerResponse, status: number, raw: RawBody): void
   res.end(raw.body);
 }
 
-export function sendAdminError(res: ServerResponse, err: AdminError): void {
-  sendJson(res, err.status, {
+/** The JSON body of an admin refusal (the OpenAPI document's examples are built with it too). */
+export function adminErrorBody(err: AdminError): { error: Record<string, unknown> } {
+  return {
     error: {
       code: err.code, message: err.message,
       ...(err.field === undefined ? {} : { field: err.field }),
       ...(err.resource === undefined ? {} : { resource: err.resource }),
     },
-  });
+  };
+}
+
+export function sendAdminError(res: ServerResponse, err: AdminError): void {
+  sendJson(res, err.status, adminErrorBody(err));
 }
 
 /** Reads a JSON object body (or `{}` when there is none). */

@@ -54,6 +54,29 @@ async function printKeys(c: AdminClient, values: Values, data: unknown, items: R
   out(keyTable(items, names));
 }
 
+/**
+ * Every item of a paginated listing: follows `nextCursor` to the end, 1000 at a time (the
+ * API's maximum), so `list` shows everything however many there are.
+ */
+async function listAll(c: AdminClient, path: string): Promise<Row[]> {
+  const items: Row[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = `limit=1000${cursor === null ? '' : `&cursor=${enc(cursor)}`}`;
+    const page = (await c.call('GET', `${path}${path.includes('?') ? '&' : '?'}${q}`)) as { items: Row[]; nextCursor?: string | null };
+    items.push(...page.items);
+    cursor = page.nextCursor ?? null;
+  } while (cursor !== null);
+  return items;
+}
+
+/** Code-unit order, as the stores sort (not the locale's). */
+const byText = (field: string) => (a: Row, b: Row): number => {
+  const x = String(a[field]);
+  const y = String(b[field]);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 function principalTable(items: Row[]): string {
   return table(['id', 'name', 'kind', 'roles', 'groups', 'org', 'disabled', 'source'],
     items.map((p) => [p['id'], p['name'], p['kind'], (p['roles'] as string[]).join(','), (p['groups'] as string[]).join(','), p['org'] as string, p['disabled'] as boolean, p['source']] as string[]));
@@ -107,7 +130,11 @@ async function secretNotice(c: AdminClient, values: Values, data: { key: Row; se
 async function principals(c: AdminClient, verb: string, args: string[]): Promise<void> {
   const listOpts = { role: { type: 'string', multiple: true }, group: { type: 'string', multiple: true }, org: { type: 'string' }, meta: { type: 'string', multiple: true } } as const;
   switch (verb) {
-    case 'list': { const { values } = parse(args, {}); const d = (await c.call('GET', '/v1/principals')) as { items: Row[] }; return print(values, d, () => principalTable(d.items)); }
+    case 'list': {
+      // The API pages in id order; people look principals up by name.
+      const { values } = parse(args, {}); const d = { items: (await listAll(c, '/v1/principals')).sort(byText('name')) };
+      return print(values, d, () => principalTable(d.items));
+    }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/principals/${enc(one(positionals, 'principal'))}`)) as Row; return print(values, d, () => principalTable([d])); }
     case 'create': {
       const { values, positionals } = parse(args, { kind: { type: 'string' }, ...listOpts });
@@ -136,7 +163,9 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
     case 'list': {
       const { values } = parse(args, { principal: { type: 'string' }, status: { type: 'string' }, unused: { type: 'string' } });
       const q = new URLSearchParams(defined({ principal: values['principal'], status: values['status'], unusedFor: values['unused'] }) as Record<string, string>).toString();
-      const d = (await c.call('GET', `/v1/keys${q === '' ? '' : `?${q}`}`)) as { items: Row[] }; return printKeys(c, values, d, d.items);
+      // The API pages in id order; a key list reads best oldest first (ISO times sort as text).
+      const items = (await listAll(c, `/v1/keys${q === '' ? '' : `?${q}`}`)).sort((a, b) => byText('createdAt')(a, b) || byText('id')(a, b));
+      const d = { items }; return printKeys(c, values, d, d.items);
     }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/keys/${enc(one(positionals, 'key id'))}`)) as Row; return printKeys(c, values, d, [d]); }
     case 'usage': return keysUsage(c, args);
@@ -155,8 +184,12 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       const d = (await c.call('POST', '/v1/keys/import', body)) as Row; return printKeys(c, values, d, [d]);
     }
     case 'update': {
-      const { values, positionals } = parse(args, { name: { type: 'string' }, purpose: { type: 'string' } });
-      const d = (await c.call('PATCH', `/v1/keys/${enc(one(positionals, 'key id'))}`, defined({ name: values['name'], purpose: values['purpose'] }))) as Row;
+      const { values, positionals } = parse(args, { name: { type: 'string' }, purpose: { type: 'string' }, 'expires-in': { type: 'string' }, 'expires-at': { type: 'string' }, 'no-expiry': { type: 'boolean' } });
+      const expiry = [values['expires-in'], values['expires-at'], values['no-expiry']].filter((v) => v !== undefined);
+      if (expiry.length > 1) throw new CliUsageError('keys update takes one of --expires-in, --expires-at, --no-expiry');
+      const body = defined({ name: values['name'], purpose: values['purpose'], expiresIn: values['expires-in'],
+        expiresAt: values['no-expiry'] === true ? null : values['expires-at'] });
+      const d = (await c.call('PATCH', `/v1/keys/${enc(one(positionals, 'key id'))}`, body)) as Row;
       return printKeys(c, values, d, [d]);
     }
     case 'expire': { const { values, positionals } = parse(args, {}); const d = (await c.call('POST', `/v1/keys/${enc(one(positionals, 'key id'))}/expire`)) as Row; return printKeys(c, values, d, [d]); }

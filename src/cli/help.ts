@@ -75,7 +75,7 @@ const PRINCIPAL_OPTS = [
 
 export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, CommandHelp>> = {
   principals: {
-    list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime', options: [JSON_OPT] },
+    list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime (follows the API\'s pages to the end), by name', options: [JSON_OPT] },
     show: { usage: 'keygate principals show ID|NAME', summary: 'one principal', options: [JSON_OPT] },
     create: {
       usage: 'keygate principals create NAME [--kind user|service] [--role R]... [--group G]... [--org O] [--meta k=v]...',
@@ -91,7 +91,7 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
   keys: {
     list: {
       usage: 'keygate keys list [--principal P] [--status S] [--unused 30d]',
-      summary: 'keys with their principal, status, expiry, last use and 7-day request count',
+      summary: 'keys with their principal, status, expiry, last use and 7-day request count (every page), oldest first',
       options: [
         '--principal P          only this principal\'s keys (id or name)', '--status S             active | expired | revoked | rotated',
         '--unused D             only keys not used for D (30d): last used, or created if never used, before then', JSON_OPT,
@@ -116,7 +116,17 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
       summary: 'register an existing secret (read from stdin), e.g. while migrating from another gateway',
       options: ['--principal P          required', JSON_OPT],
     },
-    update: { usage: 'keygate keys update ID [--name N] [--purpose T]', summary: 'relabel a key', options: [JSON_OPT] },
+    update: {
+      usage: 'keygate keys update ID [--name N] [--purpose T] [--expires-in 30d | --expires-at TIME | --no-expiry]',
+      summary: 'relabel a key or change its expiry (active keys only; on every replica at once)',
+      options: [
+        '--name N, --purpose T  new labels',
+        '--expires-in D         expire D from now (30d, 12h)',
+        '--expires-at TIME      expire at an RFC 3339 time in the future (2027-01-31T00:00:00Z)',
+        '--no-expiry            remove the expiry',
+        JSON_OPT,
+      ],
+    },
     expire: { usage: 'keygate keys expire ID', summary: 'expire a key now (it is kept, for the audit trail)', options: [JSON_OPT] },
     rotate: {
       usage: 'keygate keys rotate ID [--grace 24h] [--expires-in 90d]', summary: 'issue a successor; the old key keeps working for the grace period',

@@ -285,7 +285,8 @@ export interface RouteConfig {
   methods: string[];
   /** Optional Host match (lower case, exact or `*.suffix`). */
   hosts: string[];
-  upstream: string;
+  /** Where the proxy forwards; null on a decision-only route, which only the check listener serves. */
+  upstream: string | null;
   /** Action(s) the principal must hold; all must hold. Empty only when `public`. */
   actions: string[];
   public: boolean;

@@ -1,7 +1,7 @@
 import {
   StoreConflictError,
   type DeclaredPrincipalInput, type GroupRecord, type Invalidation, type KeyPatch, type KeyRecord, type KeyStore,
-  type KeyWithPrincipal, type PrincipalPatch, type PrincipalRecord,
+  type KeyWithPrincipal, type ListPage, type PrincipalPatch, type PrincipalRecord, type StorePage,
 } from './types.ts';
 
 /** Patchable fields, and which of them may be cleared (the optional ones). */
@@ -98,6 +98,10 @@ export class MemoryKeyStore implements KeyStore {
     return [...this.principals.values()].sort((a, b) => compare(a.name, b.name)).map(copy);
   }
 
+  async listPrincipalsPage(page: ListPage): Promise<StorePage<PrincipalRecord>> {
+    return pageOf([...this.principals.values()], page);
+  }
+
   async updatePrincipal(id: string, patch: PrincipalPatch): Promise<PrincipalRecord | null> {
     const current = this.principals.get(id);
     if (current === undefined) return null;
@@ -136,6 +140,13 @@ export class MemoryKeyStore implements KeyStore {
       ? [...this.keysById.values()]
       : [...(this.keyIdsByPrincipal.get(filter.principalId) ?? [])].flatMap((id) => this.keysById.get(id) ?? []);
     return all.sort(byCreation).map(copy);
+  }
+
+  async listKeysPage(filter: { principalId?: string }, page: ListPage): Promise<StorePage<KeyRecord>> {
+    const all = filter.principalId === undefined
+      ? [...this.keysById.values()]
+      : [...(this.keyIdsByPrincipal.get(filter.principalId) ?? [])].flatMap((id) => this.keysById.get(id) ?? []);
+    return pageOf(all, page);
   }
 
   async updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | null> {
@@ -319,6 +330,13 @@ function applyPatch<T extends object>(current: T, patch: object, fields: Record<
   }
   // Same shape as `current`: only fields of T were touched, each with a value of its own type.
   return next as T;
+}
+
+/** ListPage over records held in memory: sort by id, skip to the cursor, copy the page out. */
+function pageOf<T extends { id: string }>(records: T[], page: ListPage): StorePage<T> {
+  const { after } = page;
+  const rest = (after === undefined ? records : records.filter((r) => r.id > after)).sort((a, b) => compare(a.id, b.id));
+  return { items: rest.slice(0, page.limit).map(copy), more: rest.length > page.limit };
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -5,14 +5,14 @@ import {
 import type { ConnectionTuning, RedisTarget } from './redis/connection.ts';
 import { openLink, type StoreLogger } from './redis/link.ts';
 import {
-  CREATE_KEY, CREATE_PRINCIPAL, DELETE_GROUP, DELETE_KEY, DELETE_PRINCIPAL, FIND_BY_HASH, LIST_ALL_KEYS,
+  ALL_KEY_IDS, GET_RECORDS, CREATE_KEY, CREATE_PRINCIPAL, DELETE_GROUP, DELETE_KEY, DELETE_PRINCIPAL, FIND_BY_HASH, LIST_ALL_KEYS,
   LIST_MEMBERS, PATCH_RECORD, PRINCIPAL_BY_NAME, PUT_GROUP, ROTATE_KEY, SYNC_DECLARATIVE, TOUCH_KEYS,
   runScript, type LuaScript,
 } from './redis/scripts.ts';
 import { declaredRecords } from './memory-store.ts';
 import {
   StoreConflictError, StoreUnavailableError, type DeclaredPrincipalInput, type GroupRecord, type Invalidation,
-  type KeyPatch, type KeyRecord, type KeyStore, type KeyWithPrincipal, type PrincipalPatch,
+  type KeyPatch, type KeyRecord, type KeyStore, type KeyWithPrincipal, type ListPage, type PrincipalPatch, type StorePage,
 } from './types.ts';
 
 export interface RedisKeyStoreOptions extends RedisTarget, ConnectionTuning {
@@ -104,6 +104,21 @@ export function createRedisKeyStore(opts: RedisKeyStoreOptions): KeyStore {
     return (reply as unknown[]).map((flat) => decode(pairsToObject(flat)));
   }
 
+  /**
+   * A ListPage from the ids of a set: the ids are read whole and sorted here (Lua's string
+   * order follows the server's locale; JavaScript's is code-unit order everywhere), then only
+   * the page's records are fetched, in one script. O(ids) per page: fine for admin listings of
+   * thousands; a sorted-set index would make it O(page) at the cost of a data migration.
+   */
+  async function pageOfIds<T>(ids: string[], page: ListPage, infix: string, decode: (h: Record<string, string>) => T): Promise<StorePage<T>> {
+    const { after } = page;
+    const rest = (after === undefined ? ids : ids.filter((id) => id > after)).sort(compare);
+    const wanted = rest.slice(0, page.limit);
+    const reply = wanted.length === 0 ? [] : (await run(GET_RECORDS, wanted.map((id) => `${root}${infix}${id}`), [])) as unknown[];
+    const items = reply.filter((flat) => Array.isArray(flat) && flat.length > 0).map((flat) => decode(pairsToObject(flat)));
+    return { items, more: rest.length > page.limit };
+  }
+
   const patchArgs = (p: FieldPatch): string[] => [String(p.set.length), ...p.set, ...p.del];
   const liveLimit = (maxLive: number): number => (Number.isFinite(maxLive) ? maxLive : -1);
 
@@ -142,6 +157,9 @@ export function createRedisKeyStore(opts: RedisKeyStoreOptions): KeyStore {
       return all.sort((a, b) => compare(a.name, b.name));
     }),
 
+    listPrincipalsPage: (page) => call('listPrincipalsPage', async () =>
+      pageOfIds(await link.cmd.smembers(key.principals), page, 'p:', decodePrincipal)),
+
     updatePrincipal: (id, patch: PrincipalPatch) => call('updatePrincipal', async () => {
       const reply = await run(PATCH_RECORD, [key.principal(id)], ['principal', id, ...patchArgs(encodePrincipalPatch(patch))]);
       return reply === null ? null : decodePrincipal(pairsToObject(reply));
@@ -168,6 +186,13 @@ export function createRedisKeyStore(opts: RedisKeyStoreOptions): KeyStore {
         ? await run(LIST_ALL_KEYS, [key.principals], [])
         : await run(LIST_MEMBERS, [key.principalKeys(filter.principalId)], ['k:']);
       return list(reply, decodeKey).sort(byCreation);
+    }),
+
+    listKeysPage: (filter, page) => call('listKeysPage', async () => {
+      const ids = filter.principalId === undefined
+        ? ((await run(ALL_KEY_IDS, [key.principals], [])) as string[])
+        : await link.cmd.smembers(key.principalKeys(filter.principalId));
+      return pageOfIds(ids, page, 'k:', decodeKey);
     }),
 
     updateKey: (id, patch: KeyPatch) => call('updateKey', async () => {

@@ -116,6 +116,24 @@ export class StoreUnavailableError extends Error {
 export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org' | 'limit' | 'quota'>>;
 export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo' | 'limit' | 'quota'>>;
 
+/**
+ * A page of a listing ordered by id (code-unit order, as `<` on strings): the records whose id
+ * sorts after `after`, at most `limit` of them. Ids never change, so a record inserted or deleted
+ * while a client pages through never shifts the others: no record that existed throughout is
+ * skipped or repeated (one inserted meanwhile shows up if its id sorts after the cursor).
+ */
+export interface ListPage {
+  /** The id of the last record of the previous page; absent: from the start. */
+  after?: string;
+  limit: number;
+}
+
+export interface StorePage<T> {
+  items: T[];
+  /** Whether records after the last item exist. */
+  more: boolean;
+}
+
 export interface KeyStore {
   readonly kind: 'memory' | 'redis';
 
@@ -135,6 +153,8 @@ export interface KeyStore {
   getPrincipalByName(name: string): Promise<PrincipalRecord | null>;
   /** Sorted by name. */
   listPrincipals(): Promise<PrincipalRecord[]>;
+  /** One page in id order (see ListPage): what the admin API's cursor pagination reads. */
+  listPrincipalsPage(page: ListPage): Promise<StorePage<PrincipalRecord>>;
   /** Returns the updated record, or null when there is no such principal. */
   updatePrincipal(id: string, patch: PrincipalPatch): Promise<PrincipalRecord | null>;
   /** Deletes the principal and all its keys in one atomic step. False when absent. */
@@ -151,6 +171,8 @@ export interface KeyStore {
   getKey(id: string): Promise<KeyRecord | null>;
   /** Sorted by createdAt, then id. */
   listKeys(filter: { principalId?: string }): Promise<KeyRecord[]>;
+  /** One page in id order (see ListPage). */
+  listKeysPage(filter: { principalId?: string }, page: ListPage): Promise<StorePage<KeyRecord>>;
   updateKey(id: string, patch: KeyPatch): Promise<KeyRecord | null>;
   deleteKey(id: string): Promise<boolean>;
   /**

@@ -3,11 +3,12 @@ import type { RoleConfig } from '../config/types.ts';
 import { displayPrefix, generateSecret } from '../credentials/key-format.ts';
 import {
   StoreConflictError, StoreUnavailableError,
-  type GroupRecord, type Invalidation, type KeyPatch, type KeyRecord, type KeyStore, type PrincipalPatch, type PrincipalRecord,
+  type GroupRecord, type Invalidation, type KeyPatch, type KeyRecord, type KeyStore, type ListPage, type PrincipalPatch, type PrincipalRecord,
 } from '../keystore/types.ts';
 import { AdminError } from './errors.ts';
 import type { AdminAudit } from './audit.ts';
-import { NO_POLICY, lifetimeForNewKey, lifetimeForRotation, type LifetimePolicy } from './policy.ts';
+import { checkExpiryState } from './expiry.ts';
+import { NO_POLICY, checkExpiryChange, lifetimeForNewKey, lifetimeForRotation, type LifetimePolicy } from './policy.ts';
 import type { EventBus } from '../events/bus.ts';
 
 export interface LifecycleDeps {
@@ -62,6 +63,24 @@ export interface NewKey {
 }
 
 export type KeyStatus = 'active' | 'expired' | 'revoked' | 'rotated';
+
+/** What an admin may change on a key. `expiresAt: null` clears the expiry. */
+export interface KeyChange {
+  name?: string;
+  purpose?: string;
+  expiresAt?: Date | null;
+  /** Per-key rate-limit policy and quota overrides (docs/limits.md). */
+  limit?: KeyPatch['limit'];
+  quota?: KeyPatch['quota'];
+  /** The request field the expiry came from, for refusals. @default "expiresAt" */
+  expiryField?: 'expiresIn' | 'expiresAt';
+}
+
+/** A page of a listing: `last` is the id to continue after, null at the end. */
+export interface Page<T> {
+  items: T[];
+  last: string | null;
+}
 
 export function keyStatus(k: KeyRecord, now: Date): KeyStatus {
   if (k.revokedAt !== undefined && k.revokedAt <= now) return 'revoked';
@@ -203,6 +222,10 @@ export function createLifecycle(deps: LifecycleDeps) {
   const principals = {
     get: (ref: string) => guard(() => principal(ref)),
     list: () => guard(() => store.listPrincipals()),
+    page: (page: ListPage) => guard(async (): Promise<Page<PrincipalRecord>> => {
+      const got = await store.listPrincipalsPage(page);
+      return { items: got.items, last: got.more ? (got.items.at(-1)?.id ?? null) : null };
+    }),
     create: (input: NewPrincipal, actor: Actor) => guard(async () => {
       const roles = input.roles ?? [];
       const groups = input.groups ?? [];
@@ -283,6 +306,31 @@ export function createLifecycle(deps: LifecycleDeps) {
       return all.filter((k) => (filter.status === undefined || keyStatus(k, t) === filter.status)
         && (since === null || (k.lastUsedAt ?? k.createdAt).getTime() < since));
     }),
+    /**
+     * A page of keys in id order. With a status filter the store is read page after page until
+     * `limit` keys match or it runs out, so a page is short only at the end.
+     */
+    page: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
+      const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
+      const where = principalId === undefined ? {} : { principalId };
+      const t = now();
+      const since = filter.unusedForMs === undefined ? null : t.getTime() - filter.unusedForMs;
+      const wanted = (k: KeyRecord) => (filter.status === undefined || keyStatus(k, t) === filter.status)
+        && (since === null || (k.lastUsedAt ?? k.createdAt).getTime() < since);
+      const items: KeyRecord[] = [];
+      let after = page.after;
+      for (;;) {
+        const got = await store.listKeysPage(where, { ...(after === undefined ? {} : { after }), limit: page.limit });
+        for (const [i, k] of got.items.entries()) {
+          if (!wanted(k)) continue;
+          items.push(k);
+          if (items.length === page.limit) return { items, last: i < got.items.length - 1 || got.more ? k.id : null };
+        }
+        const lastSeen = got.items.at(-1)?.id;
+        if (!got.more || lastSeen === undefined) return { items, last: null };
+        after = lastSeen;
+      }
+    }),
     /** Returns the secret exactly once; it is not stored and cannot be recovered. */
     create: (input: NewKey, actor: Actor) => guard(async () => {
       const secret = generateSecret(deps.keyPrefix);
@@ -301,12 +349,27 @@ export function createLifecycle(deps: LifecycleDeps) {
       deps.events?.emit('key.created', { ...keyRef(k), imported: true, createdBy: actor.name });
       return k;
     }),
-    update: (id: string, patch: Pick<KeyPatch, 'name' | 'purpose' | 'limit' | 'quota'>, actor: Actor) => guard(async () => {
+    /**
+     * Name, purpose and expiry. The store's write publishes the key's invalidation, so every
+     * replica re-reads it (expiry is judged on each request, never cached as a verdict).
+     */
+    update: (id: string, change: KeyChange, actor: Actor) => guard(async () => {
       const k = await key(id);
+      const { expiresAt, expiryField: _field, ...rest } = change;
+      const patch: KeyPatch = { ...rest };
+      if (expiresAt !== undefined) {
+        const t = now();
+        checkExpiryState(k, expiresAt, t, keyStatus(k, t));
+        checkExpiryChange(k, expiresAt, policy(), change.expiryField); // keys.maxLifetime / requireExpiry (issue 14)
+        patch.expiresAt = expiresAt ?? undefined; // undefined in a patch clears the field
+      }
       const updated = await confirmed(() => store.updateKey(k.id, patch), () => keyCarries(k.id, patch), { type: 'key', id: k.id });
       if (updated === null) throw new AdminError('not_found', `No key "${id}"`);
       await local({ type: 'key', hash: k.hash });
-      audit.record(actor, 'key.update', k.id, { fields: Object.keys(patch) });
+      audit.record(actor, 'key.update', k.id, {
+        fields: Object.keys(patch),
+        ...(expiresAt === undefined ? {} : { expiresAt: expiresAt?.toISOString() ?? null, previousExpiresAt: k.expiresAt?.toISOString() ?? null }),
+      });
       return updated;
     }),
     /** Expire now: refused on every replica at once, with every token minted from it. */

@@ -19,9 +19,17 @@ const PRINCIPAL = 'ci-deployer';
 let secret = '';
 let keyId = '';
 
+/** Every answer the page received from keygate, to find where a secret went. */
+const bodies: Promise<{ url: string; text: string }>[] = [];
+
 beforeAll(async () => {
   rig = await startRig();
   ({ context, page, watch } = await openPage(rig));
+  page.on('response', (r) => {
+    if (r.url().startsWith(rig.adminUrl) && r.request().resourceType() === 'fetch') {
+      bodies.push(r.text().then((text) => ({ url: `${r.request().method()} ${r.url().slice(rig.adminUrl.length)}`, text }), () => ({ url: r.url(), text: '' })));
+    }
+  });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: rig.adminUrl });
 }, 60_000);
 
@@ -112,6 +120,7 @@ describe('the console, for administrators', () => {
 
     await page.getByRole('button', { name: 'Done' }).click();
     const keys = page.getByRole('table', { name: `Keys of ${PRINCIPAL}` });
+    await keys.waitFor();
     const row = keys.getByRole('row').filter({ hasText: 'deploy' });
     await expect.poll(() => row.textContent()).toMatch(/CI deploys to staging.*active/);
     await expect.poll(() => row.textContent()).toContain('admin-token'); // created by
@@ -126,6 +135,11 @@ describe('the console, for administrators', () => {
 
     const { body } = await rig.admin<{ items: { id: string; name: string }[] }>('GET', `/v1/keys?principal=${PRINCIPAL}`);
     keyId = (body.items.find((k) => k.name === 'deploy') as { id: string }).id;
+
+    // Of everything the page fetched (lists, the key, reloads), one answer carried the secret: the create.
+    const seen = (await Promise.all(bodies)).filter((b) => b.text.includes(secret)).map((b) => b.url);
+    expect(seen).toEqual(['POST /v1/keys']);
+    expect((await Promise.all(bodies)).length).toBeGreaterThan(5);
   });
 
   it('the key authenticates through the proxy, and the upstream sees its principal', async () => {

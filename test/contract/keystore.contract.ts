@@ -300,6 +300,105 @@ export function describeKeyStoreContract(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('pages (cursor pagination of the admin API)', () => {
+      /** Every page from the start, following `after` = last id, as the admin API's cursor does. */
+      async function allPages<T extends { id: string }>(read: (after: string | undefined) => Promise<{ items: T[]; more: boolean }>): Promise<T[][]> {
+        const pages: T[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await read(after);
+          pages.push(page.items);
+          if (!page.more) return pages;
+          after = page.items.at(-1)?.id;
+          expect(after).toBeDefined();
+        }
+      }
+
+      it('pages principals in id order, exact records, more=false on the last page', async () => {
+        for (const n of ['carol', 'alice', 'dave', 'bob', 'erin']) await store.createPrincipal(principal({ id: `p_${n}`, name: n }));
+        expect(await store.listPrincipalsPage({ limit: 2 })).toStrictEqual({
+          items: [principal({ id: 'p_alice', name: 'alice' }), principal({ id: 'p_bob', name: 'bob' })], more: true,
+        });
+        const pages = await allPages((after) => store.listPrincipalsPage({ ...(after === undefined ? {} : { after }), limit: 2 }));
+        expect(pages.map((p) => p.map((r) => r.id))).toEqual([['p_alice', 'p_bob'], ['p_carol', 'p_dave'], ['p_erin']]);
+        // A page that ends exactly at the last record says so.
+        expect(await store.listPrincipalsPage({ after: 'p_carol', limit: 2 })).toMatchObject({ more: false });
+        expect(await store.listPrincipalsPage({ after: 'p_erin', limit: 2 })).toStrictEqual({ items: [], more: false });
+        // A cursor whose record is gone still places the page: ids, not positions.
+        expect((await store.listPrincipalsPage({ after: 'p_c', limit: 10 })).items.map((p) => p.id)).toEqual(['p_carol', 'p_dave', 'p_erin']);
+      });
+
+      it('an empty store gives one empty last page', async () => {
+        expect(await store.listPrincipalsPage({ limit: 100 })).toStrictEqual({ items: [], more: false });
+        expect(await store.listKeysPage({}, { limit: 100 })).toStrictEqual({ items: [], more: false });
+      });
+
+      it('pages keys of one principal or all in id order, with every field', async () => {
+        await store.createPrincipal(principal());
+        await store.createPrincipal(principal({ id: 'p_bob', name: 'bob' }));
+        await store.createKey(fullKey(), { maxLive: 10, now: NOW });
+        for (const [i, id] of ['k_3', 'k_0', 'k_2'].entries()) await store.createKey(key({ id, hash: hex(String(i + 1)) }), { maxLive: 10, now: NOW });
+        await store.createKey(key({ id: 'k_15', hash: hex('9'), principalId: 'p_bob' }), { maxLive: 10, now: NOW });
+        expect(await store.listKeysPage({ principalId: 'p_alice' }, { limit: 2 })).toStrictEqual({
+          items: [key({ id: 'k_0', hash: hex('2') }), fullKey()], more: true,
+        });
+        const ids = (pages: KeyRecord[][]) => pages.map((p) => p.map((k) => k.id));
+        expect(ids(await allPages((after) => store.listKeysPage({}, { ...(after === undefined ? {} : { after }), limit: 2 }))))
+          .toEqual([['k_0', 'k_1'], ['k_15', 'k_2'], ['k_3']]);
+        expect(ids(await allPages((after) => store.listKeysPage({ principalId: 'p_bob' }, { ...(after === undefined ? {} : { after }), limit: 2 }))))
+          .toEqual([['k_15']]);
+        expect(await store.listKeysPage({ principalId: 'p_ghost' }, { limit: 2 })).toStrictEqual({ items: [], more: false });
+      });
+
+      it('stable under concurrent inserts and deletes: nothing that existed throughout is skipped or repeated', async () => {
+        const before = Array.from({ length: 30 }, (_, i) => `p_${String(i * 10).padStart(4, '0')}`);
+        for (const id of before) await store.createPrincipal(principal({ id, name: `n${id}` }));
+        const seen: string[] = [];
+        const inserted: string[] = [];
+        let after: string | undefined;
+        let round = 0;
+        for (;;) {
+          // Each page races writes that land before, inside and after the cursor.
+          const writes = [
+            `p_${String(round * 10 + 1).padStart(4, '0')}`, `p_${String(round * 10 + 155).padStart(4, '0')}`, `p_9${String(round).padStart(3, '0')}`,
+          ].map(async (id) => {
+            await store.createPrincipal(principal({ id, name: `n${id}` }));
+            inserted.push(id);
+          });
+          const [page] = await Promise.all([store.listPrincipalsPage({ ...(after === undefined ? {} : { after }), limit: 4 }), ...writes]);
+          round++;
+          seen.push(...page.items.map((p) => p.id));
+          if (!page.more) break;
+          after = page.items.at(-1)?.id;
+        }
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const id of before) expect(seen).toContain(id);
+        expect(seen).toEqual([...seen].sort());
+        // Inserted ids that sort after the last page's cursor did show up.
+        for (const id of inserted.filter((i) => i.startsWith('p_9'))) expect(seen).toContain(id);
+        // And keys, while some are deleted: the survivors appear once each.
+        await store.createPrincipal(principal());
+        const keyIds = Array.from({ length: 10 }, (_, i) => `k_${String(i).padStart(2, '0')}`);
+        for (const [i, id] of keyIds.entries()) await store.createKey(key({ id, hash: String(i).padStart(64, 'e') }), { maxLive: 100, now: NOW });
+        const keysSeen: string[] = [];
+        after = undefined;
+        for (let r = 0; ; r++) {
+          const read = store.listKeysPage({}, { ...(after === undefined ? {} : { after }), limit: 3 });
+          await Promise.all([
+            read, store.deleteKey(`k_0${r}`),
+            store.createKey(key({ id: `k_5${r}`, hash: String(r).padStart(64, 'f') }), { maxLive: 100, now: NOW }),
+          ]);
+          const page = await read;
+          keysSeen.push(...page.items.map((k) => k.id));
+          if (!page.more) break;
+          after = page.items.at(-1)?.id;
+        }
+        expect(new Set(keysSeen).size).toBe(keysSeen.length);
+        // k_00..k_03 may go before they are read; k_04.. outlive the listing.
+        for (const id of keyIds.slice(4)) expect(keysSeen).toContain(id);
+      });
+    });
+
     describe('groups', () => {
       it('creates, reads, lists sorted, replaces and deletes', async () => {
         await store.putGroup(group(), { create: true });

@@ -24,11 +24,11 @@
  * - Output: a ```console fence's `$ ` lines run and its other lines are the output, checked
  *   loosely (each shown line ends an output line, in order; `…` matches anything); a ```text
  *   fence right after a shell fence (or after one paragraph ending in `:`) is checked the same
- *   way. test/deploy/doc-shell.ts has the rules; "the session runner itself" proves that a
- *   failing block, a missing export, a wrong shown output or a reason-less no-run each fail.
+ *   way. test/deploy/doc-shell.ts has the rules; "the session runner itself" (doc-shell.test.ts) proves
+ *   that a failing block, a missing export, a wrong shown output or a reason-less no-run each fail.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -43,7 +43,7 @@ import type { Lifecycle } from '../../src/lifecycle/service.ts';
 import { docShell, runSession, unmatchedOutput, type BlockResult, type DocShell, type ShellBlock } from './doc-shell.ts';
 import { DEV_VERBS, startLive } from './doc-live.ts';
 import {
-  ROOT, chartValues, composeEnvironment, envReferences, fences, helmMerge, isObject, read, readYamlDocuments, tempDir,
+  ROOT, chartValues, composeEnvironment, envReferences, fences, helmMerge, isObject, read, readYamlDocuments,
   type Fence, type Json, type JsonObject,
 } from './support.ts';
 
@@ -287,7 +287,10 @@ describe('curl commands in the docs', () => {
   });
 });
 
-const canRun = ['bash', 'curl', 'jq', 'redis-server'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+const missingTools = ['bash', 'curl', 'jq', 'redis-server', 'base64'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+const canRun = missingTools.length === 0;
+/** Said in the title when the sessions cannot run here (scripts/dev test installs these). */
+const unrunnable = canRun ? '' : ` (skipped: ${missingTools.join(', ')} not installed)`;
 
 /**
  * A document's shell blocks as one bash session against what `startLive` starts for it. The
@@ -309,6 +312,13 @@ describe('shell blocks: the markers', () => {
     expect(DOCS.flatMap((f) => docShell(f, read(f)).problems)).toEqual([]);
   });
 
+  it('name config files that exist (run-against: PATH)', () => {
+    for (const f of DOCS) {
+      const against = docShell(f, read(f)).runAgainst;
+      if (against.kind === 'file') expect(existsSync(join(ROOT, against.path)), `${f}: run-against ${against.path}`).toBe(true);
+    }
+  });
+
   it('scripts/dev runs what the doc sessions\' stand-in runs for start and echo', () => {
     const dev = read('scripts/dev');
     expect(dev).toContain(`start) ${DEV_VERBS.start} ;;`);
@@ -320,7 +330,7 @@ for (const file of DOCS) {
   const doc = docShell(file, read(file));
   if (doc.blocks.length === 0) continue;
   const runnable = doc.blocks.filter((b) => b.noRun === null);
-  describe.skipIf(!canRun || runnable.length === 0)(`shell blocks of ${file}, run in one bash session`, () => {
+  describe.skipIf(!canRun || runnable.length === 0)(`shell blocks of ${file}, run in one bash session${unrunnable}`, () => {
     let results: BlockResult[] = [];
     let live = '';
     beforeAll(async () => {
@@ -344,86 +354,6 @@ for (const file of DOCS) {
     }
   });
 }
-
-/** Alive and not a zombie (a dead orphan stays a zombie until this machine's PID 1 reaps it). */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-describe.skipIf(!canRun)('the session runner itself', () => {
-  const synthetic = (markdown: string) => docShell('synthetic.md', markdown);
-  const run = async (markdown: string) => {
-    const doc = synthetic(markdown);
-    return runSession(doc.blocks.filter((b) => b.noRun === null), { cwd: tempDir('doc-selfcheck'), env: { PATH: process.env.PATH }, timeoutMs: 10_000 });
-  };
-
-  it('fails a block whose command fails, and reaches none after it', async () => {
-    const r = await run('```sh\necho one\n```\n\n```sh\nfalse\necho never\n```\n\n```bash\necho three\n```\n');
-    expect(r.map((x) => x.status)).toEqual(['ok', 'failed', 'not-reached']);
-    expect(r[1]?.status === 'failed' && r[1].output).not.toContain('never');
-  });
-
-  it('fails a block that uses a variable nothing exported', async () => {
-    const r = await run('```sh\necho "$NOT_EXPORTED_ANYWHERE"\n```\n');
-    expect(r[0]?.status).toBe('failed');
-  });
-
-  it('fails a block whose pipeline fails before its last command', async () => {
-    const r = await run('```sh\nfalse | cat\n```\n');
-    expect(r[0]?.status).toBe('failed');
-  });
-
-  it('runs one shell per document: an export in one block is seen by the next', async () => {
-    const r = await run('```sh\nexport DOC_VALUE=42\n```\ntext\n```shell\ntest "$DOC_VALUE" = 42\n```\n');
-    expect(r.map((x) => x.status)).toEqual(['ok', 'ok']);
-  });
-
-  it('stops what a block left running in the background', async () => {
-    const r = await run('```sh\nsleep 300 &\necho "pid $!"\n```\n');
-    const pid = Number(/pid (\d+)/.exec(r[0]?.status === 'ok' ? r[0].output : '')?.[1]);
-    expect(pid).toBeGreaterThan(0);
-    // The group was signalled before runSession returned; the kernel may take a moment to finish it.
-    for (let i = 0; i < 100 && running(pid); i++) await new Promise((res) => setTimeout(res, 20));
-    expect(running(pid), `pid ${pid} still runs`).toBe(false);
-  });
-
-  it('kills a session past its budget and fails the running block', async () => {
-    const doc = synthetic('```sh\nsleep 300\n```\n');
-    const r = await runSession(doc.blocks, { cwd: tempDir('doc-selfcheck'), env: { PATH: process.env.PATH }, timeoutMs: 500 });
-    expect(r[0]?.status).toBe('failed');
-  });
-
-  it('runs a console fence\'s $ lines only and checks its output lines loosely, in order', async () => {
-    const ok = synthetic('```console\n$ printf \'a\\nid-123\\nb\\n\'\na\nid-…\n$ echo \\\n  done\ndone\n```\n');
-    expect(ok.blocks[0]?.script).toBe("printf 'a\\nid-123\\nb\\n'\necho \\\n  done");
-    expect(ok.blocks[0]?.expected).toEqual(['a', 'id-…', 'done']);
-    const [r] = await runSession(ok.blocks, { cwd: tempDir('doc-selfcheck'), env: { PATH: process.env.PATH } });
-    expect(r?.status).toBe('ok');
-    expect(unmatchedOutput(ok.blocks[0]?.expected ?? [], r?.status === 'ok' ? r.output : '')).toBeNull();
-    expect(unmatchedOutput(['b', 'a'], 'a\nb\n')).toBe('a');
-    expect(unmatchedOutput(['a'], 'ax\n')).toBe('a');
-    expect(unmatchedOutput(['a'], '{"json":1}a\n')).toBeNull();
-  });
-
-  it('takes a ```text fence right after a shell fence (or after one "…:" paragraph) as its output', () => {
-    const doc = synthetic('```sh\necho hi\n```\n\nIt prints:\n\n```text\nhi\n```\n\n```sh\necho x\n```\n\nA paragraph.\n\n```text\nnot output\n```\n');
-    expect(doc.blocks.map((b) => b.expected)).toEqual([['hi'], null]);
-  });
-
-  it('skips a block under <!-- no-run: reason --> and rejects one without a reason or in the info string', () => {
-    const doc = synthetic('<!-- no-run: needs kubectl -->\n```sh\nkubectl get pods\n```\n\n<!-- no-run -->\n```sh\nfalse\n```\n\n```sh no-run: old form\ntrue\n```\n\n<!-- no-run: marks nothing -->\n\n```sh\ntrue\n```\n');
-    expect(doc.blocks.map((b) => b.noRun)).toEqual(['needs kubectl', '', null, null]);
-    expect(doc.problems).toEqual([
-      'synthetic.md:15: a no-run comment must sit right above a shell fence',
-      'synthetic.md:7: no-run without a reason',
-      'synthetic.md:11: no-run in the info string; use <!-- no-run: reason --> on the line above',
-    ]);
-  });
-});
 
 describe('coverage', () => {
   it('reads the README, every doc and the chart README', () => {

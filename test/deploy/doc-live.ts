@@ -106,16 +106,24 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * The doc's ports → free ones: `127.0.0.1:P` and `localhost:P` anywhere (scripts and configs),
+ * and a config's `port: P` / `port: "P"` for the two listeners. `ports` may grow later (Redis).
+ */
+export function portRewriter(ports: Record<string, number>): (text: string) => string {
+  return (text) =>
+    text
+      .replace(/\b(127\.0\.0\.1|localhost):(8080|9090|3000|6379)\b/g, (m, host: string, p: string) => (ports[p] === undefined ? m : `${host}:${ports[p]}`))
+      .replace(/\b(port:\s*)"?(8080|9090)"?(?=\s*(?:[,}#]|$))/gm, (m, lead: string, p: string) => (ports[p] === undefined ? m : `${lead}${ports[p]}`));
+}
+
 export async function startLive(against: RunAgainst): Promise<Live> {
   const [proxy, admin, upstream] = [await freePort(), await freePort(), await freePort()];
   const ports: Record<string, number> = { '8080': proxy, '9090': admin, '3000': upstream };
   let redis: TestRedis | undefined;
   let echo: ChildProcess | undefined;
   let gw: ServeProcess | undefined;
-  const rewrite = (text: string) =>
-    text
-      .replace(/\b(127\.0\.0\.1|localhost):(8080|9090|3000|6379)\b/g, (m, host: string, p: string) => (ports[p] === undefined ? m : `${host}:${ports[p]}`))
-      .replace(/\b(port:\s*)"?(8080|9090)"?(?=\s*(?:[,}#]|$))/gm, (_m, lead: string, p: string) => `${lead}${ports[p]}`);
+  const rewrite = portRewriter(ports);
   const { cwd, bin } = scratchClone();
   const env: NodeJS.ProcessEnv = {
     PATH: [bin, dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),

@@ -113,8 +113,8 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
           id="ep-disabled"
           type="checkbox"
           role="switch"
-          aria-checked={p.disabled}
-          checked={p.disabled}
+          aria-checked={disabled}
+          checked={disabled}
           disabled={busy}
           aria-describedby="ep-disabled-hint"
           onChange={(e) => {

@@ -1,7 +1,7 @@
 import type { AuditTrail } from '../../audit/trail.ts';
 import type { UsageCounter } from '../../usage/counter.ts';
 import { toCsv } from '../../audit/csv.ts';
-import { AuditQueryError, parseAuditFilter, type AuditFilter, type AuditPage } from '../../audit/query.ts';
+import { AuditQueryError, DEFAULT_LIMIT, MAX_LIMIT, parseAuditFilter, type AuditFilter, type AuditPage } from '../../audit/query.ts';
 import { MAX_DAYS } from '../../usage/counter.ts';
 import { AdminError } from '../../lifecycle/errors.ts';
 import { RawBody } from '../http.ts';
@@ -65,9 +65,13 @@ export function auditRoutes(deps: AuditRouteDeps): AdminRoute[] {
       method: 'GET', path: '/v1/audit',
       summary: 'Audit events, newest first: authentication decisions and admin writes. JSON, or CSV with format=csv or Accept: text/csv',
       query: {
-        principal: 'Principal id or name', key: 'Key id', route: 'Route name', decision: 'allowed | denied | error', kind: 'request | token | admin',
+        principal: 'Principal id or name', key: 'Key id', route: 'Route name',
+        decision: { description: 'Only events with this decision', schema: { enum: ['allowed', 'denied', 'error'] } },
+        kind: { description: 'Only events of this kind', schema: { enum: ['request', 'token', 'admin'] } },
         since: 'From (inclusive): ISO 8601 time with zone, or a duration ago (24h, 7d)', until: 'To (exclusive): same forms as since',
-        limit: 'Events per page, 1–1000 (default 100)', cursor: 'nextCursor of the previous page', format: 'json (default) | csv',
+        limit: { description: 'Events per page', schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT } },
+        cursor: 'nextCursor of the previous page',
+        format: { description: 'Response format (CSV also by Accept: text/csv)', schema: { enum: ['json', 'csv'], default: 'json' } },
       },
       ok: { status: 200, schema: 'AuditPage' },
       produces: ['text/csv'],
@@ -85,7 +89,7 @@ export function auditRoutes(deps: AuditRouteDeps): AdminRoute[] {
     {
       method: 'GET', path: '/v1/keys/{id}/usage',
       summary: 'Requests made with a key per UTC day, oldest first',
-      query: { days: `Days up to today, 1–${MAX_DAYS} (default 30)` },
+      query: { days: { description: 'Days up to today', schema: { type: 'integer', minimum: 1, maximum: MAX_DAYS, default: 30 } } },
       ok: { status: 200, schema: 'KeyUsage' },
       async handle(c) {
         const raw = c.query.get('days') ?? '30';

@@ -3,6 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { AdminError } from '../../lifecycle/errors.ts';
 import { RawBody, readJson, sendAdminError, sendJson, sendRaw } from '../http.ts';
 import { schemas, type SchemaName } from './schemas.ts';
+import { FORMATS } from './formats.ts';
 import type { AdminCaller } from '../auth.ts';
 import { adminActionOf } from '../permissions.ts';
 import type { AdminRoute, Call } from './routes.ts';
@@ -47,6 +48,7 @@ function firstProblem(v: ValidateFunction): AdminError {
 /** Routes requests under /v1 to their handler after validating the body against its schema. */
 export function createDispatcher(routes: AdminRoute[], ownKeys?: OwnKeysGuard) {
   const ajv = new Ajv2020({ allErrors: false, strict: false });
+  for (const [name, re] of Object.entries(FORMATS)) ajv.addFormat(name, re);
   for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
   const compiled: Compiled[] = routes.map((route) => ({
     route,

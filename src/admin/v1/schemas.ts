@@ -3,6 +3,7 @@
  * requests (ajv) and are published in the OpenAPI document, so the two cannot drift.
  */
 import { auditSchemas } from './audit-routes.ts';
+import { ADMIN_ERRORS } from '../../lifecycle/errors.ts';
 import { webhookSchemas } from './webhook-routes.ts';
 import { limitSchemas } from './limit-routes.ts';
 
@@ -15,6 +16,9 @@ const lifetime = {
   oneOf: [{ type: 'string', pattern: '^[0-9]+[smhd]?$' }, { type: 'integer', minimum: 1 }],
 };
 const dateTime = { type: 'string', format: 'date-time' };
+const keyStatus = { enum: ['active', 'expired', 'revoked', 'rotated'], description: 'Derived from expiresAt, revokedAt and rotatedTo at the time of the response' };
+const principalKind = { enum: ['user', 'service'] };
+const keyType = { enum: ['api_key', 'key_pair'] };
 const resources = {
   type: 'object',
   description: 'Resource type → ids the group grants its roles on',
@@ -30,7 +34,7 @@ const metadata = {
 export const schemas = {
   PrincipalCreate: {
     type: 'object', additionalProperties: false, required: ['name', 'kind'],
-    properties: { name, kind: { enum: ['user', 'service'] }, roles: stringList(name), groups: stringList(name), org: name, metadata },
+    properties: { name, kind: principalKind, roles: stringList(name), groups: stringList(name), org: name, metadata },
   },
   PrincipalUpdate: {
     type: 'object', additionalProperties: false, minProperties: 1,
@@ -41,7 +45,7 @@ export const schemas = {
     properties: {
       principal: { type: 'string', minLength: 1, maxLength: 200, description: 'Principal id or name' },
       name: text, purpose: text, expiresIn: lifetime, scopes: stringList(action),
-      type: { enum: ['api_key', 'key_pair'], default: 'api_key' },
+      type: { ...keyType, default: 'api_key' },
     },
   },
   KeyImport: {
@@ -52,7 +56,18 @@ export const schemas = {
       name: text, purpose: text, expiresIn: lifetime, scopes: stringList(action),
     },
   },
-  KeyUpdate: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: text, purpose: text } },
+  KeyUpdate: {
+    type: 'object', additionalProperties: false, minProperties: 1,
+    description: 'Give expiresIn or expiresAt, not both. Only an active key that was not rotated can change its expiry (409 otherwise); an instant already past is refused (400: POST /v1/keys/{id}/expire ends a key now).',
+    properties: {
+      name: text, purpose: text,
+      expiresIn: { ...lifetime, description: 'New expiry, from now: `90d`, `12h`, `30m`, `45s`, or a number of days' },
+      expiresAt: {
+        type: ['string', 'null'], format: 'date-time',
+        description: 'New expiry as an RFC 3339 date-time in the future; null removes the expiry',
+      },
+    },
+  },
   KeyRotate: {
     type: 'object', additionalProperties: false,
     properties: {
@@ -68,19 +83,20 @@ export const schemas = {
   Principal: {
     type: 'object', required: ['id', 'name', 'kind', 'roles', 'groups', 'disabled', 'createdAt', 'metadata', 'source'],
     properties: {
-      id: { type: 'string' }, name: { type: 'string' }, kind: { enum: ['user', 'service'] }, roles: { type: 'array', items: { type: 'string' } },
+      id: { type: 'string' }, name: { type: 'string' }, kind: principalKind, roles: { type: 'array', items: { type: 'string' } },
       groups: { type: 'array', items: { type: 'string' } }, org: { type: 'string' }, disabled: { type: 'boolean' }, createdAt: dateTime,
       metadata: { type: 'object', additionalProperties: { type: 'string' } }, source: { enum: ['config', 'api'] },
     },
   },
   Key: {
-    type: 'object', required: ['id', 'principalId', 'prefix', 'createdAt', 'type', 'status'],
+    type: 'object', required: ['id', 'principalId', 'createdAt', 'type', 'status'],
     description: 'A key as listed: never its secret or hash',
     properties: {
-      id: { type: 'string' }, principalId: { type: 'string' }, name: { type: 'string' }, purpose: { type: 'string' }, prefix: { type: 'string' },
+      id: { type: 'string' }, principalId: { type: 'string' }, name: { type: 'string' }, purpose: { type: 'string' },
+      prefix: { type: 'string', description: 'First characters of the secret; absent for keys declared in the config file (only their hash is known)' },
       createdAt: dateTime, createdBy: { type: 'string' }, expiresAt: dateTime, lastUsedAt: dateTime, revokedAt: dateTime,
-      scopes: { type: 'array', items: { type: 'string' } }, type: { enum: ['api_key', 'key_pair'] },
-      rotatedFrom: { type: 'string' }, rotatedTo: { type: 'string' }, status: { enum: ['active', 'expired', 'revoked', 'rotated'] },
+      scopes: { type: 'array', items: { type: 'string' } }, type: keyType,
+      rotatedFrom: { type: 'string' }, rotatedTo: { type: 'string' }, status: keyStatus,
       requests7d: { type: ['integer', 'null'], minimum: 0, description: 'Lists only: requests over the last 7 UTC days, today included; null when the usage store cannot be read' },
       limit: { description: 'Rate-limit override set through the admin API (docs/limits.md)' },
       quota: { type: 'object', description: 'Quota override set through the admin API (docs/limits.md)' },
@@ -102,7 +118,9 @@ export const schemas = {
   Error: {
     type: 'object', required: ['error'],
     properties: { error: { type: 'object', required: ['code', 'message'], properties: {
-      code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' },
+      code: { enum: Object.keys(ADMIN_ERRORS), description: 'Stable: clients and alerts key on it (docs/errors.md)' },
+      message: { type: 'string', description: 'For people; may change between versions' },
+      field: { type: 'string', description: 'invalid_input: the offending body field or query parameter' },
       resource: { type: 'object', description: 'outcome_unknown: the record to look up before retrying', required: ['type', 'id'], properties: { type: { enum: ['principal', 'key', 'group'] }, id: { type: 'string' } } },
     } } },
   },

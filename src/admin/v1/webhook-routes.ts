@@ -34,7 +34,11 @@ export function webhookRoutes(deliveries: DeliveryStore): AdminRoute[] {
     {
       method: 'GET', path: '/v1/webhooks/deliveries', summary: 'Webhook delivery log: status, attempts and last error of recent deliveries',
       ok: { status: 200, schema: { list: 'WebhookDelivery' } },
-      query: { status: STATUSES.join(' | '), webhook: 'Receiver name', eventId: 'One event\'s deliveries', limit: '1-1000, default 100' },
+      query: {
+        status: { description: 'Only deliveries in this state', schema: { enum: [...STATUSES] } },
+        webhook: 'Receiver name', eventId: 'One event\'s deliveries',
+        limit: { description: 'Deliveries to return, newest first', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+      },
       handle: async (c) => {
         const status = c.query.get('status') ?? undefined;
         if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) throw new AdminError('invalid_input', `status: one of ${STATUSES.join(', ')}`, 'status');

@@ -43,6 +43,9 @@ function faultResponse(): CheckResponse {
 /** `envoy.service.auth.v3.Authorization/Check` over HTTP/2 (Envoy ext_authz gRPC, Istio envoyExtAuthzGrpc). */
 export async function startGrpcCheck(opts: GrpcCheckOptions): Promise<RunningGrpcCheck> {
   const service = loadAuthorizationService().service;
+  // Channelz stays on although keygate never reads it: grpc-js 1.14 records sessions for
+  // forceShutdown only in its channelz session handler, so with `grpc.enable_channelz: 0` a call
+  // still running at the drain deadline outlives stop() (grpc-check-server.test.ts catches it).
   const server = new Server();
   server.addService(service, {
     Check: function check(call: ServerUnaryCall<CheckRequest, CheckResponse>, callback: sendUnaryData<CheckResponse>): void {

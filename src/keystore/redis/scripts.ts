@@ -80,6 +80,22 @@ end
 return out
 `);
 
+/** KEYS[1] = ps. → the id of every key of every principal (ids only: pages are cut in JS). */
+export const ALL_KEY_IDS = script('allKeyIds', `
+local out = {}
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  for _, kid in ipairs(redis.call('SMEMBERS', P .. 'pk:' .. pid)) do out[#out + 1] = kid end
+end
+return out
+`);
+
+/** KEYS = record hashes. → their fields, in order; an empty list for one deleted meanwhile. */
+export const GET_RECORDS = script('getRecords', `
+local out = {}
+for i, k in ipairs(KEYS) do out[i] = redis.call('HGETALL', k) end
+return out
+`);
+
 /** KEYS[1] = ps. → every key of every principal. */
 export const LIST_ALL_KEYS = script('listAllKeys', `
 local out = {}
