@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newKey } from '../helpers/keys.ts';
@@ -254,7 +254,9 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
     const ask = () => client.check(envoyCheck('DELETE', '/api/applications/42/items/7', { authorization: `Bearer ${viewer.secret}` }));
     expect((await ask()).http_response).toBe('denied_response');
     // vera becomes an editor: her DELETE is allowed once the reload is in.
-    writeFileSync(mainFile, config(mainPorts).replace('name: vera, kind: user, roles: [viewer]', 'name: vera, kind: user, roles: [editor]'));
+    // Replaced whole (write, then rename), so a config watcher never reads it half-written.
+    writeFileSync(`${mainFile}.new`, config(mainPorts).replace('name: vera, kind: user, roles: [viewer]', 'name: vera, kind: user, roles: [editor]'));
+    renameSync(`${mainFile}.new`, mainFile);
     proc.child.kill('SIGHUP');
     await proc.waitForLog('config reloaded');
     const res = await ask();
