@@ -10,6 +10,7 @@ import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
 import { requestIdOf } from '../log/request-id.ts';
 import { must } from '../must.ts';
 import { originalRequest } from './view.ts';
+import { isMethodOverride, TARGET_OVERRIDES } from '../proxy/override-headers.ts';
 
 /** Which proxy shape asked; the bounded `mode` label of the check metrics. */
 export type CheckMode = 'nginx' | 'forward' | 'envoy-http' | 'envoy-grpc';
@@ -89,6 +90,9 @@ function trustCache() {
   };
 }
 
+/** The shapes whose proxy removes the headers an allowed answer lists (x-envoy-auth-headers-to-remove, headers_to_remove). */
+const REMOVES_HEADERS: ReadonlySet<CheckMode> = new Set(['envoy-http', 'envoy-grpc']);
+
 /** RFC 9110 §9.1: a method is a token. */
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
@@ -148,8 +152,19 @@ export function createDecider(deps: DeciderDeps): Decider {
       for (let i = 0; i < flat.length; i += 2) identity[flat[i] as string] = flat[i + 1] as string;
     }
     const remove = new Set(credentialHeaders(ctx));
+    const overrides: string[] = [];
     for (const name of Object.keys(input.headers)) {
-      if (isIdentityHeader(name.replaceAll('_', '-'), cfg)) remove.add(name);
+      const folded = name.replaceAll('_', '-');
+      if (isIdentityHeader(folded, cfg)) remove.add(name);
+      // The proxy removes these before forwarding (proxy/override-headers.ts); a method override
+      // stays only where the route honoured it, and then it is the method that was authorized.
+      if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) overrides.push(name);
+    }
+    if (overrides.length > 0) {
+      // Envoy removes what the answer lists; nginx, Traefik and Caddy would hand the header to
+      // a backend that may serve another path or method than the one decided.
+      if (!REMOVES_HEADERS.has(input.mode)) throw new GatewayError('check_override_header', `The request carries ${overrides.join(', ')}, which this proxy would pass to the backend`);
+      for (const name of overrides) remove.add(name);
     }
     return { allowed: true, identity, removeHeaders: [...remove], requestId: ctx.id };
   }

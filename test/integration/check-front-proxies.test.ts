@@ -185,6 +185,16 @@ describe.each([
     expect(await checkMetric(mode, 'unmatched', 'refused')).toBe(before + 1);
   });
 
+  it('a method override the route does not honour never reaches the backend unchecked', async () => {
+    const { result, received } = await reaching(() => send(base(), '/api/applications/7/items', 'POST', {
+      authorization: `Bearer ${editor.secret}`, 'x-http-method-override': 'PURGE',
+    }));
+    // nginx answers the check's 400 with a 500 of its own; Caddy passes it on.
+    expect(result.status).toBe(name === 'nginx' ? 500 : 400);
+    if (name === 'caddy') expect(JSON.parse(result.text)).toMatchObject({ error: { code: 'check_override_header' } });
+    expect(received).toEqual([]);
+  });
+
   it('a key revoked on another replica is refused within the push-revocation bound', async () => {
     const principal = `revoke-${name}`;
     expect((await call('POST', '/v1/principals', { name: principal, kind: 'service', roles: ['editor'] })).status).toBe(201);
