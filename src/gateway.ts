@@ -12,6 +12,9 @@ import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
+import { guardRefusedCredentials } from './limits/refused-credentials.ts';
+import { enforceLimits, type LimitRefusal } from './limits/stage.ts';
+import type { Limiter } from './limits/limiter.ts';
 import { requestIdOf } from './log/request-id.ts';
 import { must } from './must.ts';
 
@@ -25,6 +28,12 @@ export interface GatewayDeps {
   onFinished: (ctx: RequestContext, status: number) => void;
   /** An unexpected fault (a bug or a broken dependency). */
   onFault: (ctx: RequestContext, err: GatewayError) => void;
+  /** Rate limits and quotas (src/limits/); absent: none are enforced. */
+  limiter?: Limiter;
+  /** A request refused by a limit or quota (metrics, the sampled `limit.exceeded` event). */
+  onLimited?: (ctx: DecisionContext, refusal: LimitRefusal) => void;
+  /** A credential refused before lookup by limiter.refusedCredentials, by style. */
+  onCredentialsLimited?: (style: string) => void;
   /** The built-in token exchange endpoint (tokens.path), when tokens are enabled. */
   tokenExchange?: (ctx: RequestContext, res: ServerResponse) => Promise<void>;
 }
@@ -64,15 +73,20 @@ export const frontStages: readonly Stage[] = [checkHeaderCount, checkHost, norma
  * The decision: which route, whose credential, allowed or not. The proxy goes on to forward;
  * the check listener (src/check/decide.ts) answers with the identity instead.
  */
-export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated'>, afterMatch: readonly Stage[] = []): Stage[] {
+export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated' | 'current' | 'limiter' | 'onLimited' | 'onCredentialsLimited'>, afterMatch: readonly Stage[] = []): Stage[] {
   return [
     matchRoute,
     ...afterMatch,
     timedAuth([
-      extractCredential,
-      authenticate(deps.resolver, deps.onAuthenticated),
+      // A client address refused too often is refused before the key store is asked.
+      guardRefusedCredentials(deps.resolver, () => deps.current().config.limiter, {
+        extract: extractCredential,
+        lookup: authenticate(deps.resolver, deps.onAuthenticated),
+      }, { limited: deps.onCredentialsLimited }),
       authorizeRoute,
     ]),
+    // Rate limits and quotas count authorized requests only.
+    ...(deps.limiter === undefined ? [] : [enforceLimits(deps.limiter, deps.onLimited)]),
   ];
 }
 

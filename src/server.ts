@@ -36,6 +36,8 @@ import { auditAdminWrites } from './audit/admin.ts';
 import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
 import { shadowedRoutes } from './routing/shadow.ts';
+import { createLimits } from './limits/create.ts';
+import { keyQuotaLookup, limitRoutes } from './admin/v1/limit-routes.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
@@ -130,6 +132,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const side = store === declared ? { redis: '', sentinel: null, cluster: null, prefix: config0.store.prefix } : config0.store;
   const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n, reason) => metrics.auditDropped.labels(reason).inc(n) });
   const usage = createUsageCounter({ store: side, logger });
+  const limits = createLimits({ store: side, config: () => gen.config, metrics: metrics.registry, logger });
 
   const groups = new GroupDirectory(store);
   await groups.start((e) => logger.warn({ err: e }, 'could not load groups; keeping the last known'));
@@ -160,6 +163,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (ctx.upstreamRetry !== null && upstream != null) metrics.upstreamRetries.labels(upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
+    limiter: limits.limiter,
+    onLimited: limits.onLimited,
+    onCredentialsLimited: limits.onCredentialsLimited,
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
   // Decision mode: the same stages, answered with the identity instead of forwarded.
@@ -268,6 +274,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const events = startLifecycleEvents({
     config: () => gen.config, stores: store === declared ? [store] : [store, declared], registry: metrics.registry, logger, userAgent: `keygate/${VERSION}`,
   });
+  limits.emitTo((data) => events.bus.emit('limit.exceeded', data));
   const audit = auditAdminWrites(createAdminAudit(logger), trail);
   const lifecycle = createLifecycle({
     store,
@@ -284,9 +291,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
+  const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
-  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
+  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), audit, version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -305,6 +312,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
+      principal: (id) => store.getPrincipal(id),
     },
   });
 
@@ -359,6 +367,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       await events.close();
       await trail.close();
       await usage.close();
+      await limits.limiter.close();
       await consoleUi?.close();
       await store.close();
       logger.info({}, 'keygate stopped');

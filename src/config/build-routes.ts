@@ -103,6 +103,7 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
       credentials, accepts: new Set((credentials ?? [...ctx.enabled].filter((s) => s !== 'body')).filter((s) => ctx.enabled.has(s))),
       resource, line: ctx.lineOf(at),
     };
+    if (r['limit'] !== undefined) route.limit = str(r['limit']);
     if (pathProblem === null) matcherProblem(route, ctx, `${at}/path`);
     return route;
   });
