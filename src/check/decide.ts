@@ -11,6 +11,7 @@ import { requestIdOf } from '../log/request-id.ts';
 import { must } from '../must.ts';
 import { originalRequest } from './view.ts';
 import { isMethodOverride, TARGET_OVERRIDES } from '../proxy/override-headers.ts';
+import { clientOf } from '../proxy/client-address.ts';
 
 /** Which proxy shape asked; the bounded `mode` label of the check metrics. */
 export type CheckMode = 'nginx' | 'forward' | 'envoy-http' | 'envoy-grpc';
@@ -130,8 +131,13 @@ export function createDecider(deps: DeciderDeps): Decider {
   function newContext(input: CheckInput, gen: Generation): DecisionContext {
     const hostHeader = input.headers['host'];
     const host = input.host ?? (Array.isArray(hostHeader) ? hostHeader[0] : hostHeader);
+    // The original client, as the proxy asking appended it to X-Forwarded-For (the asking peer is
+    // trusted once it passed check.trustedClients): what the refused-credential limit counts per
+    // address and the access log and audit trail show, rather than the proxy's one address.
+    const xff = input.headers['x-forwarded-for'];
+    const client = xff === undefined ? input.clientAddress : clientOf(Array.isArray(xff) ? xff.join(',') : xff, input.clientAddress, gen.config.check.trusted);
     const req = originalRequest({
-      method: input.method ?? '', uri: input.uri ?? '', host, headers: input.headers, body: input.body, clientAddress: input.clientAddress,
+      method: input.method ?? '', uri: input.uri ?? '', host, headers: input.headers, body: input.body, clientAddress: client,
     });
     return {
       id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res: undefined, expectContinue: false,

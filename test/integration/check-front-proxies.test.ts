@@ -65,6 +65,7 @@ ${IDENTITY.map((h, i) => `      proxy_set_header ${h} ${vars[i]};`).join('\n')}
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-URI $request_uri;
       proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }`;
 }
 

@@ -178,6 +178,14 @@ describe('decide', () => {
     }
   });
 
+  it('the client is the right-most X-Forwarded-For entry outside trustedClients, not the asking proxy', async () => {
+    const headers = { host: 'api.test', authorization: `Bearer ${viewer.secret}` };
+    await decider.decide(input({ headers: { ...headers, 'x-forwarded-for': '198.51.100.1, 203.0.113.9, 10.1.0.7' } }));
+    expect(decided.at(-1)?.ctx.req.socket?.remoteAddress).toBe('203.0.113.9');
+    await decider.decide(input({ headers }));
+    expect(decided.at(-1)?.ctx.req.socket?.remoteAddress).toBe('127.0.0.1');
+  });
+
   it('reports every decision once with its mode', async () => {
     const before = decided.length;
     await decider.decide(input({ mode: 'forward', headers: { host: 'api.test', authorization: `Bearer ${viewer.secret}` } }));
