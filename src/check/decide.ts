@@ -4,7 +4,7 @@ import type { TrustedPeers } from '../config/types.ts';
 import type { KeyResolver } from '../keystore/resolve.ts';
 import type { KeyRecord } from '../keystore/types.ts';
 import { errorBody, GatewayError, toGatewayError } from '../errors.ts';
-import { decisionStages, frontStages } from '../gateway.ts';
+import { decisionStages, frontStages, type GatewayDeps } from '../gateway.ts';
 import { runStages, type Stage } from '../stages.ts';
 import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
 import { requestIdOf } from '../log/request-id.ts';
@@ -61,7 +61,7 @@ export interface Decider {
   decide(input: CheckInput): Promise<CheckDecision>;
 }
 
-export interface DeciderDeps {
+export interface DeciderDeps extends Pick<GatewayDeps, 'limiter' | 'onLimited' | 'onCredentialsLimited'> {
   current: () => Generation;
   resolver: KeyResolver;
   onAuthenticated?: (key: KeyRecord, now: number) => void;
