@@ -97,6 +97,7 @@ ${identity.map((h) => `      proxy_set_header X-Authenticated-${h.replace('_', '
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-URI $request_uri;
       proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }
   }
 }

@@ -173,6 +173,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const decider = createDecider({
     current: () => gen,
     resolver,
+    // The same rate limits and quotas as proxied requests: a key is limited however it is asked about.
+    limiter: limits.limiter,
+    onLimited: limits.onLimited,
+    onCredentialsLimited: limits.onCredentialsLimited,
     onAuthenticated: (key, now) => {
       lastUsed.touch(key.id, now);
       usage.touch(key.id, now);

@@ -4,12 +4,14 @@ import type { TrustedPeers } from '../config/types.ts';
 import type { KeyResolver } from '../keystore/resolve.ts';
 import type { KeyRecord } from '../keystore/types.ts';
 import { errorBody, GatewayError, toGatewayError } from '../errors.ts';
-import { decisionStages, frontStages } from '../gateway.ts';
+import { decisionStages, frontStages, type GatewayDeps } from '../gateway.ts';
 import { runStages, type Stage } from '../stages.ts';
 import { identityHeaders, isIdentityHeader } from '../identity/headers.ts';
 import { requestIdOf } from '../log/request-id.ts';
 import { must } from '../must.ts';
 import { originalRequest } from './view.ts';
+import { isMethodOverride, TARGET_OVERRIDES } from '../proxy/override-headers.ts';
+import { clientOf } from '../proxy/client-address.ts';
 
 /** Which proxy shape asked; the bounded `mode` label of the check metrics. */
 export type CheckMode = 'nginx' | 'forward' | 'envoy-http' | 'envoy-grpc';
@@ -59,7 +61,7 @@ export interface Decider {
   decide(input: CheckInput): Promise<CheckDecision>;
 }
 
-export interface DeciderDeps {
+export interface DeciderDeps extends Pick<GatewayDeps, 'limiter' | 'onLimited' | 'onCredentialsLimited'> {
   current: () => Generation;
   resolver: KeyResolver;
   onAuthenticated?: (key: KeyRecord, now: number) => void;
@@ -88,6 +90,9 @@ function trustCache() {
     return ok;
   };
 }
+
+/** The shapes whose proxy removes the headers an allowed answer lists (x-envoy-auth-headers-to-remove, headers_to_remove). */
+const REMOVES_HEADERS: ReadonlySet<CheckMode> = new Set(['envoy-http', 'envoy-grpc']);
 
 /** RFC 9110 §9.1: a method is a token. */
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
@@ -126,8 +131,13 @@ export function createDecider(deps: DeciderDeps): Decider {
   function newContext(input: CheckInput, gen: Generation): DecisionContext {
     const hostHeader = input.headers['host'];
     const host = input.host ?? (Array.isArray(hostHeader) ? hostHeader[0] : hostHeader);
+    // The original client, as the proxy asking appended it to X-Forwarded-For (the asking peer is
+    // trusted once it passed check.trustedClients): what the refused-credential limit counts per
+    // address and the access log and audit trail show, rather than the proxy's one address.
+    const xff = input.headers['x-forwarded-for'];
+    const client = xff === undefined ? input.clientAddress : clientOf(Array.isArray(xff) ? xff.join(',') : xff, input.clientAddress, gen.config.check.trusted);
     const req = originalRequest({
-      method: input.method ?? '', uri: input.uri ?? '', host, headers: input.headers, body: input.body, clientAddress: input.clientAddress,
+      method: input.method ?? '', uri: input.uri ?? '', host, headers: input.headers, body: input.body, clientAddress: client,
     });
     return {
       id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res: undefined, expectContinue: false,
@@ -148,8 +158,19 @@ export function createDecider(deps: DeciderDeps): Decider {
       for (let i = 0; i < flat.length; i += 2) identity[flat[i] as string] = flat[i + 1] as string;
     }
     const remove = new Set(credentialHeaders(ctx));
+    const overrides: string[] = [];
     for (const name of Object.keys(input.headers)) {
-      if (isIdentityHeader(name.replaceAll('_', '-'), cfg)) remove.add(name);
+      const folded = name.replaceAll('_', '-');
+      if (isIdentityHeader(folded, cfg)) remove.add(name);
+      // The proxy removes these before forwarding (proxy/override-headers.ts); a method override
+      // stays only where the route honoured it, and then it is the method that was authorized.
+      if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) overrides.push(name);
+    }
+    if (overrides.length > 0) {
+      // Envoy removes what the answer lists; nginx, Traefik and Caddy would hand the header to
+      // a backend that may serve another path or method than the one decided.
+      if (!REMOVES_HEADERS.has(input.mode)) throw new GatewayError('check_override_header', `The request carries ${overrides.join(', ')}, which this proxy would pass to the backend`);
+      for (const name of overrides) remove.add(name);
     }
     return { allowed: true, identity, removeHeaders: [...remove], requestId: ctx.id };
   }

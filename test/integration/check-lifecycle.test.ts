@@ -85,6 +85,24 @@ describe('check listener lifecycle', () => {
     expect(refused).toBe('ECONNREFUSED');
   });
 
+  it('rate limits apply to decisions as to proxied requests (429 with Retry-After)', async () => {
+    const gw = await startTestGateway(yaml('application:view').replace('roles: { viewer: { actions: [application:view] } }', 'limits: { tiny: { rate: 2/m } }\nroles: { viewer: { actions: [application:view], limit: tiny } }'));
+    try {
+      const statuses: number[] = [];
+      let retryAfter: string | string[] | undefined;
+      for (let i = 0; i < 4; i++) {
+        const res = await request(`${gw.checkUrl}/check`, { headers: { 'x-original-method': 'GET', 'x-original-uri': '/api/applications/7/x', authorization: `Bearer ${viewer.secret}` } });
+        await res.body.text();
+        statuses.push(res.statusCode);
+        if (res.statusCode === 429) retryAfter = res.headers['retry-after'];
+      }
+      expect(statuses).toEqual([200, 200, 429, 429]);
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('is not started without a check section', async () => {
     const gw = await startTestGateway(`
 upstreams: { app: { url: "http://127.0.0.1:1" } }

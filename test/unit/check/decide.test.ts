@@ -165,6 +165,27 @@ describe('decide', () => {
     expect(refused(await decider.decide(input({ headers: { host: 'api.test', authorization: 'Bearer nope-nope-nope' } })))).toMatchObject({ status: 401, code: 'invalid_key' });
   });
 
+  it('an override the backend could act on is refused where the proxy cannot remove it, named for removal where it can', async () => {
+    const headers = { host: 'api.test', authorization: `Bearer ${editor.secret}` };
+    for (const over of [{ 'x-http-method-override': 'DELETE' }, { x_http_method_override: 'DELETE' }, { 'x-rewrite-url': '/admin' }, { 'x-forwarded-prefix': '/admin' }]) {
+      for (const mode of ['nginx', 'forward'] as const) {
+        const d = await decider.decide(input({ mode, method: 'POST', headers: { ...headers, ...over } }));
+        expect(refused(d), `${mode} ${JSON.stringify(over)}`).toEqual({ status: 400, code: 'check_override_header' });
+      }
+      const envoy = await decider.decide(input({ mode: 'envoy-http', method: 'POST', headers: { ...headers, ...over } }));
+      expect(envoy.allowed).toBe(true);
+      if (envoy.allowed) expect(envoy.removeHeaders).toEqual(expect.arrayContaining(['authorization', ...Object.keys(over)]));
+    }
+  });
+
+  it('the client is the right-most X-Forwarded-For entry outside trustedClients, not the asking proxy', async () => {
+    const headers = { host: 'api.test', authorization: `Bearer ${viewer.secret}` };
+    await decider.decide(input({ headers: { ...headers, 'x-forwarded-for': '198.51.100.1, 203.0.113.9, 10.1.0.7' } }));
+    expect(decided.at(-1)?.ctx.req.socket?.remoteAddress).toBe('203.0.113.9');
+    await decider.decide(input({ headers }));
+    expect(decided.at(-1)?.ctx.req.socket?.remoteAddress).toBe('127.0.0.1');
+  });
+
   it('reports every decision once with its mode', async () => {
     const before = decided.length;
     await decider.decide(input({ mode: 'forward', headers: { host: 'api.test', authorization: `Bearer ${viewer.secret}` } }));
