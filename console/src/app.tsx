@@ -16,8 +16,12 @@ export function App() {
   const [config, setConfig] = useState<ConsoleConfig | undefined>(undefined);
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const [ended, setEnded] = useState(false);
   useEffect(() => {
-    whenSessionLost(() => setSession(null));
+    whenSessionLost(() => {
+      setEnded(true);
+      setSession(null);
+    });
     api.config().then(setConfig, setError);
     api.session().then(setSession, (e: unknown) => {
       setError(e);
@@ -30,13 +34,27 @@ export function App() {
     return (
       <>
         <ErrorText error={error} />
-        <SignIn config={config} onSignedIn={setSession} />
+        <SignIn
+          config={config}
+          notice={ended ? 'Your session ended (signed out elsewhere, idle or too old). Sign in again.' : ''}
+          onSignedIn={(s) => {
+            setEnded(false);
+            setSession(s);
+          }}
+        />
       </>
     );
   }
   return (
     <SessionContext.Provider value={{ session, config }}>
-      <Shell session={session} config={config} onSignedOut={() => setSession(null)} />
+      <Shell
+        session={session}
+        config={config}
+        onSignedOut={() => {
+          setEnded(false);
+          setSession(null);
+        }}
+      />
     </SessionContext.Provider>
   );
 }
