@@ -109,6 +109,8 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     }
     for (const [k, b] of quotas) {
       if (t - b.lastUse < idleMs || b.leasing !== null) continue;
+      // Requests admitted during an outage are still owed to the shared count: keep them.
+      if (b.spent > 0 && !up) continue;
       quotas.delete(k);
       const give = Math.floor(b.tokens);
       if ((give > 0 || b.spent > 0) && up) void b.lease(give, false);

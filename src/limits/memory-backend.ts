@@ -6,7 +6,7 @@ import type { LimitBackend } from './backend.ts';
  * the process does (docs/limits.md).
  */
 export function createMemoryLimitBackend(now: () => number = Date.now): LimitBackend {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, { tokens: number; at: number; fullAt: number }>();
   const counters = new Map<string, { period: string; used: number; expireAt: number }>();
   const used = (key: string, period: string): number => {
     const c = counters.get(key);
@@ -16,18 +16,21 @@ export function createMemoryLimitBackend(now: () => number = Date.now): LimitBac
   const sweep = setInterval(() => {
     const t = now();
     for (const [k, c] of counters) if (c.expireAt > 0 && c.expireAt <= t) counters.delete(k);
+    // A bucket that has refilled is the same as none (RATE_LEASE's PEXPIRE).
+    for (const [k, b] of buckets) if (b.fullAt <= t) buckets.delete(k);
   }, 60_000);
   sweep.unref();
   return {
     kind: 'memory',
     async leaseRate(key, rate, burst, want, give) {
       const t = now();
-      const b = buckets.get(key) ?? { tokens: burst, at: t };
+      const b = buckets.get(key) ?? { tokens: burst, at: t, fullAt: t };
       if (t > b.at) b.tokens += ((t - b.at) * rate.count) / rate.periodMs;
       b.tokens = Math.min(burst, b.tokens + give);
       b.at = Math.max(t, b.at);
       const granted = Math.max(0, Math.min(want, Math.floor(b.tokens)));
       b.tokens -= granted;
+      b.fullAt = b.at + Math.ceil(((burst - b.tokens) * rate.periodMs) / rate.count);
       buckets.set(key, b);
       const need = Math.max(1, Math.ceil(want / 2)) - b.tokens;
       return { granted, left: b.tokens, waitMs: granted < want && need > 0 ? Math.ceil((need * rate.periodMs) / rate.count) : 0 };

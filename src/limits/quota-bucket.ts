@@ -19,6 +19,7 @@ export class QuotaBucket {
   readonly name: string;
   quota: QuotaConfig;
   period = '';
+  startsAt = 0;
   endsAt = 0;
   tokens = 0;
   /** Fleet-wide count at the last lease. */
@@ -50,6 +51,7 @@ export class QuotaBucket {
     const p = quotaPeriod(this.quota, now);
     if (p.id === this.period) return;
     this.period = p.id;
+    this.startsAt = p.startsAt;
     this.endsAt = p.endsAt;
     this.tokens = 0;
     this.used = 0;
@@ -118,7 +120,8 @@ export class QuotaBucket {
   }
 
   report(now: number): Reported {
-    const w = this.quota.period === 'day' ? 86_400 : this.quota.period === 'month' ? 30 * 86_400 : null;
+    // The window is this period's own length: a month has 28 to 31 days.
+    const w = this.endsAt === 0 ? null : (this.endsAt - this.startsAt) / 1000;
     return { name: this.name, q: this.quota.requests, w, r: this.remaining(), t: this.retryAfter(now) };
   }
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { Pool, request } from 'undici';
 import { startArrivalUpstream, type ArrivalUpstream } from '../helpers/arrival-upstream.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -114,9 +115,10 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     const got = await up.arrivals(path);
     // The burst is allowed on top of the rate once, after a quiet spell: it is spent within the
     // second after the first 429 (a replica can refuse while the shared bucket still holds some).
-    // From then on every full second must hold the rate itself.
+    // From then on every full second must hold the rate itself. The last half second is left
+    // out: requests still queued in a busy gateway when the offering stops would be missing.
     const perSecond: number[] = [];
-    const end = start + seconds * 1000;
+    const end = start + seconds * 1000 - 500;
     for (let t = firstRefusal + 1000; t + 1000 <= end; t += 1000) perSecond.push(got.filter((a) => a >= t && a < t + 1000).length);
     const offeredPerSecond = offered / elapsed;
     console.log(JSON.stringify({ offeredPerSecond: Math.round(offeredPerSecond), perSecond, statuses: Object.fromEntries(statuses) }));
@@ -157,5 +159,46 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     expect((await up.arrivals(path)).length - before).toBe(50);
     expect(await fallback()).toBe(fb0);
     expect(await leaseErrors()).toBe(le0);
+  }, 30_000);
+
+  it('Redis MONITOR sees no limiter command and no key lookup while requests under their limit pass', async () => {
+    const [, b] = replicas as [typeof replicas[0], typeof replicas[0]];
+    const path = '/api/monitored';
+    const get = async () => {
+      const res = await request(`${b.url}${path}`, { headers: { authorization: `Bearer ${calm.secret}` } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    // Warm on this replica: the key cached, a lease of 200 tokens held.
+    expect(await get()).toBe(200);
+    const monitor = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(redis.port), 'MONITOR'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let seen = '';
+    monitor.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+    let during = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        monitor.stdout.once('data', () => resolve()); // "OK": MONITOR is on
+        monitor.once('exit', () => reject(new Error('redis-cli MONITOR exited')));
+      });
+      const codes = [];
+      for (let i = 0; i < 80; i++) codes.push(await get());
+      expect(codes.every((c) => c === 200)).toBe(true);
+      during = seen;
+      // The filter below does see leases: the flood principal's bucket on this replica went idle
+      // and was forgotten, so its next request takes a lease, in view of MONITOR.
+      const res = await request(`${b.url}/api/after`, { headers: { authorization: `Bearer ${flood.secret}` } });
+      await res.body.dump();
+      for (let i = 0; i < 50 && !seen.slice(during.length).includes(':limits:r:'); i++) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      const exited = new Promise((r) => monitor.once('exit', r));
+      monitor.kill('SIGTERM');
+      await exited;
+    }
+    expect(seen.slice(during.length)).toContain(':limits:r:');
+    const commands = during.split('\n').filter((l) => l.includes('"'));
+    // Background heartbeats may appear; lease scripts name the bucket key, lookups the key hash.
+    expect(commands.filter((l) => l.includes(':limits:r:') || l.includes(':limits:q:'))).toEqual([]);
+    expect(commands.filter((l) => l.includes(':kh:'))).toEqual([]);
+    expect((await up.arrivals(path)).length).toBe(81);
   }, 30_000);
 });

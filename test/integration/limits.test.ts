@@ -10,6 +10,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { newKey } from '../helpers/keys.ts';
+import { adminApi } from '../helpers/admin.ts';
 
 const viewer = newKey();
 const second = newKey();
@@ -159,5 +160,25 @@ describe('refused credentials before authentication', () => {
     expect((await get(gw, '/api/cached', guest.secret)).status).toBe(200);
     const metrics = await (await request(`${gw.adminUrl}/metrics`)).body.text();
     expect(metrics).toMatch(/^keygate_refused_credentials_limited_total\{credential="bearer"\} 4$/m);
+  });
+});
+
+describe('the audit trail under a hammered limit', () => {
+  it('samples 429 rate_limited per principal like anonymous refusals, so they cannot flush the capped trail', async () => {
+    const token = 'admin-token-for-limit-audit-0123456789';
+    const gw = await startTestGateway(config('').replace('log: { level: silent }', `log: { level: silent }\nadmin: { token: "${token}" }\naudit: { anonymousRate: 1 }`));
+    try {
+      const codes = [];
+      for (let i = 0; i < 30; i++) codes.push((await get(gw, '/api/hammer', second.secret)).status);
+      expect(codes.filter((c) => c === 429)).toHaveLength(28);
+      const events = await adminApi(gw.adminUrl, token)<{ items: { reason: string | null }[] }>('GET', '/v1/audit?principal=ci-bot&limit=1000');
+      // Burst of ten (anonymousRate × 10), then one a second: at most a few more within the test.
+      const limited = events.body.items.filter((e) => e.reason === 'rate_limited').length;
+      expect(limited).toBeGreaterThanOrEqual(10);
+      expect(limited).toBeLessThan(20);
+      expect(events.body.items.filter((e) => e.reason === null)).toHaveLength(2);
+    } finally {
+      await gw.close();
+    }
   });
 });
