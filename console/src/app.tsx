@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, may, whenSessionLost, type ConsoleConfig, type Session } from './api.ts';
 import { href, useRoute, type Route } from './router.ts';
 import { Groups } from './screens/groups.tsx';
@@ -67,6 +67,17 @@ function Shell(props: { session: Session; config: ConsoleConfig; onSignedOut: ()
   useEffect(() => {
     document.title = `${screen.title} · keygate console`;
   }, [screen.title]);
+  // A hash change swaps the screen without a page load: move focus to it, as a load would, so
+  // keyboard and screen-reader users start at the new screen rather than on a vanished link.
+  const where = route.parts.join('/');
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus();
+  }, [where]);
   async function signOut() {
     try {
       await api.signOut();

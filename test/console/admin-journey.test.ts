@@ -94,6 +94,9 @@ describe('the console, for administrators', () => {
     await shot(page, 'principals');
     await row.getByRole('link', { name: PRINCIPAL }).click();
     await page.getByRole('heading', { name: PRINCIPAL }).waitFor();
+    // The new screen has the focus, as after a page load (hash routing loads nothing).
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('main');
+    expect(await page.title()).toBe('Principal · keygate console');
   });
 
   it('creates a key and shows its secret once, with Copy and a warning', async () => {
