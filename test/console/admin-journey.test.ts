@@ -282,6 +282,20 @@ describe('the console, for administrators', () => {
     expect((await proxyAnswers(secret, 401)).status).toBe(401);
   });
 
+  it('creates a key pair: its secret is shown once and is no bearer credential', async () => {
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('signer');
+    await dialog.getByLabel(/Key pair/).check();
+    await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+    const pairSecret = await page.getByLabel('Secret').inputValue();
+    await expect.poll(() => dialog.textContent()).toMatch(/exchanged for short-lived tokens/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const row = page.getByRole('table', { name: `Keys of ${PRINCIPAL}` }).getByRole('row').filter({ hasText: 'signer' });
+    await expect.poll(() => row.textContent()).toContain('Key pair');
+    expect(await proxiedStatus(rig.proxyUrl, pairSecret)).toEqual({ status: 401, code: 'key_pair_secret_not_credential' });
+  });
+
   it('shows groups and the resources they grant', async () => {
     await rig.admin('POST', '/v1/groups', { name: 'team-a', roles: ['viewer'], resources: { application: ['app-1', 'app-2'] } });
     await page.getByRole('link', { name: 'Groups' }).click();
