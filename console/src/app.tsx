@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, may, whenSessionLost, type ConsoleConfig, type Session } from './api.ts';
 import { href, useRoute, type Route } from './router.ts';
 import { Groups } from './screens/groups.tsx';
@@ -16,8 +16,12 @@ export function App() {
   const [config, setConfig] = useState<ConsoleConfig | undefined>(undefined);
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const [ended, setEnded] = useState(false);
   useEffect(() => {
-    whenSessionLost(() => setSession(null));
+    whenSessionLost(() => {
+      setEnded(true);
+      setSession(null);
+    });
     api.config().then(setConfig, setError);
     api.session().then(setSession, (e: unknown) => {
       setError(e);
@@ -30,13 +34,27 @@ export function App() {
     return (
       <>
         <ErrorText error={error} />
-        <SignIn config={config} onSignedIn={setSession} />
+        <SignIn
+          config={config}
+          notice={ended ? 'Your session ended (signed out elsewhere, idle or too old). Sign in again.' : ''}
+          onSignedIn={(s) => {
+            setEnded(false);
+            setSession(s);
+          }}
+        />
       </>
     );
   }
   return (
     <SessionContext.Provider value={{ session, config }}>
-      <Shell session={session} config={config} onSignedOut={() => setSession(null)} />
+      <Shell
+        session={session}
+        config={config}
+        onSignedOut={() => {
+          setEnded(false);
+          setSession(null);
+        }}
+      />
     </SessionContext.Provider>
   );
 }
@@ -49,6 +67,17 @@ function Shell(props: { session: Session; config: ConsoleConfig; onSignedOut: ()
   useEffect(() => {
     document.title = `${screen.title} · keygate console`;
   }, [screen.title]);
+  // A hash change swaps the screen without a page load: move focus to it, as a load would, so
+  // keyboard and screen-reader users start at the new screen rather than on a vanished link.
+  const where = route.parts.join('/');
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus();
+  }, [where]);
   async function signOut() {
     try {
       await api.signOut();

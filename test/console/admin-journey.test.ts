@@ -48,6 +48,17 @@ async function proxyAnswers(s: string, status: number, limitMs = 5_000): Promise
   }
 }
 
+/** The audit trail is written behind the request: reloads the history screen until it shows `text`. */
+async function historyShows(text: string): Promise<void> {
+  const events = page.getByRole('table', { name: 'Events' });
+  await expect.poll(async () => {
+    await page.reload();
+    await page.getByRole('heading', { name: 'Request history' }).waitFor();
+    await events.or(page.getByText('No events match.')).waitFor();
+    return (await events.count()) === 0 ? '' : events.textContent();
+  }, { timeout: 15_000, interval: 500 }).toContain(text);
+}
+
 async function expectAccessible(screen: string): Promise<void> {
   const serious = await seriousA11y(page);
   expect(serious, `${screen}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
@@ -94,6 +105,9 @@ describe('the console, for administrators', () => {
     await shot(page, 'principals');
     await row.getByRole('link', { name: PRINCIPAL }).click();
     await page.getByRole('heading', { name: PRINCIPAL }).waitFor();
+    // The new screen has the focus, as after a page load (hash routing loads nothing).
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('main');
+    expect(await page.title()).toBe('Principal · keygate console');
   });
 
   it('creates a key and shows its secret once, with Copy and a warning', async () => {
@@ -190,8 +204,8 @@ describe('the console, for administrators', () => {
 
     await page.getByRole('link', { name: 'Request history of this key' }).click();
     const events = page.getByRole('table', { name: 'Events' });
-    await expect.poll(() => events.getByRole('row').filter({ hasText: 'allowed' }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
-    await expect.poll(() => events.textContent()).toContain('/api/console-check');
+    await historyShows('/api/console-check');
+    expect(await events.getByRole('row').filter({ hasText: 'allowed' }).count()).toBeGreaterThan(0);
     await expectAccessible('history');
     await shot(page, 'history');
 
@@ -244,6 +258,20 @@ describe('the console, for administrators', () => {
     await dialog.getByRole('button', { name: 'Expire now' }).click();
     await expect.poll(() => page.locator('dd .badge').first().textContent()).toBe('expired');
     expect(await proxyAnswers(secret, 401)).toEqual({ status: 401, code: 'key_expired' });
+
+    // The refusal is in the key's history; the Decision filter narrows to it.
+    await page.getByRole('link', { name: 'Request history of this key' }).click();
+    await page.getByRole('form', { name: 'Filters' }).getByLabel('Decision').selectOption('denied');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.url()).toContain('decision=denied');
+    const events = page.getByRole('table', { name: 'Events' });
+    await historyShows('key_expired');
+    const decisions = await events.locator('tbody tr td:nth-child(8)').allTextContents();
+    expect(decisions.length).toBeGreaterThan(0);
+    expect(new Set(decisions)).toEqual(new Set(['denied']));
+    await page.goBack();
+    await page.goBack();
+    await page.getByRole('button', { name: 'Delete' }).waitFor();
   });
 
   it('deletes the key', async () => {
@@ -252,6 +280,20 @@ describe('the console, for administrators', () => {
     await page.getByRole('heading', { name: PRINCIPAL }).waitFor();
     expect((await rig.admin('GET', `/v1/keys/${keyId}`)).status).toBe(404);
     expect((await proxyAnswers(secret, 401)).status).toBe(401);
+  });
+
+  it('creates a key pair: its secret is shown once and is no bearer credential', async () => {
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('signer');
+    await dialog.getByLabel(/Key pair/).check();
+    await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+    const pairSecret = await page.getByLabel('Secret').inputValue();
+    await expect.poll(() => dialog.textContent()).toMatch(/exchanged for short-lived tokens/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const row = page.getByRole('table', { name: `Keys of ${PRINCIPAL}` }).getByRole('row').filter({ hasText: 'signer' });
+    await expect.poll(() => row.textContent()).toContain('Key pair');
+    expect(await proxiedStatus(rig.proxyUrl, pairSecret)).toEqual({ status: 401, code: 'key_pair_secret_not_credential' });
   });
 
   it('shows groups and the resources they grant', async () => {
@@ -265,6 +307,14 @@ describe('the console, for administrators', () => {
     await page.getByLabel('Resources').first().fill('application: app-3');
     await page.getByRole('button', { name: 'Create group' }).click();
     await expect.poll(async () => (await rig.admin<{ resources: unknown }>('GET', '/v1/groups/team-b')).body.resources).toEqual({ application: ['app-3'] });
+    await page.getByRole('button', { name: 'Edit group team-a' }).click();
+    const edit = page.getByRole('table', { name: 'Groups' }).getByLabel('Resources');
+    await edit.fill('application: app-1\nproject: p-9');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await expect.poll(async () => (await rig.admin<{ resources: unknown }>('GET', '/v1/groups/team-a')).body.resources).toEqual({ application: ['app-1'], project: ['p-9'] });
+    await page.getByRole('button', { name: 'Delete group team-b' }).click();
+    await expect.poll(async () => (await rig.admin('GET', '/v1/groups/team-b')).status).toBe(404);
+    await expect.poll(() => page.getByRole('table', { name: 'Groups' }).textContent()).not.toContain('team-b');
     await expectAccessible('groups');
     await shot(page, 'groups');
   });

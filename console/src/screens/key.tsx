@@ -57,7 +57,7 @@ export function KeyPage(props: { id: string }) {
             </div>
           )}
           {canWrite ? <EditNotes k={k} onSaved={key.reload} /> : k.purpose !== undefined && <p>{k.purpose}</p>}
-          <p><a href={href(['history'], { key: k.id })}>Request history of this key</a></p>
+          {may('keygate:admin:audit:read') && <p><a href={href(['history'], { key: k.id })}>Request history of this key</a></p>}
         </>
       )}
       <section aria-labelledby="usage-heading">

@@ -45,7 +45,7 @@ export function PrincipalPage(props: { id: string }) {
               <Field label="Status">{p.disabled ? 'Disabled' : 'Enabled'}</Field>
             </dl>
           )}
-          <p><a href={href(['history'], { principal: p.id })}>Request history of {p.name}</a></p>
+          {may('keygate:admin:audit:read') && <p><a href={href(['history'], { principal: p.id })}>Request history of {p.name}</a></p>}
         </>
       )}
       <section aria-labelledby="keys-heading">
