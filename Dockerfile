@@ -3,8 +3,9 @@
 #   docker run --rm --read-only -p 8080:8080 \
 #     -v "$PWD/keygate.yaml:/etc/keygate/keygate.yaml:ro" keygate
 #
-# The image runs compiled JavaScript (dist/, built here by tsc from src/), the lockfile's
-# production dependencies and the Node runtime; no TypeScript sources, no dev dependencies.
+# The image runs compiled JavaScript (dist/, built here by tsc from src/, and the console's
+# bundle in dist/console/), the lockfile's production dependencies and the Node runtime; no
+# TypeScript sources, no dev dependencies.
 #
 # Behind a private registry mirror or a TLS-inspecting proxy, the npm ci step takes:
 #   --build-arg NPM_REGISTRY=https://npm.example.internal/   registry mirror (lockfile URLs are
@@ -32,7 +33,12 @@ RUN if [ -n "$NPM_EXTRA_CA" ]; then printf '%s\n' "$NPM_EXTRA_CA" > /tmp/extra-c
  && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web console (issue 15): bundled by esbuild (a dev dependency, pruned below) into
+# dist/console/, which the admin listener serves at /console/. Nothing is fetched at run time.
+COPY console ./console
+COPY scripts/build-console.ts ./scripts/build-console.ts
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && node scripts/build-console.ts \
  && chmod 0755 dist/cli/bin.js \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && npm cache clean --force
@@ -49,6 +55,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY config ./config
+# The vendored Envoy ext_authz protos (with their licenses): the gRPC check service loads them
+# at runtime from /app/proto.
+COPY proto ./proto
 # `keygate` on PATH, as the npm package installs it: `docker exec <c> keygate keys list`.
 RUN ln -s /app/dist/cli/bin.js /usr/local/bin/keygate
 # Numeric UID/GID (the base image's `node` user) so Kubernetes' runAsNonRoot can verify it.

@@ -116,10 +116,11 @@ function rows(s: Schema, path: string, required: boolean): Row[] {
 
 const INTRO = `The config file is YAML, validated strictly against \`config/keygate.schema.json\` when keygate
 starts and on every reload: an unknown key is an error, and every problem is reported at once with
-its line and column. Check a file without starting anything:
+its line and column. Check a file without starting anything (from a clone; with the npm package
+installed, \`keygate check-config FILE\`):
 
 \`\`\`sh
-node src/cli/main.ts check-config config/keygate.yaml
+scripts/keygate check-config config/keygate.yaml
 \`\`\`
 
 - **Environment**: \`\${VAR}\` and \`\${VAR:-default}\` in any value are replaced from the

@@ -6,12 +6,15 @@ import type { KeyRecord } from './keystore/types.ts';
 import { GatewayError, toGatewayError } from './errors.ts';
 import { sendError } from './respond.ts';
 import { runStages, timedAuth, type Stage } from './stages.ts';
-import { normalizePath, matchRoute } from './routing/stages.ts';
+import { normalizePath, matchRoute, requireUpstream } from './routing/stages.ts';
 import { checkHost } from './routing/host.ts';
 import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
+import { guardRefusedCredentials } from './limits/refused-credentials.ts';
+import { enforceLimits, type LimitRefusal } from './limits/stage.ts';
+import type { Limiter } from './limits/limiter.ts';
 import { requestIdOf } from './log/request-id.ts';
 import { must } from './must.ts';
 
@@ -25,6 +28,12 @@ export interface GatewayDeps {
   onFinished: (ctx: RequestContext, status: number) => void;
   /** An unexpected fault (a bug or a broken dependency). */
   onFault: (ctx: RequestContext, err: GatewayError) => void;
+  /** Rate limits and quotas (src/limits/); absent: none are enforced. */
+  limiter?: Limiter;
+  /** A request refused by a limit or quota (metrics, the sampled `limit.exceeded` event). */
+  onLimited?: (ctx: DecisionContext, refusal: LimitRefusal) => void;
+  /** A credential refused before lookup by limiter.refusedCredentials, by style. */
+  onCredentialsLimited?: (style: string) => void;
   /** The built-in token exchange endpoint (tokens.path), when tokens are enabled. */
   tokenExchange?: (ctx: RequestContext, res: ServerResponse) => Promise<void>;
 }
@@ -64,22 +73,27 @@ export const frontStages: readonly Stage[] = [checkHeaderCount, checkHost, norma
  * The decision: which route, whose credential, allowed or not. The proxy goes on to forward;
  * the check listener (src/check/decide.ts) answers with the identity instead.
  */
-export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated'>, afterMatch: readonly Stage[] = []): Stage[] {
+export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated' | 'current' | 'limiter' | 'onLimited' | 'onCredentialsLimited'>, afterMatch: readonly Stage[] = []): Stage[] {
   return [
     matchRoute,
     ...afterMatch,
     timedAuth([
-      extractCredential,
-      authenticate(deps.resolver, deps.onAuthenticated),
+      // A client address refused too often is refused before the key store is asked.
+      guardRefusedCredentials(deps.resolver, () => deps.current().config.limiter, {
+        extract: extractCredential,
+        lookup: authenticate(deps.resolver, deps.onAuthenticated),
+      }, { limited: deps.onCredentialsLimited }),
       authorizeRoute,
     ]),
+    // Rate limits and quotas count authorized requests only.
+    ...(deps.limiter === undefined ? [] : [enforceLimits(deps.limiter, deps.onLimited)]),
   ];
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
   // The request path, in order. Reading these lists tells the whole story of a request.
   const front = frontStages;
-  const chain: Stage[] = [...decisionStages(deps), continueUpload];
+  const chain: Stage[] = [...decisionStages(deps, [requireUpstream]), continueUpload];
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     const gen = deps.current();
@@ -107,7 +121,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (admitted !== undefined) await admitted;
       ctx.forwarded = true;
       ctx.upstreamStart = process.hrtime.bigint();
-      const upstream = must(ctx.match, 'stages admitted the request, so a route matched').upstream;
+      const upstream = must(ctx.match?.upstream, 'stages admitted the request, so a route with an upstream matched');
       await forward(ctx, must(ctx.gen.pools.get(upstream.name), 'pools cover every upstream of the generation'));
     } catch (e) {
       const err = toGatewayError(e);

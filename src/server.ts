@@ -18,8 +18,8 @@ import { createRequestMetrics } from './metrics/request-metrics.ts';
 import { UpstreamPools } from './proxy/pools.ts';
 import { createWebSocketProxy } from './proxy/websocket.ts';
 import { createWebSocketSessions } from './proxy/websocket-sessions.ts';
-import { GatewayError, toGatewayError } from './errors.ts';
-import { sendErrorOnSocket } from './respond.ts';
+import { toGatewayError } from './errors.ts';
+import { clientErrorFor, sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
 import { createAdminAuth, createCredentialCheck } from './admin/auth.ts';
 import { createConsole } from './admin/console/create.ts';
@@ -36,10 +36,14 @@ import { auditAdminWrites } from './audit/admin.ts';
 import { auditRoutes } from './admin/v1/audit-routes.ts';
 import { createUsageCounter } from './usage/counter.ts';
 import { shadowedRoutes } from './routing/shadow.ts';
+import { createLimits } from './limits/create.ts';
+import { keyQuotaLookup, limitRoutes } from './admin/v1/limit-routes.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
 import { createCheckMetrics } from './check/observe.ts';
+import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
+import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 
 export interface RunningGateway {
@@ -48,6 +52,8 @@ export interface RunningGateway {
   readonly adminPort: number;
   /** The HTTP check listener's port; null when `check` is off. */
   readonly checkPort: number | null;
+  /** The Envoy gRPC Check service's port; null unless `check.grpcPort` is set. */
+  readonly grpcCheckPort: number | null;
   /** The generation new requests start on. */
   current(): Generation;
   /** Swap in a new, already validated config. In-flight requests finish on the old one. */
@@ -55,6 +61,8 @@ export interface RunningGateway {
   /** Stop accepting, let in-flight requests finish up to the drain deadline, then close everything. */
   shutdown(): Promise<void>;
   readonly metrics: Metrics;
+  /** Lifecycle events (issue 14): `emit` never blocks or throws; webhooks subscribe to it. */
+  readonly events: EventBus;
 }
 
 export interface StartOptions {
@@ -66,15 +74,6 @@ export interface StartOptions {
   metrics?: Metrics;
   /** Tests: the console's built files from elsewhere. @default dist/console at the package root */
   consoleAssets?: string;
-}
-
-/** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
-function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
-  switch (err.code) {
-    case 'ERR_HTTP_REQUEST_TIMEOUT': return new GatewayError('request_timeout');
-    case 'HPE_HEADER_OVERFLOW': return new GatewayError('headers_too_large');
-    default: return new GatewayError('invalid_request', 'Malformed HTTP request');
-  }
 }
 
 /** RFC 6455 §4.1: a GET whose Upgrade is exactly `websocket` (any case). */
@@ -133,6 +132,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const side = store === declared ? { redis: '', sentinel: null, cluster: null, prefix: config0.store.prefix } : config0.store;
   const trail = createAuditTrail({ store: side, audit: config0.audit, logger, onDrop: (n, reason) => metrics.auditDropped.labels(reason).inc(n) });
   const usage = createUsageCounter({ store: side, logger });
+  const limits = createLimits({ store: side, config: () => gen.config, metrics: metrics.registry, logger });
 
   const groups = new GroupDirectory(store);
   await groups.start((e) => logger.warn({ err: e }, 'could not load groups; keeping the last known'));
@@ -158,10 +158,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       accessLog.request(ctx, status);
       observe(ctx, status);
       trail.recordRequest(ctx, status);
-      if (ctx.upstreamError !== null && ctx.match !== null) metrics.upstreamErrors.labels(ctx.match.upstream.name, ctx.upstreamError).inc();
-      if (ctx.upstreamRetry !== null && ctx.match !== null) metrics.upstreamRetries.labels(ctx.match.upstream.name, ctx.upstreamRetry).inc();
+      const upstream = ctx.match?.upstream;
+      if (ctx.upstreamError !== null && upstream != null) metrics.upstreamErrors.labels(upstream.name, ctx.upstreamError).inc();
+      if (ctx.upstreamRetry !== null && upstream != null) metrics.upstreamRetries.labels(upstream.name, ctx.upstreamRetry).inc();
     },
     onFault: (ctx, err) => accessLog.fault(ctx, err),
+    limiter: limits.limiter,
+    onLimited: limits.onLimited,
+    onCredentialsLimited: limits.onCredentialsLimited,
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
   // Decision mode: the same stages, answered with the identity instead of forwarded.
@@ -270,6 +274,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const events = startLifecycleEvents({
     config: () => gen.config, stores: store === declared ? [store] : [store, declared], registry: metrics.registry, logger, userAgent: `keygate/${VERSION}`,
   });
+  limits.emitTo((data) => events.bus.emit('limit.exceeded', data));
   const audit = auditAdminWrites(createAdminAudit(logger), trail);
   const lifecycle = createLifecycle({
     store,
@@ -286,9 +291,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       if (inv.type === 'group') await groups.refresh();
     },
   });
-  const routes = [...adminRoutes(lifecycle, usage), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
+  const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
   const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
-  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
+  const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), audit, version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
@@ -307,6 +312,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
+      principal: (id) => store.getPrincipal(id),
     },
   });
 
@@ -314,14 +320,21 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
   const check: CheckListener | null = config0.check.enabled ? await startCheckListener(decider, () => gen) : null;
   const checkPort = check?.port ?? null;
-  logger.info({ port, adminPort, checkPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  // Envoy ext_authz over gRPC: the same decider, on its own HTTP/2 port beside the check listener.
+  const grpcCheck: RunningGrpcCheck | null = config0.check.enabled && config0.check.grpcPort !== null
+    ? await startGrpcCheck({ decider, host: config0.check.host, port: config0.check.grpcPort, onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'grpc check fault') })
+    : null;
+  const grpcCheckPort = grpcCheck?.port ?? null;
+  logger.info({ port, adminPort, checkPort, grpcCheckPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
   warnShadowed(config0, logger);
 
   return {
     port,
     adminPort,
     checkPort,
+    grpcCheckPort,
     metrics,
+    events: events.bus,
     current: () => gen,
     async applyConfig(config) {
       await declared.syncDeclarative(config.principals);
@@ -334,6 +347,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       const deadline = gen.config.server.drainTimeoutMs;
       // The check listener drains alongside the proxy, under the same deadline.
       const checkClosed = check?.close(deadline);
+      const grpcClosed = grpcCheck?.stop(deadline);
       server.close();
       server.closeIdleConnections();
       if (inflight > 0) {
@@ -343,6 +357,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       }
       server.closeAllConnections();
       await checkClosed;
+      await grpcClosed;
       ws.close();
       sessions.close();
       await new Promise<void>((r) => admin.close(() => r()));
@@ -352,6 +367,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       await events.close();
       await trail.close();
       await usage.close();
+      await limits.limiter.close();
       await consoleUi?.close();
       await store.close();
       logger.info({}, 'keygate stopped');

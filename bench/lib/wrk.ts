@@ -20,13 +20,17 @@ export interface WrkResult {
  * One closed-loop wrk run (-t1: one load thread on core `core`), bounded by -d and a kill timer.
  * Loopback only: the origin is checked before anything is sent.
  */
-export function wrk(opts: { origin: string; path: string; secretsFile: string; seconds: number; connections: number; core: number | null }): Promise<WrkResult> {
+export function wrk(opts: {
+  origin: string; path: string; secretsFile: string; seconds: number; connections: number; core: number | null;
+  /** Another request script (bench/wrk/check-shapes.lua) and what it reads from the environment. */
+  script?: string; env?: Record<string, string>;
+}): Promise<WrkResult> {
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(opts.origin)) throw new Error(`refusing a non-loopback target: ${opts.origin}`);
-  const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '5s', '-s', SCRIPT, opts.origin + opts.path];
+  const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '5s', '-s', opts.script ?? SCRIPT, opts.origin + opts.path];
   const argv = opts.core === null ? ['wrk', ...args] : ['taskset', '-c', String(opts.core), 'wrk', ...args];
   return new Promise((resolve, reject) => {
     const child = execFile(argv[0] as string, argv.slice(1), {
-      env: { ...process.env, BENCH_SECRETS: opts.secretsFile, BENCH_PATH: opts.path },
+      env: { ...process.env, BENCH_SECRETS: opts.secretsFile, BENCH_PATH: opts.path, ...opts.env },
       timeout: (opts.seconds + 30) * 1000, killSignal: 'SIGKILL',
     }, (err, stdout, stderr) => {
       const line = /^WRK_JSON (.+)$/m.exec(stdout)?.[1];

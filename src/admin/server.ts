@@ -14,6 +14,8 @@ export interface AdminDeps {
     authenticate(req: IncomingMessage): Promise<AdminCaller>;
     dispatch(req: IncomingMessage, res: ServerResponse, url: URL, caller: AdminCaller): Promise<void>;
     openapi(): object;
+    /** A principal record by id, for `/v1/me`. */
+    principal?(id: string): Promise<object | null>;
   };
   /** `/console` and everything under it (src/admin/console/handler.ts). Absent: 404. */
   console?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -47,7 +49,10 @@ export function createAdminServer(deps: AdminDeps): Server {
     if (path === '/v1/me' && deps.api !== undefined) {
       const caller = await deps.api.authenticate(req);
       if (!read) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);
-      return sendJson(res, 200, { principal: caller.principal, permissions: permissionsOf(caller), via: caller.via });
+      // The whole record (roles, groups, org) when it can be read; a principal may always see its own.
+      // Store down: the id, name and kind the credential check already has are still the truth.
+      const record = caller.principal === null || deps.api.principal === undefined ? null : await deps.api.principal(caller.principal.id).catch(() => null);
+      return sendJson(res, 200, { principal: record ?? caller.principal, permissions: permissionsOf(caller), via: caller.via, ...(caller.actor.keyId === undefined ? {} : { keyId: caller.actor.keyId }) });
     }
     if (path.startsWith('/v1/') && deps.api !== undefined) {
       const caller = await deps.api.authenticate(req);

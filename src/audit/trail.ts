@@ -72,6 +72,9 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
 
   // Bursts of ten seconds' worth, so a client retrying a few bad keys is recorded in full.
   const anonymous = createAnonymousLimit({ rate: cfg.anonymousRate, burst: cfg.anonymousRate * 10 });
+  // A client hammering its rate limit or spent quota (issue 14) would fill the capped trail with
+  // 429s just as fast: the same sampling, per principal (the 429s are counted in metrics).
+  const overLimit = createAnonymousLimit({ rate: cfg.anonymousRate, burst: cfg.anonymousRate * 10 });
 
   /** A request's event into `put`; a fault building it is a dropped event, not a failed request. */
   const fromRequest = (put: (e: AuditEvent) => void) => (ctx: DecisionContext, status: number): void => {
@@ -84,6 +87,10 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     }
     if (e === null) return;
     if (e.principalId === null && e.decision === 'denied' && !anonymous(e.client)) {
+      drop(1, 'rate_limited');
+      return;
+    }
+    if ((e.reason === 'rate_limited' || e.reason === 'quota_exhausted') && !overLimit(e.principalId)) {
       drop(1, 'rate_limited');
       return;
     }

@@ -1,5 +1,6 @@
 import type { DecisionContext } from '../context.ts';
 import type { Generation } from '../generation.ts';
+import type { TrustedPeers } from '../config/types.ts';
 import type { KeyResolver } from '../keystore/resolve.ts';
 import type { KeyRecord } from '../keystore/types.ts';
 import { errorBody, GatewayError, toGatewayError } from '../errors.ts';
@@ -69,6 +70,25 @@ export interface DeciderDeps {
   onFault?: (ctx: DecisionContext, err: GatewayError) => void;
 }
 
+/**
+ * `check.trustedClients` answers per peer address, remembered per config generation: the
+ * proxies that ask are few and keep their connections, and BlockList.check is not free.
+ */
+function trustCache() {
+  const byList = new WeakMap<TrustedPeers, Map<string, boolean>>();
+  return (list: TrustedPeers, address: string): boolean => {
+    let seen = byList.get(list);
+    if (seen === undefined) byList.set(list, (seen = new Map()));
+    let ok = seen.get(address);
+    if (ok === undefined) {
+      // Bounded: a flood of distinct peers only costs lookups, never memory.
+      if (seen.size >= 1024) seen.clear();
+      seen.set(address, (ok = list.has(address)));
+    }
+    return ok;
+  };
+}
+
 /** RFC 9110 §9.1: a method is a token. */
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
@@ -101,6 +121,7 @@ function credentialHeaders(ctx: DecisionContext): string[] {
  */
 export function createDecider(deps: DeciderDeps): Decider {
   const chain: Stage[] = [...frontStages, ...decisionStages(deps, [requireBody])];
+  const trusted = trustCache();
 
   function newContext(input: CheckInput, gen: Generation): DecisionContext {
     const hostHeader = input.headers['host'];
@@ -138,7 +159,7 @@ export function createDecider(deps: DeciderDeps): Decider {
     const ctx = newContext(input, gen);
     let decision: CheckDecision;
     try {
-      if (!gen.config.check.trusted.has(input.clientAddress)) {
+      if (!trusted(gen.config.check.trusted, input.clientAddress)) {
         deps.onUntrusted?.(input.mode);
         throw new GatewayError('check_untrusted_client');
       }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Generation } from '../generation.ts';
 import { errorBody, GatewayError } from '../errors.ts';
-import { sendError, sendErrorOnSocket } from '../respond.ts';
+import { clientErrorFor, sendError, sendErrorOnSocket } from '../respond.ts';
 import type { CheckDecision, Decider } from './decide.ts';
 import { checkInputOf, envoySentWholeBody, shapeOf } from './shapes.ts';
 
@@ -18,6 +18,14 @@ export interface CheckListener {
   close(deadlineMs: number): Promise<void>;
 }
 
+/** The configured identity header names, listed once per config generation. */
+const namesOf = new WeakMap<Generation, readonly string[]>();
+function identityNames(gen: Generation): readonly string[] {
+  let names = namesOf.get(gen);
+  if (names === undefined) namesOf.set(gen, (names = Object.values(gen.config.identity.names)));
+  return names;
+}
+
 /** Reads the body Envoy buffered, bounded like any body credential (credentials.body.maxBytes). */
 async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
   if (!envoySentWholeBody(req)) return null;
@@ -31,15 +39,23 @@ async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   return Buffer.concat(chunks, size);
 }
 
-/** Allowed: 200 with the identity as response headers, for auth_request_set, authResponseHeaders, copy_headers, allowed_upstream_headers. */
-function answer(res: ServerResponse, d: CheckDecision, envoy: boolean): void {
+/**
+ * Allowed: 200 with the identity as response headers, for auth_request_set, authResponseHeaders,
+ * copy_headers, allowed_upstream_headers. Every identity header is sent, empty when it has no
+ * value (no org, a public route): the proxy's copy then overwrites whatever the client sent
+ * under that name, and Caddy 2.6, which copies a missing header as its literal placeholder
+ * text, copies an empty value instead.
+ */
+function answer(res: ServerResponse, d: CheckDecision, envoy: boolean, names: readonly string[]): void {
   if (!d.allowed) {
     const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(d.body), 'cache-control': 'no-store', 'x-request-id': d.requestId, ...d.headers };
     res.writeHead(d.status, headers);
     return void res.end(d.body);
   }
-  const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-request-id': d.requestId, 'content-length': '0', ...d.identity };
-  if (envoy && d.removeHeaders.length > 0) headers[ENVOY_REMOVE] = d.removeHeaders.join(',');
+  // A flat name/value list: node writes it as is, with no object to walk.
+  const headers: string[] = ['cache-control', 'no-store', 'x-request-id', d.requestId, 'content-length', '0'];
+  for (const name of names) headers.push(name, d.identity[name] ?? '');
+  if (envoy && d.removeHeaders.length > 0) headers.push(ENVOY_REMOVE, d.removeHeaders.join(','));
   res.writeHead(200, headers);
   res.end();
 }
@@ -65,10 +81,20 @@ export function createCheckServer(decider: Decider, current: () => Generation): 
         return sendError(res, e instanceof GatewayError ? e : new GatewayError('invalid_request'), '', true);
       }
     }
-    answer(res, await decider.decide(checkInputOf(shape, req, cfg, body)), shape === 'envoy-http');
+    answer(res, await decider.decide(checkInputOf(shape, req, cfg, body)), shape === 'envoy-http', identityNames(gen));
   }
 
-  const server = createServer({ joinDuplicateHeaders: false, insecureHTTPParser: false }, (req, res) => {
+  // The proxy listener's parser limits and timeouts (server.*): a check request is a request.
+  const s = current().config.server;
+  const server = createServer({
+    maxHeaderSize: s.maxHeaderBytes,
+    headersTimeout: s.headersTimeoutMs,
+    requestTimeout: s.requestTimeoutMs,
+    keepAliveTimeout: s.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(s.headersTimeoutMs, s.requestTimeoutMs || Infinity) / 4))),
+    insecureHTTPParser: false,
+    joinDuplicateHeaders: false,
+  }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       // The decider answers every refusal itself; this is a bug or a broken socket.
       if (!res.headersSent) {
@@ -78,9 +104,11 @@ export function createCheckServer(decider: Decider, current: () => Generation): 
       } else res.destroy(e instanceof Error ? e : undefined);
     });
   });
-  server.on('clientError', (_err: Error, socket: Socket) => {
-    if (!socket.writable) return void socket.destroy();
-    sendErrorOnSocket(socket, new GatewayError('invalid_request', 'Malformed HTTP request'), '');
+  // Node would drop headers past 2000 silently; the front stages count them (431), as on the proxy.
+  server.maxHeadersCount = 0;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    sendErrorOnSocket(socket, clientErrorFor(err), '');
   });
   return server;
 }

@@ -1,5 +1,6 @@
 import type { DecisionContext } from '../context.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { CounterSeries, HistogramSeries, SeriesMap } from '../metrics/series.ts';
 import type { CheckDecision, CheckMode } from './decide.ts';
 
 export type CheckResult = 'allowed' | 'unauthenticated' | 'forbidden' | 'refused' | 'error';
@@ -12,10 +13,16 @@ export function checkResult(d: CheckDecision): CheckResult {
   return d.code === 'forbidden' ? 'forbidden' : 'refused';
 }
 
-/** Records one decision in keygate_check_decisions_total and keygate_check_duration_seconds. */
-export function createCheckMetrics(m: Metrics) {
+/**
+ * Records one decision in keygate_check_decisions_total and keygate_check_duration_seconds, on
+ * series held per label tuple (metrics/series.ts): no label hashing per decision.
+ */
+export function createCheckMetrics(m: Metrics, hrtime: () => bigint = process.hrtime.bigint) {
+  const decisions = new SeriesMap<CheckMode, SeriesMap<string, SeriesMap<CheckResult, CounterSeries>>>((mode) =>
+    new SeriesMap((route) => new SeriesMap((result) => new CounterSeries(m.checkDecisions, { mode, route, result }))));
+  const duration = new SeriesMap<CheckMode, HistogramSeries>((mode) => new HistogramSeries(m.checkDuration, { mode }));
   return function observeCheck(ctx: DecisionContext, mode: CheckMode, d: CheckDecision): void {
-    m.checkDecisions.labels(mode, ctx.match?.route.name ?? 'unmatched', checkResult(d)).inc();
-    m.checkDuration.labels(mode).observe(Number(process.hrtime.bigint() - ctx.start) / 1e9);
+    decisions.get(mode).get(ctx.match?.route.name ?? 'unmatched').get(checkResult(d)).inc();
+    duration.get(mode).observe(Number(hrtime() - ctx.start) / 1e9);
   };
 }

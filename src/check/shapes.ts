@@ -38,10 +38,10 @@ function single(h: Headers, name: string): string | undefined {
   return v !== undefined && v.length === 1 ? v[0] : undefined;
 }
 
+/** Removes a shape's own headers; `h` is the fresh object headerLists built for this request. */
 function without(h: Headers, names: readonly string[]): Headers {
-  const out = { ...h };
-  for (const n of names) delete out[n];
-  return out;
+  for (const n of names) delete h[n];
+  return h;
 }
 
 /** `http://host/path?q` → its host and its origin-form target; anything else → undefined. */

@@ -8,6 +8,7 @@ import { table } from './table.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { CliUsageError } from './usage-error.ts';
 import { keysUsage } from './audit.ts';
+import { limitsCommand } from './limit-commands.ts';
 
 export { CliUsageError };
 
@@ -103,9 +104,15 @@ async function principalNames(c: AdminClient): Promise<Map<string, string>> {
 function keyTable(items: Row[], names: Map<string, string> = new Map()): string {
   // Lists carry 7-day request counts (null: the usage store could not be read: shown as "?").
   const week = items.some((k) => 'requests7d' in k);
-  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), 'purpose'];
+  // Keys with a quota of their own: what is left and when it refills (docs/limits.md).
+  const quota = items.some((k) => k['quotaLeft'] !== undefined && k['quotaLeft'] !== null);
+  const left = (k: Row): string[] => {
+    const q = k['quotaLeft'] as { remaining: number; resetsAt: string | null } | null | undefined;
+    return q === null || q === undefined ? ['', ''] : [String(q.remaining), q.resetsAt ?? 'never'];
+  };
+  const columns = ['id', 'principal', 'name', 'prefix', 'status', 'expires', 'last used', ...(week ? ['7d requests'] : []), ...(quota ? ['quota left', 'quota resets'] : []), 'purpose'];
   return table(columns, items.map((k) => [k['id'], names.get(k['principalId'] as string) ?? k['principalId'], k['name'], k['prefix'], k['status'], k['expiresAt'], k['lastUsedAt'],
-    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), k['purpose']] as string[]));
+    ...(week ? [k['requests7d'] === null ? '?' : String(k['requests7d'])] : []), ...(quota ? left(k) : []), k['purpose']] as string[]));
 }
 
 function groupTable(items: Row[]): string {
@@ -145,6 +152,7 @@ async function principals(c: AdminClient, verb: string, args: string[]): Promise
       const d = (await c.call('POST', `/v1/principals/${enc(one(positionals, 'principal'))}/${verb}`)) as Row; return print(values, d, () => principalTable([d]));
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/principals/${enc(one(positionals, 'principal'))}`); return out('deleted'); }
+    case 'limits': return limitsCommand(c, 'principals', args, current);
     default: throw unknownVerb('principals', verb);
   }
 }
@@ -191,6 +199,7 @@ async function keys(c: AdminClient, verb: string, args: string[]): Promise<void>
       return secretNotice(c, values, d as { key: Row; secret: string; notice: string });
     }
     case 'delete': { const { positionals } = parse(args, {}); await c.call('DELETE', `/v1/keys/${enc(one(positionals, 'key id'))}`); return out('deleted'); }
+    case 'limits': return limitsCommand(c, 'keys', args, current);
     default: throw unknownVerb('keys', verb);
   }
 }
@@ -227,12 +236,21 @@ async function groups(c: AdminClient, verb: string, args: string[]): Promise<voi
   }
 }
 
+async function webhooks(c: AdminClient, verb: string, args: string[]): Promise<void> {
+  if (verb !== 'deliveries') throw unknownVerb('webhooks', verb);
+  const { values } = parse(args, { status: { type: 'string' }, webhook: { type: 'string' }, event: { type: 'string' }, limit: { type: 'string' } });
+  const q = new URLSearchParams(defined({ status: values['status'], webhook: values['webhook'], eventId: values['event'], limit: values['limit'] }) as Record<string, string>).toString();
+  const d = (await c.call('GET', `/v1/webhooks/deliveries${q === '' ? '' : `?${q}`}`)) as { items: Row[] };
+  print(values, d, () => table(['id', 'webhook', 'event', 'type', 'status', 'attempts', 'last status', 'last error', 'next attempt', 'created'],
+    d.items.map((r) => [r['id'], r['webhook'], r['eventId'], r['eventType'], r['status'], String(r['attempts']), r['lastStatus'] === null ? '' : String(r['lastStatus']), r['lastError'], r['nextAttemptAt'], r['createdAt']] as string[])));
+}
+
 function unknownVerb(group: keyof typeof VERBS, verb: string): CliUsageError {
   const verbs = Object.keys(VERBS[group]);
   return new CliUsageError(`unknown verb "${group} ${verb}"${didYouMean(verb, verbs)}; ${group} takes ${verbs.join(', ')}`);
 }
 
-const GROUPS = { principals, keys, groups } as const;
+const GROUPS = { principals, keys, groups, webhooks } as const;
 const wantsHelp = (args: string[]): boolean => {
   const end = args.indexOf('--');
   return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');

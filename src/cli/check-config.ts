@@ -3,6 +3,7 @@ import { formatProblems, summarizeConfig } from '../config/format.ts';
 import type { ConfigProblem, GatewayConfig } from '../config/types.ts';
 import type { UnsetVariable } from '../config/placeholders.ts';
 import { shadowedRoutes } from '../routing/shadow.ts';
+import { servingModes } from '../check/modes.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 
 export interface CheckConfigOptions {
@@ -24,7 +25,11 @@ function summaryJson(c: GatewayConfig): Record<string, unknown> {
     admin: `${c.admin.host}:${c.admin.port}`,
     adminToken: c.admin.token !== '',
     upstreams: Object.fromEntries([...c.upstreams.values()].map((u) => [u.name, u.url.origin + (u.url.pathname === '/' ? '' : u.url.pathname)])),
-    routes: c.routes.map((r) => ({ name: r.name, line: r.line, methods: r.methods, hosts: r.hosts, path: r.path, upstream: r.upstream, public: r.public, actions: r.actions })),
+    check: c.check.enabled
+      ? { listen: `${c.check.host}:${c.check.port}`, grpc: c.check.grpcPort === null ? null : `${c.check.host}:${c.check.grpcPort}`, pathPrefix: c.check.pathPrefix, trustedClients: c.check.trustedClients }
+      : null,
+    // `servedBy`: the proxy and the check shapes that can serve the route (docs/forward-auth.md).
+    routes: c.routes.map((r) => ({ name: r.name, line: r.line, methods: r.methods, hosts: r.hosts, path: r.path, upstream: r.upstream, public: r.public, actions: r.actions, servedBy: servingModes(r, c) })),
     roles: c.roles.size,
     principals: c.principals.length,
   };

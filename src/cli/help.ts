@@ -4,6 +4,8 @@
  * candidates from it, so a command cannot exist without help (test/integration/cli-help.test.ts
  * runs `--help` on every entry).
  */
+import { LIMIT_VERBS } from './limit-commands.ts';
+
 export interface CommandHelp {
   usage: string;
   summary: string;
@@ -45,9 +47,10 @@ export const TOP: Record<string, CommandHelp> = {
     summary: 'read a secret on stdin, print its "sha256:<hex>" for the YAML file',
     more: 'The secret comes from stdin so it never lands in shell history or `ps`: printf \'%s\' "$SECRET" | keygate hash-key',
   },
-  principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete)' },
-  keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete)' },
+  principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete, limits)' },
+  keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete, limits)' },
   groups: { usage: 'keygate groups VERB ...', summary: 'groups of roles and resources (list, show, create, update, delete)' },
+  webhooks: { usage: 'keygate webhooks deliveries ...', summary: 'the webhook delivery log (deliveries)' },
   audit: {
     usage: 'keygate audit [--principal P] [--key ID] [--route R] [--decision D] [--kind K] [--since 24h] [--until T] [--limit N] [--format table|csv|json]',
     summary: 'the audit trail, newest first',
@@ -71,7 +74,7 @@ const PRINCIPAL_OPTS = [
   '--meta k=v             metadata (repeat for several)',
 ];
 
-export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, CommandHelp>> = {
+export const VERBS: Record<'principals' | 'keys' | 'groups' | 'webhooks', Record<string, CommandHelp>> = {
   principals: {
     list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime (follows the API\'s pages to the end), by name', options: [JSON_OPT] },
     show: { usage: 'keygate principals show ID|NAME', summary: 'one principal', options: [JSON_OPT] },
@@ -84,6 +87,7 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
     disable: { usage: 'keygate principals disable ID|NAME', summary: 'every key and token of the principal stops working at once', options: [JSON_OPT] },
     enable: { usage: 'keygate principals enable ID|NAME', summary: 'enable a disabled principal', options: [JSON_OPT] },
     delete: { usage: 'keygate principals delete ID|NAME', summary: 'delete a principal and all its keys' },
+    ...LIMIT_VERBS('principals'),
   },
   keys: {
     list: {
@@ -130,6 +134,14 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
       options: ['--grace D              how long the old secret keeps working (24h); default: not at all', '--expires-in D         the successor\'s lifetime; default: the old key\'s lifetime, within keys.maxLifetime', JSON_OPT],
     },
     delete: { usage: 'keygate keys delete ID', summary: 'delete a key' },
+    ...LIMIT_VERBS('keys'),
+  },
+  webhooks: {
+    deliveries: {
+      usage: 'keygate webhooks deliveries [--status S] [--webhook NAME] [--event ID] [--limit N]',
+      summary: 'recent deliveries, newest first: status, attempts, last error (docs/webhooks.md)',
+      options: ['--status S             pending | delivering | delivered | failed', '--webhook NAME         one receiver', '--event ID             one event\'s deliveries', '--limit N              at most N (default 100, up to 1000)', JSON_OPT],
+    },
   },
   groups: {
     list: { usage: 'keygate groups list', summary: 'every group', options: [JSON_OPT] },

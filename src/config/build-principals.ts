@@ -1,8 +1,16 @@
 import type { DeclaredKey, DeclaredPrincipal, OrgConfig, RoleConfig } from './types.ts';
 import { bool, defined, list, obj, str, strings, type Obj, type Report } from './raw.ts';
+import { readQuota } from './build-limits.ts';
+
+const limitOf = (v: Obj): string | null => (v['limit'] === undefined ? null : str(v['limit']));
 
 export function buildRoles(raw: Obj): Map<string, RoleConfig> {
-  return new Map(Object.entries(raw).map(([name, v]) => [name, { name, actions: strings(obj(v)['actions']), serviceOnly: bool(obj(v)['serviceOnly']) }]));
+  return new Map(Object.entries(raw).map(([name, v]) => {
+    const role: RoleConfig = { name, actions: strings(obj(v)['actions']), serviceOnly: bool(obj(v)['serviceOnly']) };
+    const limit = limitOf(obj(v));
+    if (limit !== null) role.limit = limit;
+    return [name, role];
+  }));
 }
 
 /**
@@ -39,6 +47,10 @@ export class KeyRegistry {
       else if (hash !== '') this.#hashes.set(hash, here);
       const key: DeclaredKey = { id, hash };
       if (k['name'] !== undefined) key.name = str(k['name']);
+      const limit = limitOf(k);
+      if (limit !== null) key.limit = limit;
+      const quota = readQuota(k['quota']);
+      if (quota !== undefined) key.quota = quota;
       if (k['expiresAt'] !== undefined) {
         const expiresAt = isoDate(str(k['expiresAt']));
         if (expiresAt === null) this.#report(`${here}/expiresAt`, `"${str(k['expiresAt'])}" is not a calendar date`);
@@ -60,7 +72,14 @@ function isoDate(text: string): Date | null {
 }
 
 export function buildOrgs(raw: Obj, registry: KeyRegistry): Map<string, OrgConfig> {
-  return new Map(Object.entries(raw).map(([name, v]) => [name, { name, keys: registry.keys(obj(v)['keys'], `/orgs/${name}/keys`) }]));
+  return new Map(Object.entries(raw).map(([name, v]) => {
+    const org: OrgConfig = { name, keys: registry.keys(obj(v)['keys'], `/orgs/${name}/keys`) };
+    const limit = limitOf(obj(v));
+    if (limit !== null) org.limit = limit;
+    const quota = readQuota(obj(v)['quota']);
+    if (quota !== undefined) org.quota = quota;
+    return [name, org];
+  }));
 }
 
 export function buildPrincipals(raw: unknown[], roles: Map<string, RoleConfig>, registry: KeyRegistry, report: Report, lineOf: (path: string) => number): DeclaredPrincipal[] {
@@ -81,6 +100,10 @@ export function buildPrincipals(raw: unknown[], roles: Map<string, RoleConfig>, 
     });
     const principal: DeclaredPrincipal = { name, kind, roles: pRoles, disabled: bool(p['disabled']), keys: registry.keys(p['keys'], `${at}/keys`) };
     if (p['org'] !== undefined) principal.org = str(p['org']);
+    const limit = limitOf(p);
+    if (limit !== null) principal.limit = limit;
+    const quota = readQuota(p['quota']);
+    if (quota !== undefined) principal.quota = quota;
     return principal;
   });
 }

@@ -56,6 +56,8 @@ export interface RouteContext {
   /** Credential styles enabled globally (a route may only narrow them). */
   enabled: Set<CredentialStyleName>;
   caseSensitive: boolean;
+  /** A `check` section is present, so routes may omit `upstream`. */
+  checkEnabled: boolean;
   report: Report;
   lineOf(path: string): number;
 }
@@ -70,8 +72,10 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
     if (first !== undefined) ctx.report(`${at}/name`, `route name "${name}" is already used at /routes/${first} (line ${ctx.lineOf(`/routes/${first}`)})`);
     else seen.set(name, i);
 
-    const upstream = str(r['upstream']);
-    if (!ctx.upstreams.has(upstream)) ctx.report(`${at}/upstream`, `upstream "${upstream}" is not defined (defined: ${defined(ctx.upstreams.keys())})`);
+    // Decision-only deployments (keygate behind nginx, Envoy, …) have nothing to forward to.
+    const upstream = r['upstream'] === undefined ? null : str(r['upstream']);
+    if (upstream === null && !ctx.checkEnabled) ctx.report(`${at}/upstream`, 'missing required field "upstream" (without one, a route is decision-only: that needs a `check` section)');
+    if (upstream !== null && !ctx.upstreams.has(upstream)) ctx.report(`${at}/upstream`, `upstream "${upstream}" is not defined (defined: ${defined(ctx.upstreams.keys())})`);
 
     const isPublic = bool(r['public']);
     const actions = strings(r['action']);
@@ -99,6 +103,7 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
       credentials, accepts: new Set((credentials ?? [...ctx.enabled].filter((s) => s !== 'body')).filter((s) => ctx.enabled.has(s))),
       resource, line: ctx.lineOf(at),
     };
+    if (r['limit'] !== undefined) route.limit = str(r['limit']);
     if (pathProblem === null) matcherProblem(route, ctx, `${at}/path`);
     return route;
   });
@@ -110,9 +115,9 @@ export function buildRoutes(raw: unknown[], ctx: RouteContext): RouteConfig[] {
  * not hide a path problem.
  */
 function matcherProblem(route: RouteConfig, ctx: RouteContext, at: string): void {
-  const stand: UpstreamConfig = { name: route.upstream, url: new URL('http://stand.invalid/'), timeoutMs: 0, connectTimeoutMs: 0, bodyTimeoutMs: 0, connections: 1, preserveHost: false, keepAliveTimeoutMs: 0 };
+  const stand: UpstreamConfig = { name: route.upstream ?? 'stand', url: new URL('http://stand.invalid/'), timeoutMs: 0, connectTimeoutMs: 0, bodyTimeoutMs: 0, connections: 1, preserveHost: false, keepAliveTimeoutMs: 0 };
   try {
-    compileRoutes([route], new Map([[route.upstream, stand]]), { caseSensitive: ctx.caseSensitive });
+    compileRoutes([route], new Map([[route.upstream ?? 'stand', stand]]), { caseSensitive: ctx.caseSensitive });
   } catch (e) {
     // The router prefixes `route "name" (line N): `; the problem already says where.
     ctx.report(at, (e as Error).message.replace(/^route ".*?" \(line \d+\): /, ''));

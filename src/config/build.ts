@@ -4,6 +4,7 @@ import { parseDuration } from './duration.ts';
 import { buildRoutes, buildUpstreams } from './build-routes.ts';
 import { KeyRegistry, buildOrgs, buildPrincipals, buildRoles } from './build-principals.ts';
 import { buildHeaders, buildTrustedPeers } from './build-headers.ts';
+import { buildLimiter, buildLimits, checkLimitRefs } from './build-limits.ts';
 
 /**
  * Schema-checked, defaulted data → the typed config, with every rule the schema cannot express
@@ -19,9 +20,11 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
   const roles = buildRoles(obj(data['roles']));
   const registry = new KeyRegistry(str(keys['pepper']), report, lineOf);
   const orgs = buildOrgs(obj(data['orgs']), registry);
+  // Only a decision-only deployment (a `check` section) may have nothing to forward to.
+  if (data['upstreams'] === undefined && data['check'] === undefined) report('/upstreams', 'missing required field "upstreams"');
   const upstreams = buildUpstreams(obj(data['upstreams']), report);
   const caseSensitivePaths = bool(server['caseSensitivePaths']);
-  return {
+  const config: GatewayConfig = {
     file,
     server: {
       port: num(server['port']),
@@ -47,14 +50,18 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     tokens,
     orgs,
     roles,
+    limits: buildLimits(obj(data['limits']), report),
+    limiter: buildLimiter(obj(data['limiter'])),
     upstreams,
-    routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, report, lineOf }),
+    routes: buildRoutes(list(data['routes']), { upstreams, enabled: enabledStyles(credentials, tokens), caseSensitive: caseSensitivePaths, checkEnabled: data['check'] !== undefined, report, lineOf }),
     principals: buildPrincipals(list(data['principals']), roles, registry, report, lineOf),
     audit: buildAudit(obj(data['audit']), report),
     webhooks: buildWebhooks(list(data['webhooks']), report),
     console: buildConsole(obj(data['console']), roles, report),
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
   };
+  checkLimitRefs(config, report);
+  return config;
 }
 
 /** Absent section: the check listener is off. The schema fills the defaults of a present one. */
@@ -132,6 +139,12 @@ function buildConsole(raw: Obj, roles: GatewayConfig['roles'], report: Report): 
     const defaultRole = str(o['defaultRole']);
     if (defaultRole !== '' && !roles.has(defaultRole)) report('/console/oidc/defaultRole', `role "${defaultRole}" is not defined (defined: ${defined(roles.keys())})`);
     if (defaultRole !== '' && roles.get(defaultRole)?.serviceOnly === true) report('/console/oidc/defaultRole', `role "${defaultRole}" is serviceOnly; OIDC creates user principals`);
+    for (const k of ['issuer', 'redirectUri'] as const) {
+      let u: URL | null = null;
+      try { u = new URL(str(o[k])); } catch { report(`/console/oidc/${k}`, 'must be an absolute URL'); }
+      // Plain http would let anyone on the path forge the provider's answers (or read the code).
+      if (u !== null && u.protocol !== 'https:' && !['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname)) report(`/console/oidc/${k}`, 'must be https (plain http only on loopback)');
+    }
     oidc = {
       issuer: str(o['issuer']),
       clientId: str(o['clientId']),

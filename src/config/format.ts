@@ -1,3 +1,4 @@
+import { checkSummary, servingModes } from '../check/modes.ts';
 import type { ConfigProblem, GatewayConfig } from './types.ts';
 
 /** One line per problem: `file:line:column: /path: reason`, the shape editors and CI annotate. */
@@ -39,18 +40,22 @@ function credentialStyles(c: GatewayConfig): string {
 /** What `keygate check-config` prints for a good file: what will run, never a hash or a secret. */
 export function summarizeConfig(c: GatewayConfig): string {
   const routes = c.routes.map((r) => [
-    r.name, r.methods.join(',') || 'any', r.hosts.join(',') || 'any', r.path, r.upstream,
+    r.name, r.methods.join(',') || 'any', r.hosts.join(',') || 'any', r.path, r.upstream ?? '(check only)',
     r.public ? 'public' : r.actions.join(' + ') + (r.resource === null ? '' : ` on ${r.resource.type}:${r.resource.param}`),
+    // Decision mode: which listener and shapes can serve the route.
+    ...(c.check.enabled ? [servingModes(r, c).join(',')] : []),
   ]);
+  const check = checkSummary(c);
   const keyCount = c.principals.reduce((n, p) => n + p.keys.length, 0) + [...c.orgs.values()].reduce((n, o) => n + o.keys.length, 0);
   const upstreams = [...c.upstreams.values()].map((u) => `${u.name}=${u.url.origin}${u.url.pathname === '/' ? '' : u.url.pathname}`);
   return [
     `listen     ${c.server.host}:${c.server.port}   admin ${c.admin.host}:${c.admin.port}${c.admin.token === '' ? ' (no admin token)' : ''}`,
     `store      ${storeKind(c)}`,
     `styles     ${credentialStyles(c)}`,
-    `upstreams  ${upstreams.join('  ')}`,
+    `upstreams  ${upstreams.join('  ') || 'none (decision-only)'}`,
+    ...(check === null ? [] : [check]),
     '',
-    table(['ROUTE', 'METHODS', 'HOST', 'PATH', 'UPSTREAM', 'ACCESS'], routes),
+    table(['ROUTE', 'METHODS', 'HOST', 'PATH', 'UPSTREAM', 'ACCESS', ...(check === null ? [] : ['SERVED BY'])], routes),
     '',
     `${c.roles.size} roles, ${c.principals.length} declared principals, ${keyCount} declared keys, ${c.orgs.size} orgs`,
   ].join('\n');

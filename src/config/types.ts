@@ -205,6 +205,46 @@ export interface OrgConfig {
   name: string;
   /** Org-level keys (Contrast's API-Key header, Mend's orgToken). */
   keys: DeclaredKey[];
+  /** Name of the `limits` policy every principal of the org is held to; absent: none. */
+  limit?: string;
+  quota?: QuotaConfig;
+}
+
+/** A rate as written (`100/s`): `count` requests per `periodMs`. */
+export interface RateConfig {
+  count: number;
+  periodMs: number;
+  text: string;
+}
+
+/** What a rate limit counts: each key, each principal, or each org. */
+export type LimitScope = 'key' | 'principal' | 'org';
+
+/** One named policy under `limits:` (docs/limits.md). */
+export interface LimitPolicy {
+  name: string;
+  rate: RateConfig;
+  /** Token bucket size. @default rate.count */
+  burst: number;
+  /** @default "principal" */
+  per: LimitScope;
+}
+
+/** `quota:` on a key, principal or org: `requests` per UTC `period`, refilled when one starts. */
+export interface QuotaConfig {
+  requests: number;
+  /** @default "month" */
+  period: 'day' | 'month' | 'none';
+}
+
+/** `limiter:`: how limits are enforced. */
+export interface LimiterConfig {
+  /** Refused credentials per client address before authentication; null: unlimited. @default 10/s, burst 50 */
+  refusedCredentials: { rate: RateConfig; burst: number; clients: number } | null;
+  /** Share of a bucket leased from Redis at a time. @default 0.1 */
+  leaseSize: number;
+  /** Replicas assumed when Redis is unreachable and none was ever counted. @default 2 */
+  fallbackReplicas: number;
 }
 
 export interface RoleConfig {
@@ -212,6 +252,8 @@ export interface RoleConfig {
   actions: string[];
   /** Only service principals may hold it (Mend: Auditor is for service users). @default false */
   serviceOnly: boolean;
+  /** `limits` policy for principals holding this role; absent: none. */
+  limit?: string;
 }
 
 export interface UpstreamConfig {
@@ -243,7 +285,8 @@ export interface RouteConfig {
   methods: string[];
   /** Optional Host match (lower case, exact or `*.suffix`). */
   hosts: string[];
-  upstream: string;
+  /** Where the proxy forwards; null on a decision-only route, which only the check listener serves. */
+  upstream: string | null;
   /** Action(s) the principal must hold; all must hold. Empty only when `public`. */
   actions: string[];
   public: boolean;
@@ -261,6 +304,8 @@ export interface RouteConfig {
   accepts: ReadonlySet<CredentialStyleName>;
   /** Resource scoping: the path parameter naming the resource the action applies to. */
   resource: { type: string; param: string } | null;
+  /** `limits` policy for requests on this route (counted per route); absent: none. */
+  limit?: string;
   /** Line in the config file, for messages. */
   line: number;
 }
@@ -271,6 +316,9 @@ export interface DeclaredKey {
   hash: string;
   name?: string;
   expiresAt?: Date;
+  /** `limits` policy for this key. */
+  limit?: string;
+  quota?: QuotaConfig;
 }
 
 export interface DeclaredPrincipal {
@@ -280,6 +328,9 @@ export interface DeclaredPrincipal {
   org?: string;
   disabled: boolean;
   keys: DeclaredKey[];
+  /** `limits` policy for this principal, instead of its roles'. */
+  limit?: string;
+  quota?: QuotaConfig;
 }
 
 /** `audit:`: the audit trail (src/audit/trail.ts), durations in ms. */
@@ -349,6 +400,9 @@ export interface GatewayConfig {
   tokens: TokensConfig;
   orgs: Map<string, OrgConfig>;
   roles: Map<string, RoleConfig>;
+  /** Named rate-limit policies (`limits:`). */
+  limits: Map<string, LimitPolicy>;
+  limiter: LimiterConfig;
   upstreams: Map<string, UpstreamConfig>;
   routes: RouteConfig[];
   principals: DeclaredPrincipal[];

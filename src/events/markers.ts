@@ -28,9 +28,10 @@ export function createMemoryMarkers(now: () => number = Date.now): EventMarkers 
   };
 }
 
-export function createRedisMarkers(conn: RedisConn, prefix: string): EventMarkers {
+export function createRedisMarkers(conn: RedisConn, prefix: string, starting: () => Promise<void> | null = () => null): EventMarkers {
   return {
     async claim(name, ttlMs) {
+      await starting();
       return (await conn.set(`{${prefix}}:events:mark:${name}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
     },
   };

@@ -7,12 +7,12 @@ import { EVENT_TYPES, EXPIRY_WINDOWS, type ExpiryWindow } from './types.ts';
  */
 export function createEventMetrics(registry: Registry, webhookNames: readonly string[]) {
   const r = [registry];
-  let expiring = async (): Promise<Record<ExpiryWindow, number>> => ({ '7d': 0, '1d': 0 });
+  let expiring = (): Record<ExpiryWindow, number> => ({ '7d': 0, '1d': 0 });
   let pending = async (): Promise<number> => 0;
   const m = {
     keysExpiring: new Gauge({
-      name: 'keygate_keys_expiring', help: 'Live keys (not rotated out, not revoked) that expire within the window from now: 7d includes 1d', labelNames: ['window'] as const, registers: r,
-      async collect() { const c = await expiring(); for (const w of EXPIRY_WINDOWS) this.labels(w).set(c[w]); },
+      name: 'keygate_keys_expiring', help: 'Live keys (not rotated out, not revoked) that expire within the window, as of the last expiry check (keys.expiryCheckInterval): 7d includes 1d', labelNames: ['window'] as const, registers: r,
+      collect() { const c = expiring(); for (const w of EXPIRY_WINDOWS) this.labels(w).set(c[w]); },
     }),
     events: new Counter({ name: 'keygate_events_total', help: 'Lifecycle events emitted by this replica, by type', labelNames: ['type'] as const, registers: r }),
     deliveries: new Counter({ name: 'keygate_webhook_deliveries_total', help: 'Webhook delivery attempts by receiver and result: delivered (2xx), retried (will be tried again), failed (given up after maxAttempts)', labelNames: ['webhook', 'result'] as const, registers: r }),
@@ -21,7 +21,7 @@ export function createEventMetrics(registry: Registry, webhookNames: readonly st
       name: 'keygate_webhook_deliveries_pending', help: 'Webhook deliveries waiting to be (re)tried, in the shared queue (Redis) or this process (embedded store)', registers: r,
       async collect() { try { this.set(await pending()); } catch { /* the last value stands while Redis is away */ } },
     }),
-    observeExpiring(fn: () => Promise<Record<ExpiryWindow, number>>) { expiring = fn; },
+    observeExpiring(fn: () => Record<ExpiryWindow, number>) { expiring = fn; },
     observePending(fn: () => Promise<number>) { pending = fn; },
   };
   for (const t of EVENT_TYPES) m.events.labels(t).inc(0);

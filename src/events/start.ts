@@ -43,10 +43,10 @@ export function startLifecycleEvents(opts: LifecycleEventsOptions): LifecycleEve
   const bus = createEventBus({ onListenerError: (e) => opts.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'event listener failed') });
   bus.subscribe((e) => metrics.events.labels(e.type).inc());
   const side: SideConnection | null = isRedis(c0.store) ? openSideConnection(c0.store) : null;
-  const markers = side === null ? createMemoryMarkers() : createRedisMarkers(side.conn, c0.store.prefix);
+  const markers = side === null ? createMemoryMarkers() : createRedisMarkers(side.conn, c0.store.prefix, side.starting);
   const deliveries = side === null
     ? createMemoryDeliveries({ maxPending: MAX_PENDING_DELIVERIES, maxLog: MAX_DELIVERY_LOG })
-    : createRedisDeliveries({ conn: side.conn, prefix: c0.store.prefix, maxPending: MAX_PENDING_DELIVERIES, maxLog: MAX_DELIVERY_LOG });
+    : createRedisDeliveries({ conn: side.conn, prefix: c0.store.prefix, maxPending: MAX_PENDING_DELIVERIES, maxLog: MAX_DELIVERY_LOG, starting: side.starting });
   let watchFailing = false;
   const watch = createExpiryWatch({
     stores: () => opts.stores,

@@ -234,6 +234,7 @@ export function createCachedResolver(store: KeyStore, opts: CacheOptions): Cache
   return {
     resolve: (hash, t) => lookup(hash, t),
     resolveId: (keyId, t) => lookup(ID + keyId, t),
+    inMemory: (hash) => positive.has(hash) || negative.has(hash),
     size: () => positive.size + negative.size,
     sizes: () => ({ positive: positive.size, negative: negative.size }),
     storeDown: () => isDown(),

@@ -5,8 +5,8 @@ import {
 } from './types.ts';
 
 /** Patchable fields, and which of them may be cleared (the optional ones). */
-const PRINCIPAL_PATCH = { roles: false, groups: false, metadata: false, disabled: false, org: true } as const satisfies Record<keyof PrincipalPatch, boolean>;
-const KEY_PATCH = { name: true, purpose: true, expiresAt: true, revokedAt: true, scopes: true, rotatedTo: true } as const satisfies Record<keyof KeyPatch, boolean>;
+const PRINCIPAL_PATCH = { roles: false, groups: false, metadata: false, disabled: false, org: true, limit: true, quota: true } as const satisfies Record<keyof PrincipalPatch, boolean>;
+const KEY_PATCH = { name: true, purpose: true, expiresAt: true, revokedAt: true, scopes: true, rotatedTo: true, limit: true, quota: true } as const satisfies Record<keyof KeyPatch, boolean>;
 
 /**
  * The embedded store: everything in process memory, nothing persisted. It is the default when

@@ -12,6 +12,7 @@ export function overlayResolver(declared: MemoryKeyStore, shared: KeyResolver): 
       const found = declared.findByHashSync(hash);
       return found === null ? shared.resolve(hash, now) : judge(found, now);
     },
+    inMemory: (hash) => declared.findByHashSync(hash) !== null || shared.inMemory?.(hash) !== false,
     resolveId(keyId, now) {
       const found = declared.findByIdSync(keyId);
       return found === null ? shared.resolveId(keyId, now) : judge(found, now);

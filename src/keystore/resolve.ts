@@ -19,6 +19,8 @@ export interface KeyResolver {
   resolve(hash: string, now: number): Resolution | Promise<Resolution>;
   /** Resolves a key by its id (tokens name the key they were minted from). */
   resolveId(keyId: string, now: number): Resolution | Promise<Resolution>;
+  /** Whether `resolve(hash)` would answer from memory, without asking the store. Absent: always. */
+  inMemory?(hash: string): boolean;
 }
 
 /** Expiry, revocation and principal state are checked on every lookup, never left to a cache TTL. */
@@ -36,6 +38,7 @@ export function createResolver(store: MemoryKeyStore): KeyResolver {
   return {
     resolve: (hash, now) => judge(store.findByHashSync(hash), now),
     resolveId: (keyId, now) => judge(store.findByIdSync(keyId), now),
+    inMemory: () => true,
   };
 }
 

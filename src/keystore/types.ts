@@ -6,6 +6,18 @@
 
 export type PrincipalKind = 'user' | 'service';
 
+/**
+ * A limit set through the admin API on a principal or key: the name of a `limits` policy, or a
+ * policy of its own (docs/limits.md, Overrides). It replaces what the config attaches there.
+ */
+export type LimitOverride = string | { rate: string; burst?: number; per?: 'key' | 'principal' | 'org' };
+
+/** A quota set through the admin API (same shape as `quota:` in the config). */
+export interface QuotaOverride {
+  requests: number;
+  period: 'day' | 'month' | 'none';
+}
+
 export interface PrincipalRecord {
   id: string;
   /** Unique, forwarded upstream as the identity. */
@@ -18,6 +30,10 @@ export interface PrincipalRecord {
   disabled: boolean;
   createdAt: Date;
   metadata: Record<string, string>;
+  /** Admin override of the principal's rate limit (instead of its roles' and the config's). */
+  limit?: LimitOverride;
+  /** Admin override of the principal's quota. */
+  quota?: QuotaOverride;
   /** `config`: declared in the YAML file, replaced on every reload; `api`: created at run time. */
   source: 'config' | 'api';
 }
@@ -51,6 +67,10 @@ export interface KeyRecord {
   /** Rotation: the key this one replaced / the key that replaced this one. */
   rotatedFrom?: string;
   rotatedTo?: string;
+  /** Admin override of this key's rate limit. */
+  limit?: LimitOverride;
+  /** Admin override of this key's quota. */
+  quota?: QuotaOverride;
 }
 
 export interface KeyWithPrincipal {
@@ -93,8 +113,8 @@ export class StoreUnavailableError extends Error {
 }
 
 /** Only the named fields change; an optional field given as `undefined` is cleared. */
-export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org'>>;
-export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo'>>;
+export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org' | 'limit' | 'quota'>>;
+export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo' | 'limit' | 'quota'>>;
 
 /**
  * A page of a listing ordered by id (code-unit order, as `<` on strings): the records whose id

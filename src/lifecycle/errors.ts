@@ -25,6 +25,7 @@ export const ADMIN_ERRORS = {
   store_unavailable: 503,
   outcome_unknown: 503,
   console_not_built: 503,
+  oidc_unavailable: 503,
 } as const;
 
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS;

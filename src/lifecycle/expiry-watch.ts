@@ -52,8 +52,9 @@ export function expiringCounts(keys: Iterable<KeyRecord>, now: number): Expiring
 
 /**
  * Each replica lists the keys every `keys.expiryCheckInterval` and emits `key.expiring` when a
- * key is in a warning window (the narrowest one only, so a key issued for 12 hours is warned
- * once) and `key.expired` when it has passed expiry. Every replica notices; the marker, claimed
+ * key has entered a warning window (the narrowest it is in, so a key found with 12 hours left is
+ * warned once, for 1d; never for a window its whole lifetime fits in) and `key.expired` when it
+ * has passed expiry. Every replica notices; the marker, claimed
  * in Redis with SET NX (or in process), lets exactly one of them emit. The marker's name holds
  * the expiry time, so a key whose expiry is moved is warned again for its new date.
  */
@@ -63,6 +64,20 @@ export function createExpiryWatch(opts: ExpiryWatchOptions) {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let running: Promise<void> | null = null;
+  /**
+   * Markers this replica already holds or saw taken: a key sitting in a window is claimed once
+   * per replica, not once per scan. Rebuilt each scan from the names still relevant.
+   */
+  let settled = new Set<string>();
+  let seen = new Set<string>();
+
+  async function claimOnce(name: string, ttlMs: number): Promise<boolean> {
+    seen.add(name);
+    if (settled.has(name)) return false;
+    const won = await opts.markers.claim(name, ttlMs);
+    settled.add(name);
+    return won;
+  }
 
   async function listAll(): Promise<KeyRecord[]> {
     const all: KeyRecord[] = [];
@@ -76,11 +91,17 @@ export function createExpiryWatch(opts: ExpiryWatchOptions) {
     const ref = { keyId: k.id, principalId: k.principalId, expiresAt: k.expiresAt.toISOString() };
     if (left <= 0) {
       if (-left > EXPIRED_LOOKBACK_MS) return;
-      if (await opts.markers.claim(`expired:${k.id}:${exp}`, 2 * EXPIRED_LOOKBACK_MS)) opts.events.emit('key.expired', ref, { at: new Date(exp) });
+      if (await claimOnce(`expired:${k.id}:${exp}`, 2 * EXPIRED_LOOKBACK_MS)) opts.events.emit('key.expired', ref, { at: new Date(exp) });
       return;
     }
     const w = windowOf(left);
-    if (w !== null && (await opts.markers.claim(`expiring:${w}:${k.id}:${exp}`, left + DAY_MS))) opts.events.emit('key.expiring', { ...ref, window: w });
+    // Only a key that *entered* the window: one issued for 3 days is not warned at once that it
+    // expires within 7 (its creator chose that), but is warned when it has a day left. Keys
+    // declared in the YAML file have no issuer (no createdBy) and a createdAt that is only the
+    // last config load: they are warned for any window they are in.
+    if (w === null) return;
+    if (k.createdBy !== undefined && exp - k.createdAt.getTime() <= WINDOW_MS[w]) return;
+    if (await claimOnce(`expiring:${w}:${k.id}:${exp}`, left + DAY_MS)) opts.events.emit('key.expiring', { ...ref, window: w });
   }
 
   /** One pass: refresh the counts, emit what is due. A store or marker fault ends the pass; the next one retries. */
@@ -88,7 +109,9 @@ export function createExpiryWatch(opts: ExpiryWatchOptions) {
     const keys = await listAll();
     const t = now();
     last = { at: t, counts: expiringCounts(keys, t) };
+    seen = new Set();
     for (const k of keys) if (watched(k)) await notice(k, t);
+    settled = new Set([...settled].filter((n) => seen.has(n)));
   }
 
   function runOnce(): Promise<void> {
@@ -107,23 +130,16 @@ export function createExpiryWatch(opts: ExpiryWatchOptions) {
     /** Runs a pass now (tests; after an admin write that changes expiries is not needed: the interval is short enough). */
     scan: runOnce,
     /**
-     * Counts for the gauge at scrape time: fresh when the last pass is older than a second, the
-     * last known when the store cannot be listed (a scrape never fails for it).
+     * Counts for the gauge, from the last pass (at most one interval old; the last known while
+     * the store cannot be listed). A scrape never lists the store: with Redis, listing every key
+     * is one script over the whole key set, fine once a minute, not once per scrape per replica.
      */
-    async counts(): Promise<ExpiringCounts> {
-      if (now() - last.at > 1_000) {
-        try {
-          const t = now();
-          last = { at: t, counts: expiringCounts(await listAll(), t) };
-        } catch (e) {
-          opts.onError(e);
-        }
-      }
+    counts(): ExpiringCounts {
       return last.counts;
     },
     /** The key was expired by an admin (`key.revoked`): no `key.expired` for it as well. */
     async markRevoked(keyId: string, expiresAt: string | null): Promise<void> {
-      if (expiresAt !== null) await opts.markers.claim(`expired:${keyId}:${new Date(expiresAt).getTime()}`, 2 * EXPIRED_LOOKBACK_MS);
+      if (expiresAt !== null) await claimOnce(`expired:${keyId}:${new Date(expiresAt).getTime()}`, 2 * EXPIRED_LOOKBACK_MS);
     },
     async close(): Promise<void> {
       stopped = true;

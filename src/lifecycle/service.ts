@@ -69,6 +69,9 @@ export interface KeyChange {
   name?: string;
   purpose?: string;
   expiresAt?: Date | null;
+  /** Per-key rate-limit policy and quota overrides (docs/limits.md). */
+  limit?: KeyPatch['limit'];
+  quota?: KeyPatch['quota'];
   /** The request field the expiry came from, for refusals. @default "expiresAt" */
   expiryField?: 'expiresIn' | 'expiresAt';
 }

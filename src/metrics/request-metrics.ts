@@ -42,7 +42,7 @@ export function createRequestMetrics(m: Metrics, hrtime: () => bigint = process.
     if (ctx.headerDrops !== null) {
       for (const [reason, n] of Object.entries(ctx.headerDrops)) if (n > 0) m.headersDropped.labels(reason).inc(n);
     }
-    if (ctx.upstreamStart !== null && ctx.match !== null) {
+    if (ctx.upstreamStart !== null && ctx.match?.upstream != null) {
       upstreamDuration.get(ctx.match.upstream.name).observe(Number(hrtime() - ctx.upstreamStart) / 1e9);
     }
   };

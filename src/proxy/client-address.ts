@@ -62,7 +62,7 @@ export function pushProxyHeaders(out: string[], ctx: RequestContext, host: strin
  * The original client behind trusted proxies: the right-most X-Forwarded-For entry that is not
  * itself a trusted proxy (nginx's `real_ip_recursive on`).
  */
-function clientOf(xff: string | undefined, peer: string, trusted: { has(a: string): boolean }): string {
+export function clientOf(xff: string | undefined, peer: string, trusted: { has(a: string): boolean }): string {
   if (xff === undefined) return peer;
   const hops = xff.split(',');
   for (let i = hops.length - 1; i >= 0; i--) {

@@ -23,9 +23,10 @@ function hasBody(ctx: RequestContext): boolean {
  * (retry.ts). Interim 1xx responses never get here: the connection drops them (interim-filter.ts).
  */
 export function forward(ctx: RequestContext, upstream: UpstreamPool): Promise<void> {
-  const { res, req, match } = ctx;
+  const { res, req } = ctx;
+  const target = ctx.match?.upstream;
   // The gateway forwards only matched HTTP requests; upgrades go through proxy/websocket.ts.
-  if (res === undefined || match === null) return Promise.reject(new Error('forward() needs a matched HTTP request'));
+  if (res === undefined || target === undefined || target === null) return Promise.reject(new Error('forward() needs a matched HTTP request with an upstream'));
   return new Promise<void>((resolve, reject) => {
     let controller: Dispatcher.DispatchController | null = null;
     let clientGone = false;
@@ -60,8 +61,8 @@ export function forward(ctx: RequestContext, upstream: UpstreamPool): Promise<vo
       method: req.method ?? 'GET',
       headers: upstreamHeaders(ctx),
       body: ctx.body ?? (hasBody(ctx) ? req : null),
-      headersTimeout: match.upstream.timeoutMs,
-      bodyTimeout: match.upstream.bodyTimeoutMs,
+      headersTimeout: target.timeoutMs,
+      bodyTimeout: target.bodyTimeoutMs,
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {

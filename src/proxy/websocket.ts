@@ -106,7 +106,7 @@ export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
       pending.set(ctx.req, report);
       socket.once('close', () => report(499));
       ctx.req.headers = headerObject(upstreamHeaders(ctx, 'upgrade'));
-      const upstream = must(ctx.match, 'admitted requests always have a route').upstream;
+      const upstream = must(ctx.match?.upstream, 'admitted requests passed requireUpstream');
       ctx.req.url = upstreamPathOf(ctx);
       contexts.set(ctx.req, ctx);
       const options = { target: upstream.url.origin, changeOrigin: !upstream.preserveHost, connectTimeout: upstream.connectTimeoutMs };

@@ -17,7 +17,7 @@ type Segment = { literal: string } | { param: string };
 
 interface CompiledRoute {
   route: RouteConfig;
-  upstream: UpstreamConfig;
+  upstream: UpstreamConfig | null;
   /** null: any method. */
   methods: ReadonlySet<string> | null;
   /** False: any host. */
@@ -129,7 +129,7 @@ export function hostName(header: string): string {
 
 function compileRoute(r: RouteConfig, upstreams: Map<string, UpstreamConfig>, caseSensitive: boolean): CompiledRoute {
   const fail = (why: string): Error => new Error(`route "${r.name}" (line ${r.line}): ${why}`);
-  const upstream = upstreams.get(r.upstream);
+  const upstream = r.upstream === null ? null : upstreams.get(r.upstream);
   if (upstream === undefined) throw fail(`unknown upstream "${r.upstream}"`);
   if (!r.path.startsWith('/')) throw fail('path must start with "/"');
 

@@ -12,6 +12,14 @@ export function normalizePath(ctx: DecisionContext): void {
 }
 
 /**
+ * Stage (proxy only): a decision-only route, written without an `upstream`, is served by the
+ * check listener alone; the proxy refuses it before looking at any credential.
+ */
+export function requireUpstream(ctx: DecisionContext): void {
+  if (ctx.match?.upstream === null) throw new GatewayError('route_without_upstream');
+}
+
+/**
  * Stage: first route in file order that matches method, host and path; none is a 404.
  * A POST asking for another method (X-HTTP-Method-Override …) is matched as that method, and
  * so authorized as it, when the route it reaches opts in (`methodOverride`); anywhere else the

@@ -10,7 +10,8 @@ export interface NormalizedTarget {
 
 export interface RouteMatch {
   route: RouteConfig;
-  upstream: UpstreamConfig;
+  /** Null on a decision-only route: the proxy refuses it (route_without_upstream), the check listener decides it. */
+  upstream: UpstreamConfig | null;
   /** Values of `:param` segments, as they appear in the normalized path. */
   params: Record<string, string>;
 }

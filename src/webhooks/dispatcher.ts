@@ -113,7 +113,8 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
       try {
         await moveOutbox();
         const free = concurrency - inFlight;
-        if (free <= 0 || closed) return;
+        // No receivers configured: no claim either, so an idle feature costs Redis nothing.
+        if (free <= 0 || closed || opts.webhooks().length === 0) return;
         const leaseMs = Math.max(...opts.webhooks().map((w) => w.timeoutMs), 1_000) + 5_000;
         let due: QueuedDelivery[];
         try { due = await opts.store.claim(now(), free, leaseMs); } catch { return; } // the next poll tries again

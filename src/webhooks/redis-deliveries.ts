@@ -69,6 +69,8 @@ export interface RedisDeliveriesOptions {
   maxLog: number;
   /** How long a delivery's record is kept. @default 7 days */
   retentionS?: number;
+  /** The side connection's first connect, awaited so a write right after start is not an outage. */
+  starting?: () => Promise<void> | null;
 }
 
 export function createRedisDeliveries(opts: RedisDeliveriesOptions): DeliveryStore {
@@ -83,11 +85,13 @@ export function createRedisDeliveries(opts: RedisDeliveriesOptions): DeliverySto
     backend: 'redis',
     async enqueue(items, now) {
       if (items.length === 0) return 0;
+      await opts.starting?.();
       const args: string[] = [String(now.getTime()), String(opts.maxPending), String(opts.maxLog), ttl, dPrefix];
       for (const { record, body } of items) args.push(record.id, JSON.stringify(record), body);
       return Number(await runScript(conn, ENQUEUE, [due, log], args));
     },
     async claim(now, max, leaseMs) {
+      await opts.starting?.();
       const flat = (await runScript(conn, CLAIM, [due], [String(now.getTime()), String(max), String(now.getTime() + leaseMs), dPrefix, now.toISOString()])) as string[];
       const out: QueuedDelivery[] = [];
       for (let i = 0; i + 2 < flat.length; i += 3) out.push({ record: JSON.parse(flat[i + 1] as string) as DeliveryRecord, body: flat[i + 2] as string });

@@ -62,7 +62,7 @@ describe('chart files', () => {
     const files = [
       'Chart.yaml', 'values.yaml', 'values.schema.json', '.helmignore', 'README.md', 'files/alerts.yaml',
       'templates/_helpers.tpl', 'templates/NOTES.txt', ...TEMPLATES.map((t) => `templates/${t}.yaml`),
-      'ci/gateway-values.yaml', 'ci/sidecar-values.yaml', 'examples/sidecar-deployment.yaml',
+      'ci/gateway-values.yaml', 'ci/sidecar-values.yaml', 'ci/authz-values.yaml', 'examples/sidecar-deployment.yaml',
     ];
     for (const f of files) expect(existsSync(join(ROOT, CHART, f)), f).toBe(true);
     expect(readdirSync(join(ROOT, CHART, 'templates')).sort()).toEqual(['NOTES.txt', '_helpers.tpl', ...TEMPLATES.map((t) => `${t}.yaml`)].sort());
@@ -134,6 +134,8 @@ describe('values.schema.json', () => {
       ['redis url without scheme', { redis: { url: 'redis.example:6379' } }],
       ['sidecar NetworkPolicy without a pod selector', { mode: 'sidecar', networkPolicy: { enabled: true } }],
       ['HPA in sidecar mode', { mode: 'sidecar', autoscaling: { enabled: true } }],
+      ['authz mode without a check section', { mode: 'authz' }],
+      ['authz mode with the check listener on loopback', { mode: 'authz', config: { check: { host: '127.0.0.1' } } }],
     ];
     for (const [why, over] of bad) expect(schemaErrors(helmMerge(chartValues(), over)), why).not.toEqual([]);
   });
@@ -174,7 +176,8 @@ describe('templates', () => {
       servicemonitor: 'ServiceMonitor', prometheusrule: 'PrometheusRule', pdb: 'PodDisruptionBudget', hpa: 'HorizontalPodAutoscaler', networkpolicy: 'NetworkPolicy',
     };
     for (const [file, kind] of Object.entries(kinds)) expect(template(`${file}.yaml`), file).toMatch(new RegExp(`^kind: ${kind}$`, 'm'));
-    expect(template('deployment.yaml')).toMatch(/^\{\{- if eq \.Values\.mode "gateway" \}\}/);
+    // gateway and authz (decision mode, issue 13) run keygate's own pods; sidecar renders none.
+    expect(template('deployment.yaml')).toMatch(/^\{\{- if ne \.Values\.mode "sidecar" \}\}/m);
     expect(template('hpa.yaml')).toContain('.Values.autoscaling.enabled');
     expect(template('servicemonitor.yaml')).toContain('.Values.metrics.serviceMonitor.enabled');
     expect(template('secret.yaml')).toMatch(/^\{\{- if not \.Values\.secrets\.existingSecret \}\}/);
@@ -306,6 +309,7 @@ describe.skipIf(!helm.ok)(helm.ok ? `helm lint and helm template (${helm.value})
       default: ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount'],
       'gateway-values.yaml': ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor'],
       'sidecar-values.yaml': ['ConfigMap', 'NetworkPolicy', 'Secret'],
+      'authz-values.yaml': ['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount'],
     };
     for (const s of ['default', ...SCENARIOS]) {
       const docs = render(s);

@@ -50,6 +50,8 @@ describe('the packed tarball', () => {
   it('holds the compiled CLI, config, schema, README and LICENSE, and no sources, tests or benchmarks', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter((f) => f !== '').map((f) => f.replace(/^package\//, ''));
     for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli/bin.js', 'dist/cli/main.js', 'dist/server.js', 'config/keygate.yaml', 'config/keygate.schema.json']) expect(files, f).toContain(f);
+    // The gRPC check service loads Envoy's protos at runtime; their licenses travel with them.
+    for (const f of ['proto/envoy/service/auth/v3/external_auth.proto', 'proto/google/rpc/status.proto', 'proto/validate/validate.proto', 'proto/udpa/annotations/status.proto', 'proto/README.md', 'proto/licenses/envoyproxy-data-plane-api.LICENSE', 'proto/licenses/cncf-xds.LICENSE']) expect(files, f).toContain(f);
     const stray = files.filter((f) => /^(src|test|bench|helm|deploy|scripts|docs|\.ci|\.tools)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
     expect(stray).toEqual([]);
     expect(read('LICENSE')).toContain('Apache License\n                           Version 2.0, January 2004');

@@ -72,7 +72,7 @@ export async function checkConfigText(text: string, env: NodeJS.ProcessEnv = {})
 }
 
 export interface Fence {
-  /** The info string after the backticks: `yaml`, `sh keygate-run`, … */
+  /** The info string after the backticks: `yaml`, `sh`, `console`, … */
   info: string;
   lang: string;
   body: string;

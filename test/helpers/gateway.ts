@@ -21,7 +21,7 @@ export interface TestGateway extends RunningGateway {
  * keygate in-process on free loopback ports, from a YAML text (loaded by the real loader, so
  * tests exercise the same path as `keygate serve`). Server and admin ports are forced to 0.
  */
-export async function startTestGateway(yaml: string, opts: { env?: NodeJS.ProcessEnv; store?: KeyStore; consoleAssets?: string } = {}): Promise<TestGateway> {
+export async function startTestGateway(yaml: string, opts: { env?: NodeJS.ProcessEnv; store?: KeyStore; consoleAssets?: string; adminPort?: number } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-test-'));
   const file = join(dir, 'keygate.yaml');
   const loaded = loadConfigText(yaml, file, { ...opts.env });
@@ -29,10 +29,11 @@ export async function startTestGateway(yaml: string, opts: { env?: NodeJS.Proces
   const config = loaded.config;
   config.server.port = 0;
   config.server.host = '127.0.0.1';
-  config.admin.port = 0;
+  config.admin.port = opts.adminPort ?? 0;
   config.admin.host = '127.0.0.1';
   config.check.port = 0;
   config.check.host = '127.0.0.1';
+  if (config.check.grpcPort !== null) config.check.grpcPort = 0;
   const logFile = join(dir, 'log.jsonl');
   const logger = createLogger(config.log.level === 'silent' ? 'silent' : 'info', logFile);
   const gw = await startGateway({ config, logger, ...(opts.store === undefined ? {} : { store: opts.store }), ...(opts.consoleAssets === undefined ? {} : { consoleAssets: opts.consoleAssets }) });

@@ -40,6 +40,17 @@ type SessionBody = { principal: { id: string; name: string; kind: string } | nul
 let peek: Redis;
 const redisKeys = (pattern: string): Promise<string[]> => peek.keys(pattern);
 
+type AuditEvent = { action: string; target: string; principalName: string; principalId: string | null; keyId: string | null; details: Record<string, unknown> };
+/** The trail is written off the request path (audit.flushInterval): poll until the event is there. */
+async function auditEvent(match: (e: AuditEvent) => boolean): Promise<AuditEvent | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const e = (await admin<{ items: AuditEvent[] }>('GET', '/v1/audit?kind=admin&limit=200')).body.items.find(match);
+    if (e !== undefined) return e;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return undefined;
+}
+
 beforeAll(async () => {
   redis = await startRedis();
   peek = new Redis(redis.url);
@@ -100,11 +111,27 @@ describe('sign-in', () => {
     expect(parseSetCookie(plain.setCookies[0] as string).attrs.has('secure')).toBe(false);
   });
 
-  it('with an admin key: the principal and its permissions', async () => {
+  it('with an admin key: the principal and its permissions, and the sign-in is audited', async () => {
     const r = await exchange<SessionBody>(`${a.adminUrl}/console/api/session`, { method: 'POST', json: { token: opsSecret } });
     expect(r.status).toBe(200);
     expect(r.body.principal).toEqual({ id: expect.stringMatching(/^p_/), name: 'ops', kind: 'user' });
     expect(r.body.permissions).toContain('keygate:admin:principals:write');
+    const e = await auditEvent((x) => x.action === 'console.sign_in' && x.keyId === opsKeyId);
+    expect(e).toMatchObject({ principalName: 'ops', target: r.body.principal?.id, details: { method: 'key' } });
+    expect(JSON.stringify(e)).not.toContain(opsSecret);
+  });
+
+  it('always issues a new cookie value and ends the session the browser held before', async () => {
+    const first = await signIn(a.adminUrl, TOKEN);
+    const second = await signIn(a.adminUrl, TOKEN, { cookie: first.cookie });
+    expect(second.value).not.toBe(first.value);
+    expect((await exchange(`${a.adminUrl}/console/api/session`, { headers: { cookie: first.cookie } })).status).toBe(401);
+    expect((await exchange(`${a.adminUrl}/console/api/session`, { headers: { cookie: second.cookie } })).status).toBe(200);
+    // A value planted in the browser beforehand is never adopted.
+    const planted = `keygate_session=${'P'.repeat(43)}`;
+    const third = await signIn(a.adminUrl, TOKEN, { cookie: planted });
+    expect(third.value).not.toBe('P'.repeat(43));
+    expect((await exchange(`${a.adminUrl}/console/api/session`, { headers: { cookie: planted } })).status).toBe(401);
   });
 
   it('refuses a wrong token with 401 JSON and no cookie', async () => {
@@ -156,7 +183,8 @@ describe('the session as a credential', () => {
 
   it('refuses a write without X-CSRF-Token, or with another session\'s, and changes nothing', async () => {
     const other = await signIn(a.adminUrl, TOKEN);
-    for (const headers of [{ cookie: s.cookie }, { cookie: s.cookie, 'x-csrf-token': other.csrf }, { cookie: s.cookie, 'x-csrf-token': '' }] as Record<string, string>[]) {
+    const attempts: Record<string, string>[] = [{ cookie: s.cookie }, { cookie: s.cookie, 'x-csrf-token': other.csrf }, { cookie: s.cookie, 'x-csrf-token': '' }];
+    for (const headers of attempts) {
       const r = await exchange(`${a.adminUrl}/v1/principals`, { method: 'POST', json: { name: 'csrf-victim', kind: 'service' }, headers });
       expect(r.status).toBe(403);
       expect(r.body).toMatchObject({ error: { code: 'csrf_failed' } });
@@ -170,13 +198,7 @@ describe('the session as a credential', () => {
   it('a write with the token is made as the session\'s principal, and audited so', async () => {
     const r = await exchange<{ id: string }>(`${a.adminUrl}/v1/principals`, { method: 'POST', json: { name: 'made-in-console', kind: 'service' }, headers: withSession(s) });
     expect(r.status).toBe(201);
-    type Events = { items: { action: string; target: string; principalName: string; keyId: string | null }[] };
-    // The trail is written off the request path (audit.flushInterval): poll until it is there.
-    let e: Events['items'][number] | undefined;
-    for (let i = 0; i < 100 && e === undefined; i++) {
-      e = (await admin<Events>('GET', '/v1/audit?kind=admin&limit=50')).body.items.find((x) => x.action === 'principal.create' && x.target === r.body.id);
-      if (e === undefined) await new Promise((res) => setTimeout(res, 50));
-    }
+    const e = await auditEvent((x) => x.action === 'principal.create' && x.target === r.body.id);
     expect(e).toMatchObject({ principalName: 'ops', keyId: opsKeyId });
   });
 
@@ -201,6 +223,7 @@ describe('sign-out', () => {
     expect(cleared).toMatchObject({ name: 'keygate_session', value: '' });
     expect(cleared.attrs.get('max-age')).toBe('0');
     expect((await redisKeys('*console:session:*')).some((k) => k.endsWith(id))).toBe(false);
+    expect(await auditEvent((x) => x.action === 'console.sign_out' && x.principalName === 'admin-token')).toBeDefined();
     // The old cookie, replayed (a copy kept by malware, a second tab): refused everywhere.
     for (const gw of [a, b]) {
       expect((await exchange(`${gw.adminUrl}/console/api/session`, { headers: { cookie: s.cookie } })).status).toBe(401);
@@ -266,5 +289,21 @@ describe('timeouts (short ones configured for this test)', () => {
       expect(last).toBe(401);
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     });
+  });
+});
+
+describe('session store outage (last: stops Redis)', () => {
+  it('sign-in and cookie requests answer 503 store_unavailable, never a session or a 500', async () => {
+    const s = await signIn(a.adminUrl, TOKEN);
+    await redis.kill();
+    const signInNow = await exchange(`${a.adminUrl}/console/api/session`, { method: 'POST', json: { token: TOKEN } });
+    expect(signInNow.status).toBe(503);
+    expect(signInNow.body).toMatchObject({ error: { code: 'store_unavailable' } });
+    expect(signInNow.setCookies).toEqual([]);
+    const v1 = await exchange(`${a.adminUrl}/v1/me`, { headers: { cookie: s.cookie } });
+    expect(v1.status).toBe(503);
+    expect(v1.body).toMatchObject({ error: { code: 'store_unavailable' } });
+    // Bearer callers are not held up by the session store.
+    expect((await exchange(`${a.adminUrl}/v1/me`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
   });
 });

@@ -37,6 +37,12 @@ const ENDPOINTS: [string, string, string][] = [
   ['POST', '/v1/keys/{id}/expire', 'keygate:admin:keys:write'],
   ['POST', '/v1/keys/{id}/rotate', 'keygate:admin:keys:write'],
   ['GET', '/v1/keys/{id}/usage', 'keygate:admin:keys:read'],
+  ['GET', '/v1/keys/{id}/limits', 'keygate:admin:keys:read'],
+  ['PATCH', '/v1/keys/{id}/limits', 'keygate:admin:keys:write'],
+  ['POST', '/v1/keys/{id}/quota/reset', 'keygate:admin:keys:write'],
+  ['GET', '/v1/principals/{id}/limits', 'keygate:admin:principals:read'],
+  ['PATCH', '/v1/principals/{id}/limits', 'keygate:admin:principals:write'],
+  ['POST', '/v1/principals/{id}/quota/reset', 'keygate:admin:principals:write'],
   ['GET', '/v1/groups', 'keygate:admin:groups:read'],
   ['POST', '/v1/groups', 'keygate:admin:groups:write'],
   ['GET', '/v1/groups/{name}', 'keygate:admin:groups:read'],
@@ -65,6 +71,8 @@ async function issue(name: string, principal: string, scopes?: string[]): Promis
 function armed(method: string, path: string): { path: string; body?: unknown } {
   const p = path.replace('{id}', path.startsWith('/v1/keys') ? victimKeyId : 'victim').replace('{name}', 'team-a');
   if (method === 'POST' && path === '/v1/principals') return { path: p, body: { name: 'intruder', kind: 'service', roles: ['operator'] } };
+  if (method === 'PATCH' && path.endsWith('/limits')) return { path: p, body: { quota: { requests: 1, period: 'day' } } };
+  if (method === 'POST' && path.endsWith('/quota/reset')) return { path: p, body: { remaining: 0 } };
   if (method === 'PATCH' && path.startsWith('/v1/principals')) return { path: p, body: { roles: ['operator'] } };
   if (method === 'POST' && path === '/v1/keys') return { path: p, body: { principal: 'ops' } };
   if (method === 'POST' && path === '/v1/keys/import') return { path: p, body: { principal: 'ops', secret: 'imported-secret-0123456789abcdef' } };

@@ -4,6 +4,7 @@ import type { Lifecycle } from '../../lifecycle/service.ts';
 import type { StoreTarget } from '../../audit/connection.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { CredentialCheck } from '../auth.ts';
+import type { AdminAudit } from '../../lifecycle/audit.ts';
 import { createSessionStore } from './session-store.ts';
 import { createSessions, type Sessions } from './sessions.ts';
 import { createOidcLogin } from './oidc.ts';
@@ -17,6 +18,7 @@ export interface ConsoleParts {
   keyStore: KeyStore;
   lifecycle: Lifecycle;
   check: CredentialCheck;
+  audit: AdminAudit;
   version: string;
   logger: Logger;
   /** Tests: another build of the console. @default dist/console at the package root */
@@ -48,7 +50,7 @@ export function createConsole(p: ConsoleParts): { handle: ReturnType<typeof crea
       const c = p.config();
       return { console: c.console, keys: c.keys, trusted: c.server.trusted };
     },
-    sessions, check: p.check, oidc, files: createStaticFiles(p.assetsDir), version: p.version,
+    sessions, check: p.check, audit: p.audit, oidc, files: createStaticFiles(p.assetsDir), version: p.version,
   });
   return { handle, sessions, close: () => store.close() };
 }

@@ -8,6 +8,7 @@ import type { OidcLogin } from './oidc.ts';
 import { LOGIN_COOKIE, SESSION_COOKIE, cookie, secureRequest, setCookie } from './cookies.ts';
 import { LOGIN_TTL_MS } from './oidc.ts';
 import type { createStaticFiles } from './static.ts';
+import type { AdminAudit } from '../../lifecycle/audit.ts';
 
 /**
  * Sent with every /console response. The page loads its own script and style only (no inline
@@ -22,6 +23,8 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export interface ConsoleDeps {
+  /** Sign-ins and sign-outs go to the admin audit trail beside the writes made in the session. */
+  audit: AdminAudit;
   settings: () => { console: ConsoleConfig; keys: KeysConfig; trusted: TrustedPeers | null };
   sessions: Sessions;
   check: CredentialCheck;
@@ -31,6 +34,15 @@ export interface ConsoleDeps {
 }
 
 const SAFE = new Set(['GET', 'HEAD']);
+
+/** A key lifetime as the admin API's `expiresIn` takes it (`90d`, `12h`): the largest unit that divides it. */
+export function lifetime(ms: number | null): string | null {
+  if (ms === null) return null;
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.ceil(ms / 1000)}s`;
+}
 
 /**
  * `/console/…` on the admin listener: the built page and its assets, the session API the page
@@ -48,11 +60,20 @@ export function createConsoleHandler(deps: ConsoleDeps) {
     return { principal: caller.principal, permissions: permissionsOf(caller), csrfToken, expiresAt: new Date(expiresAt).toISOString() };
   }
 
-  async function open(req: IncomingMessage, res: ServerResponse, credential: SessionCredential): Promise<{ csrfToken: string; expiresAt: number }> {
-    const { cookieValue, record, expiresAt } = await deps.sessions.create(credential).catch(() => {
+  /**
+   * A new session, always with a new cookie value (no fixation: a value planted before sign-in
+   * is never promoted). A session the browser still held is ended first.
+   */
+  async function open(req: IncomingMessage, res: ServerResponse, caller: AdminCaller, credential: SessionCredential): Promise<{ csrfToken: string; expiresAt: number }> {
+    const previous = cookie(req, SESSION_COOKIE);
+    const { cookieValue, record, expiresAt } = await (async () => {
+      if (previous !== undefined) await deps.sessions.end(previous);
+      return deps.sessions.create(credential);
+    })().catch(() => {
       throw new AdminError('store_unavailable', 'The session store is unavailable');
     });
     res.appendHeader('set-cookie', setCookie(SESSION_COOKIE, cookieValue, cookieFlags(req)));
+    deps.audit.record(caller.actor, 'console.sign_in', caller.principal?.id ?? 'admin-token', { method: credential.type === 'principal' ? 'oidc' : credential.type });
     return { csrfToken: record.csrfToken, expiresAt };
   }
 
@@ -87,8 +108,7 @@ export function createConsoleHandler(deps: ConsoleDeps) {
       const s = deps.settings();
       return sendJson(res, 200, {
         oidc: { enabled: deps.oidc !== null, loginUrl: '/console/oidc/login' },
-        // Lifetimes belong to the limits issue; null until the config has them.
-        keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: null, maxLifetime: null },
+        keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: lifetime(s.keys.defaultLifetimeMs), maxLifetime: lifetime(s.keys.maxLifetimeMs) },
         version: deps.version,
       });
     }
@@ -104,7 +124,7 @@ export function createConsoleHandler(deps: ConsoleDeps) {
         throw new AdminError('invalid_input', 'Send {"token": "<admin token or admin key>"}', 'token');
       }
       const { caller, credential } = await deps.check.secret(token, req, 'session');
-      const s = await open(req, res, credential);
+      const s = await open(req, res, caller, credential);
       return sendJson(res, 200, sessionBody(caller, s.csrfToken, s.expiresAt));
     }
     if (method === 'DELETE') {
@@ -116,6 +136,11 @@ export function createConsoleHandler(deps: ConsoleDeps) {
         const sent = req.headers['x-csrf-token'];
         if (!csrfMatches(sent, s.record.csrfToken)) throw new AdminError('csrf_failed', 'Sign-out needs the X-CSRF-Token header the session API gave');
         await deps.sessions.end(value);
+        // Who signed out, as far as it can still be told (the key may have been expired meanwhile).
+        const who = await deps.check.session(s.record.credential, req).catch(() => null);
+        const a = req.socket.remoteAddress;
+        const actor = who?.actor ?? { name: 'console', ...(a === undefined ? {} : { client: a }) };
+        deps.audit.record(actor, 'console.sign_out', who === null ? 'unknown' : who.principal?.id ?? 'admin-token', {});
       }
       res.writeHead(204, { 'cache-control': 'no-store', 'set-cookie': setCookie(SESSION_COOKIE, '', { ...cookieFlags(req), maxAge: 0 }) });
       return void res.end();
@@ -139,8 +164,7 @@ export function createConsoleHandler(deps: ConsoleDeps) {
       const p = await o.complete(cookie(req, LOGIN_COOKIE), url.searchParams, { name: 'oidc', ...(a === undefined ? {} : { client: a }) });
       const credential: SessionCredential = { type: 'principal', principalId: p.id };
       // Refused here (no admin action at all) rather than after landing on an empty console.
-      await deps.check.session(credential, req);
-      await open(req, res, credential);
+      await open(req, res, await deps.check.session(credential, req), credential);
       res.writeHead(302, { location: '/console/', 'cache-control': 'no-store' });
       return void res.end();
     }

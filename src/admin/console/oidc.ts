@@ -30,6 +30,9 @@ function loopback(u: URL): boolean {
   return u.hostname === '127.0.0.1' || u.hostname === '[::1]' || u.hostname === 'localhost';
 }
 
+/** The admin API's principal name rule (v1/schemas.ts). */
+const PRINCIPAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
 const failed = (why: string) => new AdminError('oidc_failed', why);
 
 /**
@@ -52,7 +55,7 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
     ).catch((e: unknown) => {
       discovered = null;
       deps.logger.warn({ issuer: cfg.issuer, err: e instanceof Error ? e.message : String(e) }, 'OIDC discovery failed');
-      throw new AdminError('store_unavailable', 'The OpenID Connect provider could not be reached; try again');
+      throw new AdminError('oidc_unavailable', 'The OpenID Connect provider could not be reached (discovery failed); try again');
     });
     return discovered;
   }
@@ -69,9 +72,16 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
       return found;
     }
     if (!cfg.createUsers) throw failed(`No user principal for ${cfg.claim} "${value}"; an administrator must create it first`);
+    // Principal names are header-safe (schemas.ts). Matched by name, the claim must be one;
+    // matched in metadata, the name is only a label and is made safe.
+    let name = value;
+    if (!PRINCIPAL_NAME.test(value)) {
+      if (f.type === 'name') throw failed(`${cfg.claim} "${value}" cannot be a principal name; match it in metadata (console.oidc.principalField: metadata.<field>)`);
+      name = value.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9._@-]/g, '-').slice(0, 128) || 'oidc-user';
+    }
     try {
       return await deps.create({
-        name: value, kind: 'user', roles: cfg.defaultRole === '' ? [] : [cfg.defaultRole],
+        name, kind: 'user', roles: cfg.defaultRole === '' ? [] : [cfg.defaultRole],
         ...(f.type === 'metadata' ? { metadata: { [f.field]: value } } : {}),
       }, actor);
     } catch (e) {
@@ -110,19 +120,23 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
       const config = await configuration();
       const current = new URL(cfg.redirectUri);
       current.search = query.toString();
-      let claims: client.IDToken | undefined;
+      let claims: Record<string, unknown> & { sub: string };
       try {
         const tokens = await client.authorizationCodeGrant(config, current, {
           pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
         }, { redirect_uri: cfg.redirectUri });
-        claims = tokens.claims();
+        const id = tokens.claims();
+        if (id === undefined) throw new Error('the provider returned no ID token');
+        claims = id;
+        // Providers that follow OIDC Core §5.4 strictly put scope-requested claims (email) in
+        // UserInfo rather than the ID token; ask there, for the same subject only.
+        if (cfg.claim === 'email' && id['email'] === undefined) claims = { ...(await client.fetchUserInfo(config, tokens.access_token, id.sub)), sub: id.sub };
       } catch (e) {
         // The provider's own words (access_denied, invalid_grant, a state mismatch) help; no token material is in them.
         const why = e instanceof Error ? e.message : String(e);
         deps.logger.info({ reason: why }, 'OIDC sign-in refused');
         throw failed(`The sign-in could not be verified: ${why}`);
       }
-      if (claims === undefined) throw failed('The provider returned no ID token');
       let value: unknown;
       if (cfg.claim === 'email') {
         if (claims['email_verified'] !== true) throw failed('The provider does not say this email address is verified');

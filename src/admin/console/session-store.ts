@@ -18,46 +18,64 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
-export function createSessionStore(store: StoreTarget, now: () => number = Date.now): SessionStore {
-  return isRedis(store) ? redisSessions(openSideConnection(store), store.prefix) : memorySessions(now);
+export interface SessionStoreOptions {
+  /** @default Date.now */
+  now?: () => number;
+  /** Embedded store: entries per namespace. @default 100_000 */
+  memoryMax?: number;
 }
 
-/** Bounded so a flood of sign-ins (each needs a valid credential, but still) cannot grow memory without end. */
+export function createSessionStore(store: StoreTarget, opts: SessionStoreOptions = {}): SessionStore {
+  return isRedis(store) ? redisSessions(openSideConnection(store), store.prefix) : memorySessions(opts.now ?? Date.now, opts.memoryMax ?? MEMORY_MAX);
+}
+
+/**
+ * Entries per namespace. Bounded so a flood cannot grow memory without end, and per namespace so
+ * a flood of unauthenticated login starts (`oidc`) can only evict other login starts, never a
+ * signed-in session.
+ */
 const MEMORY_MAX = 100_000;
 
-function memorySessions(now: () => number): SessionStore {
-  const entries = new Map<string, { value: string; until: number }>();
-  const live = (k: string) => {
-    const e = entries.get(k);
+function memorySessions(now: () => number, max: number): SessionStore {
+  const spaces = new Map<string, Map<string, { value: string; until: number }>>();
+  const space = (ns: string) => {
+    let m = spaces.get(ns);
+    if (m === undefined) spaces.set(ns, (m = new Map()));
+    return m;
+  };
+  const live = (m: Map<string, { value: string; until: number }>, id: string) => {
+    const e = m.get(id);
     if (e === undefined) return null;
     if (e.until <= now()) {
-      entries.delete(k);
+      m.delete(id);
       return null;
     }
     return e;
   };
   return {
     backend: 'memory',
-    get: async (ns, id) => live(`${ns}:${id}`)?.value ?? null,
+    get: async (ns, id) => live(space(ns), id)?.value ?? null,
     async put(ns, id, value, ttlMs) {
-      if (entries.size >= MEMORY_MAX) {
-        for (const k of entries.keys()) live(k);
-        // Still full of live entries: drop the oldest (Map keeps insertion order).
-        if (entries.size >= MEMORY_MAX) entries.delete(entries.keys().next().value as string);
+      const m = space(ns);
+      if (m.size >= max) {
+        for (const k of m.keys()) live(m, k);
+        // Still full of live entries: drop the oldest (a Map keeps insertion order).
+        if (m.size >= max) m.delete(m.keys().next().value as string);
       }
-      entries.delete(`${ns}:${id}`);
-      entries.set(`${ns}:${id}`, { value, until: now() + ttlMs });
+      m.delete(id);
+      m.set(id, { value, until: now() + ttlMs });
     },
     async take(ns, id) {
-      const e = live(`${ns}:${id}`);
-      entries.delete(`${ns}:${id}`);
+      const m = space(ns);
+      const e = live(m, id);
+      m.delete(id);
       return e?.value ?? null;
     },
     async delete(ns, id) {
-      entries.delete(`${ns}:${id}`);
+      space(ns).delete(id);
     },
     async close() {
-      entries.clear();
+      spaces.clear();
     },
   };
 }

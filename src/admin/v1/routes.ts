@@ -52,8 +52,8 @@ export interface QueryParam {
 }
 
 /** `{ items, nextCursor }` from a lifecycle page. */
-function paged<T, V>(page: { items: T[]; last: string | null }, view: (item: T) => V): { items: V[]; nextCursor: string | null } {
-  return { items: page.items.map(view), nextCursor: page.last === null ? null : encodeCursor(page.last) };
+function paged<T, V>(page: { items: T[]; last: string | null }, view: (item: T, index: number) => V): { items: V[]; nextCursor: string | null } {
+  return { items: page.items.map((item, i) => view(item, i)), nextCursor: page.last === null ? null : encodeCursor(page.last) };
 }
 
 function keyView(k: KeyRecord) {
@@ -68,10 +68,25 @@ function lifetimeOf(value: unknown, field: string): number | undefined {
   return value === undefined ? undefined : parseLifetime(value as string | number, field);
 }
 
+/** Each listed key's quota state, its principal read once per principal. */
+async function quotaOf(lc: Lifecycle, keys: KeyRecord[], left: NonNullable<Parameters<typeof adminRoutes>[2]>) {
+  const principals = new Map<string, Promise<PrincipalRecord | null>>();
+  const principal = (id: string) => {
+    let p = principals.get(id);
+    if (p === undefined) principals.set(id, (p = lc.principals.get(id).catch(() => null)));
+    return p;
+  };
+  return Promise.all(keys.map(async (k) => left(k, await principal(k.principalId))));
+}
+
 const ONCE = 'This secret is shown once. keygate stores only its hash; store it now.';
 
 /** The admin API, one entry per operation: dispatch and the OpenAPI document both read this list. */
-export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'>): AdminRoute[] {
+export function adminRoutes(
+  lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'>,
+  /** What is left of a key's own quota (src/admin/v1/limit-routes.ts). */
+  quotaLeft?: (k: KeyRecord, p: PrincipalRecord | null) => Promise<{ remaining: number; resetsAt: string | null } | null>,
+): AdminRoute[] {
   return [
     { method: 'GET', path: '/v1/principals', summary: 'List principals, a page at a time (in id order)', ok: { status: 200, schema: { page: 'Principal' } },
       query: PAGE_QUERY,
@@ -116,7 +131,8 @@ export function adminRoutes(lc: Lifecycle, usage?: Pick<UsageCounter, 'sevenDay'
         }, parsePageQuery(c.query));
         // 7-day request counts: null when unknown (usage store unreachable), never a made-up 0.
         const week = usage === undefined ? new Map<string, number>() : await usage.sevenDay(page.items.map((k) => k.id));
-        return paged(page, (k) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null }));
+        const left = quotaLeft === undefined ? [] : await quotaOf(lc, page.items, quotaLeft);
+        return paged(page, (k, i) => ({ ...keyView(k), requests7d: week.get(k.id) ?? null, ...(quotaLeft === undefined ? {} : { quotaLeft: left[i] ?? null }) }));
       } },
     { method: 'POST', path: '/v1/keys', summary: 'Issue a key; the response carries its secret, once', body: 'KeyCreate', ok: { status: 201, schema: 'KeyWithSecret' },
       refuses: ['not_found', 'read_only', 'key_limit_reached', 'conflict', 'key_lifetime_exceeded', 'key_expiry_required', 'scopes_not_held'],

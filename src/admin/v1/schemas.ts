@@ -5,6 +5,7 @@
 import { auditSchemas } from './audit-routes.ts';
 import { ADMIN_ERRORS } from '../../lifecycle/errors.ts';
 import { webhookSchemas } from './webhook-routes.ts';
+import { limitSchemas } from './limit-routes.ts';
 
 const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$', description: 'Unique name; header-safe characters only' };
 const text = { type: 'string', maxLength: 512, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
@@ -97,6 +98,9 @@ export const schemas = {
       scopes: { type: 'array', items: { type: 'string' } }, type: keyType,
       rotatedFrom: { type: 'string' }, rotatedTo: { type: 'string' }, status: keyStatus,
       requests7d: { type: ['integer', 'null'], minimum: 0, description: 'Lists only: requests over the last 7 UTC days, today included; null when the usage store cannot be read' },
+      limit: { description: 'Rate-limit override set through the admin API (docs/limits.md)' },
+      quota: { type: 'object', description: 'Quota override set through the admin API (docs/limits.md)' },
+      quotaLeft: { type: ['object', 'null'], description: 'Lists only: what is left of the key\'s own quota this period (remaining, resetsAt); null when it has none or the store cannot be read' },
     },
   },
   KeyWithSecret: {
@@ -122,6 +126,7 @@ export const schemas = {
   },
   ...auditSchemas,
   ...webhookSchemas,
+  ...limitSchemas,
 } as const;
 
 export type SchemaName = keyof typeof schemas;

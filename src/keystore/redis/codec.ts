@@ -14,12 +14,13 @@ type Schema<T> = { readonly [K in keyof Required<T>]: FieldKind };
 
 const PRINCIPAL: Schema<PrincipalRecord> = {
   id: 'string', name: 'string', kind: 'string', roles: 'json', groups: 'json', org: 'string',
-  disabled: 'bool', createdAt: 'date', metadata: 'json', source: 'string',
+  disabled: 'bool', createdAt: 'date', metadata: 'json', source: 'string', limit: 'json', quota: 'json',
 };
 const KEY: Schema<KeyRecord> = {
   id: 'string', principalId: 'string', name: 'string', purpose: 'string', prefix: 'string',
   hash: 'string', createdAt: 'date', createdBy: 'string', expiresAt: 'date', lastUsedAt: 'date',
   revokedAt: 'date', scopes: 'json', type: 'string', rotatedFrom: 'string', rotatedTo: 'string',
+  limit: 'json', quota: 'json',
 };
 const GROUP: Schema<GroupRecord> = { name: 'string', roles: 'json', resources: 'json', createdAt: 'date' };
 
@@ -28,8 +29,8 @@ const KEY_REQUIRED = ['id', 'principalId', 'hash', 'createdAt', 'type'] as const
 const GROUP_REQUIRED = ['name', 'roles', 'resources', 'createdAt'] as const;
 
 /** Only these may change through a patch; anything else a caller smuggles in is ignored. */
-const PRINCIPAL_PATCHABLE = ['roles', 'groups', 'metadata', 'disabled', 'org'] as const satisfies readonly (keyof PrincipalPatch)[];
-const KEY_PATCHABLE = ['name', 'purpose', 'expiresAt', 'revokedAt', 'scopes', 'rotatedTo'] as const satisfies readonly (keyof KeyPatch)[];
+const PRINCIPAL_PATCHABLE = ['roles', 'groups', 'metadata', 'disabled', 'org', 'limit', 'quota'] as const satisfies readonly (keyof PrincipalPatch)[];
+const KEY_PATCHABLE = ['name', 'purpose', 'expiresAt', 'revokedAt', 'scopes', 'rotatedTo', 'limit', 'quota'] as const satisfies readonly (keyof KeyPatch)[];
 
 /** A stored record could not be read back: corrupt or written by an incompatible version. */
 export class RecordDecodeError extends Error {

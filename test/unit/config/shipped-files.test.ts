@@ -114,7 +114,7 @@ describe('config/keygate.schema.json', () => {
     const open = objects(schema).filter(([, s]) => s.additionalProperties !== false && typeof s.additionalProperties !== 'object');
     expect(open.map(([p]) => p)).toEqual([]);
     const maps = objects(schema).filter(([, s]) => typeof s.additionalProperties === 'object').map(([p]) => p);
-    expect(maps).toEqual(['.roles', '.orgs', '.upstreams']);
+    expect(maps).toEqual(['.roles', '.limits', '.orgs', '.upstreams']);
   });
 
   it('has defaults that its own rules accept', () => {

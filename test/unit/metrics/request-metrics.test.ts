@@ -32,7 +32,7 @@ function landedObserve(m: Metrics, hrtime: () => bigint) {
       child<C>('a', () => m.auth.labels(route, credential, result), route, credential, result).inc();
       child<H>('ad', () => m.authDuration.labels(credential), credential).observe(Number(ctx.authNs) / 1e9);
     }
-    if (ctx.upstreamStart !== null && ctx.match !== null) {
+    if (ctx.upstreamStart !== null && ctx.match?.upstream != null) {
       const up = ctx.match.upstream.name;
       child<H>('u', () => m.upstreamDuration.labels(up), up).observe(Number(hrtime() - ctx.upstreamStart) / 1e9);
     }

@@ -92,7 +92,7 @@ describe('compileRoutes: first match in file order', () => {
   it.each(cases)('%s %s %s → %s', (method, host, path, name, params) => {
     const m = router.match(method, host, path);
     expect(m?.route.name).toBe(name);
-    expect(m?.upstream.name).toBe(name === 'catchall' ? 'web' : 'app');
+    expect(m?.upstream?.name).toBe(name === 'catchall' ? 'web' : 'app');
     expect({ ...m?.params }).toEqual(params);
   });
 

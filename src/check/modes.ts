@@ -1,0 +1,28 @@
+import type { GatewayConfig, RouteConfig } from '../config/types.ts';
+
+/** Where a route can be served: the proxy, or one of the check listener's shapes. */
+export type ServingMode = 'proxy' | 'nginx' | 'forward' | 'envoy-http' | 'envoy-grpc';
+
+/**
+ * The modes that can serve a route (`keygate check-config`): the proxy when it has an upstream;
+ * the check shapes when `check` is on, except that a route reading `body` credentials is
+ * refused by the shapes that never carry the body (nginx `auth_request`, Traefik, Caddy).
+ */
+export function servingModes(route: RouteConfig, config: GatewayConfig): ServingMode[] {
+  const out: ServingMode[] = [];
+  if (route.upstream !== null) out.push('proxy');
+  const check = config.check;
+  if (!check.enabled) return out;
+  if (route.public || !route.accepts.has('body')) out.push('nginx', 'forward');
+  out.push('envoy-http');
+  if (check.grpcPort !== null) out.push('envoy-grpc');
+  return out;
+}
+
+/** One line on the check listener for the text summary; null when it is off. */
+export function checkSummary(config: GatewayConfig): string | null {
+  const c = config.check;
+  if (!c.enabled) return null;
+  const grpc = c.grpcPort === null ? '' : `   gRPC ${c.host}:${c.grpcPort}`;
+  return `check      ${c.host}:${c.port} (/check, Envoy HTTP under ${c.pathPrefix}/)${grpc}   trusted ${c.trustedClients.join(', ')}`;
+}
