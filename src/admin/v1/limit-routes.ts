@@ -173,6 +173,7 @@ export function limitRoutes(deps: LimitRouteDeps): AdminRoute[] {
     { method: 'GET', path: '/v1/principals/{id}/limits', summary: 'The principal\'s limit in force, its overrides, and its and its org\'s quotas', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => principalLimits(await principalOf(id(c))) },
     { method: 'PATCH', path: '/v1/principals/{id}/limits', summary: 'Override the principal\'s limit or quota (null: back to the config\'s); every key of it follows', body: 'LimitsUpdate', ok: { status: 200, schema: 'Limits' },
+      refuses: ['read_only'],
       handle: async (c) => principalLimits(await lc.principals.update(id(c), overridePatch(c, deps.config()), c.actor)) },
     { method: 'POST', path: '/v1/principals/{id}/quota/reset', summary: 'Set what is left of the principal\'s quota this period (default: all of it)', body: 'QuotaReset', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => {
