@@ -221,7 +221,6 @@ export function createLifecycle(deps: LifecycleDeps) {
 
   const principals = {
     get: (ref: string) => guard(() => principal(ref)),
-    list: () => guard(() => store.listPrincipals()),
     page: (page: ListPage) => guard(async (): Promise<Page<PrincipalRecord>> => {
       const got = await store.listPrincipalsPage(page);
       return { items: got.items, last: got.more ? (got.items.at(-1)?.id ?? null) : null };
@@ -294,21 +293,11 @@ export function createLifecycle(deps: LifecycleDeps) {
   const keys = {
     get: (id: string) => guard(() => key(id)),
     /**
-     * `unusedForMs`: keys idle that long — last used before `now − unusedForMs`, or never used and
-     * created before it (a key issued yesterday is not "unused for 30 days"). Last use is
-     * recorded at most once a minute per key and flushed every few seconds (keystore/last-used.ts).
-     */
-    list: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }) => guard(async () => {
-      const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
-      const all = await store.listKeys(principalId === undefined ? {} : { principalId });
-      const t = now();
-      const since = filter.unusedForMs === undefined ? null : t.getTime() - filter.unusedForMs;
-      return all.filter((k) => (filter.status === undefined || keyStatus(k, t) === filter.status)
-        && (since === null || (k.lastUsedAt ?? k.createdAt).getTime() < since));
-    }),
-    /**
-     * A page of keys in id order. With a status filter the store is read page after page until
-     * `limit` keys match or it runs out, so a page is short only at the end.
+     * A page of keys in id order. With a filter the store is read page after page until `limit`
+     * keys match or it runs out, so a page is short only at the end. `unusedForMs`: keys idle that
+     * long — last used before `now − unusedForMs`, or never used and created before it (a key
+     * issued yesterday is not "unused for 30 days"). Last use is recorded at most once a minute
+     * per key and flushed every few seconds (keystore/last-used.ts).
      */
     page: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
       const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;

@@ -91,6 +91,34 @@ describe('the served OpenAPI document', () => {
     expect(examples).toBeGreaterThan(100);
   });
 
+  it('success responses of the record operations carry an example valid against their schema (strictly)', () => {
+    const strict = (x: unknown): unknown => {
+      if (Array.isArray(x)) return x.map(strict);
+      if (typeof x !== 'object' || x === null) return x;
+      const o: Rec = Object.fromEntries(Object.entries(x).map(([k, v]) => [k, k === 'examples' ? v : strict(v)]));
+      if (o['properties'] !== undefined && o['additionalProperties'] === undefined) o['additionalProperties'] = false;
+      return o;
+    };
+    const ajv = new Ajv2020({ strict: false });
+    for (const [name, re] of Object.entries(FORMATS)) ajv.addFormat(name, re);
+    for (const [name, s] of Object.entries(doc.components.schemas)) ajv.addSchema(strict(s) as Rec, `#/components/schemas/${name}`);
+    let checked = 0;
+    for (const [method, path, op] of operations()) {
+      for (const [status, res] of Object.entries(op.responses)) {
+        const json = res.content?.['application/json'];
+        if (Number(status) >= 400 || json === undefined) continue;
+        const ex = json.examples?.['example'];
+        const target = String(json.schema['$ref'] ?? '').split('/').pop() ?? '';
+        if (/^(Principal|Key|KeyWithSecret|Group|KeyUsage)(Page|List)?$/.test(target)) expect(ex, `${method} ${path} ${status} has an example`).toBeDefined();
+        if (ex === undefined) continue;
+        const validate = ajv.getSchema(`#/components/schemas/${target}`);
+        expect(validate?.(ex.value), `${method} ${path} ${status}: ${JSON.stringify(validate?.errors)}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
   it('error codes are an enum of the stable admin codes', () => {
     expect(doc.components.schemas['Error']).toMatchObject({ properties: { error: { properties: { code: { enum: Object.keys(ADMIN_ERRORS) } } } } });
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { FORMATS } from '../../src/admin/v1/formats.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -47,6 +48,7 @@ routes:
   appUrl = `${gw.url}/api/applications/1/x`;
   doc = (await call<OpenApi>('GET', '/v1/openapi.json')).body;
   ajv = new Ajv2020({ strict: false });
+  for (const [name, re] of Object.entries(FORMATS)) ajv.addFormat(name, re);
   for (const [name, s] of Object.entries(doc.components.schemas)) ajv.addSchema(s, `#/components/schemas/${name}`);
 });
 afterAll(async () => {

@@ -101,6 +101,13 @@ describe('GET /v1/keys pages', () => {
     expect(items).toHaveLength(15);
   });
 
+  it('unusedFor filters across pages too', async () => {
+    // The 30 keys were created a minute ago and never used.
+    const idle = (await everyPage('/v1/keys?principal=p_0007&unusedFor=30s&limit=8')).flatMap((p) => p.items);
+    expect(idle).toHaveLength(30);
+    expect(await everyPage('/v1/keys?principal=p_0007&unusedFor=1d&limit=8')).toEqual([{ items: [], nextCursor: null }]);
+  });
+
   it('every key of every principal, by id', async () => {
     const items = (await everyPage('/v1/keys?limit=7')).flatMap((p) => p.items);
     expect(items.map((k) => k['id'])).toEqual(Array.from({ length: 30 }, (_, i) => `key_${String(i).padStart(2, '0')}`));

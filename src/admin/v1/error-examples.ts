@@ -31,7 +31,10 @@ export function exampleError(code: AdminErrorCode, route: AdminRoute, action: st
     case 'key_pair_secret_not_credential': return new AdminError(code, 'A key pair secret is not a credential; exchange it for a short-lived token');
     case 'forbidden': return new AdminError('forbidden', `Missing admin permission: ${action} (a key's scopes narrow its principal's roles)`);
     case 'not_found': return new AdminError('not_found', `No ${rec.type} "${rec.id}"`);
-    case 'conflict': return new AdminError('conflict', route.method === 'POST' && !route.path.includes('{') ? `${rec.type} ${rec.id}: duplicate` : `${rec.name} "${rec.id}" is expired; it cannot change`);
+    case 'conflict':
+      if (route.path.endsWith('/rotate')) return new AdminError(code, `Key "${rec.id}" is not active and cannot be rotated`);
+      if (route.method === 'PATCH' && route.path === '/v1/keys/{id}') return new AdminError(code, `Key "${rec.id}" is expired; its expiry cannot change`);
+      return new AdminError(code, `${rec.type} ${rec.id}: duplicate`);
     case 'key_limit_reached': return new AdminError(code, 'A principal may hold at most 10 live keys');
     case 'read_only': return new AdminError(code, 'Principal "ci-bot" is declared in the config file; change it there');
     case 'payload_too_large': return new AdminError(code, 'Request bodies are limited to 65536 bytes');

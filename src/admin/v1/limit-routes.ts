@@ -40,6 +40,17 @@ export const limitSchemas = {
       },
     },
   },
+  LimitOverride: {
+    description: 'A rate-limit override: a policy name from `limits`, or a policy of its own',
+    oneOf: [
+      { type: 'string' },
+      { type: 'object', required: ['rate'], properties: { rate: { type: 'string' }, burst: { type: 'integer', minimum: 1 }, per: { enum: ['key', 'principal', 'org'] } } },
+    ],
+  },
+  QuotaOverride: {
+    type: 'object', required: ['requests', 'period'],
+    properties: { requests: { type: 'integer', minimum: 1 }, period: { enum: ['day', 'month', 'none'] } },
+  },
   QuotaReset: {
     type: 'object', additionalProperties: false,
     properties: { remaining: { type: 'integer', minimum: 0, maximum: 1000000000000, description: 'What is left this period (default: the full quota)' } },
@@ -55,8 +66,21 @@ export const limitSchemas = {
   Limits: {
     type: 'object', required: ['limit', 'quotas'],
     properties: {
-      override: { type: 'object', description: 'What the admin API set (limit, quota); absent fields: none' },
-      limit: { type: ['object', 'null'], description: 'The caller limit in force: policy name, rate, burst, per and where it comes from' },
+      override: {
+        type: 'object', description: 'What the admin API set; an absent field: none',
+        properties: { limit: { $ref: '#/components/schemas/LimitOverride' }, quota: { $ref: '#/components/schemas/QuotaOverride' } },
+      },
+      limit: {
+        type: ['object', 'null'], description: 'The caller limit in force, and where it comes from; null: none applies',
+        required: ['policy', 'rate', 'burst', 'per', 'source'],
+        properties: {
+          policy: { type: 'string', description: 'A policy name from `limits`, or `override` for a policy of its own' },
+          rate: { type: 'string', pattern: '^[1-9][0-9]*/(s|m|h|d)$' },
+          burst: { type: ['integer', 'null'], minimum: 1 },
+          per: { enum: ['key', 'principal', 'org'] },
+          source: { enum: ['key override', 'key (config)', 'principal override', 'principal (config)', 'role'] },
+        },
+      },
       quotas: { type: 'array', items: { $ref: '#/components/schemas/QuotaState' } },
     },
   },
@@ -173,6 +197,7 @@ export function limitRoutes(deps: LimitRouteDeps): AdminRoute[] {
     { method: 'GET', path: '/v1/principals/{id}/limits', summary: 'The principal\'s limit in force, its overrides, and its and its org\'s quotas', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => principalLimits(await principalOf(id(c))) },
     { method: 'PATCH', path: '/v1/principals/{id}/limits', summary: 'Override the principal\'s limit or quota (null: back to the config\'s); every key of it follows', body: 'LimitsUpdate', ok: { status: 200, schema: 'Limits' },
+      refuses: ['read_only'],
       handle: async (c) => principalLimits(await lc.principals.update(id(c), overridePatch(c, deps.config()), c.actor)) },
     { method: 'POST', path: '/v1/principals/{id}/quota/reset', summary: 'Set what is left of the principal\'s quota this period (default: all of it)', body: 'QuotaReset', ok: { status: 200, schema: 'Limits' },
       handle: async (c) => {

@@ -3,6 +3,7 @@ import type { AdminRoute } from './routes.ts';
 import { adminActionOf } from '../permissions.ts';
 import { ADMIN_ERRORS, type AdminErrorCode } from '../../lifecycle/errors.ts';
 import { exampleBody } from './error-examples.ts';
+import { LIST_ITEM_EXAMPLES, SUCCESS_EXAMPLES } from './success-examples.ts';
 import { SESSION_COOKIE } from '../console/cookies.ts';
 
 /**
@@ -84,6 +85,16 @@ function okSchemaName(r: AdminRoute): string | null {
   return 'list' in s ? `${s.list}List` : `${s.page}Page`;
 }
 
+function okExample(r: AdminRoute): unknown {
+  const s = r.ok.schema;
+  if (s === null) return undefined;
+  if (typeof s !== 'object') return SUCCESS_EXAMPLES[s];
+  const name = 'list' in s ? s.list : s.page;
+  const item = LIST_ITEM_EXAMPLES[name] ?? SUCCESS_EXAMPLES[name];
+  if (item === undefined) return undefined;
+  return 'list' in s ? { items: [item] } : { items: [item], nextCursor: 'a2V5XzRmVDl4MFFhMUxtMlpwN1ljM1ZiOE53' };
+}
+
 /** The OpenAPI 3.1 document of the admin API, generated from the route table that serves it. */
 export function openApiDocument(routes: AdminRoute[], version: string): object {
   const paths: Record<string, Record<string, object>> = {};
@@ -94,8 +105,12 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
       ...(typeof q === 'string' ? { description: q, schema: { type: 'string' } } : { description: q.description, schema: q.schema }),
     }));
     const okName = okSchemaName(r);
+    const example = okExample(r);
     const okContent = okName === null ? undefined
-      : { 'application/json': { schema: ref(okName) }, ...Object.fromEntries((r.produces ?? []).map((t) => [t, { schema: { type: 'string' } }])) };
+      : {
+        'application/json': { schema: ref(okName), ...(example === undefined ? {} : { examples: { example: { value: example } } }) },
+        ...Object.fromEntries((r.produces ?? []).map((t) => [t, { schema: { type: 'string' } }])),
+      };
     const responses: Record<string, object> = {
       [String(r.ok.status)]: { description: 'Success', ...(okContent === undefined ? {} : { content: okContent }) },
     };

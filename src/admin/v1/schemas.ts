@@ -98,9 +98,13 @@ export const schemas = {
       scopes: { type: 'array', items: { type: 'string' } }, type: keyType,
       rotatedFrom: { type: 'string' }, rotatedTo: { type: 'string' }, status: keyStatus,
       requests7d: { type: ['integer', 'null'], minimum: 0, description: 'Lists only: requests over the last 7 UTC days, today included; null when the usage store cannot be read' },
-      limit: { description: 'Rate-limit override set through the admin API (docs/limits.md)' },
-      quota: { type: 'object', description: 'Quota override set through the admin API (docs/limits.md)' },
-      quotaLeft: { type: ['object', 'null'], description: 'Lists only: what is left of the key\'s own quota this period (remaining, resetsAt); null when it has none or the store cannot be read' },
+      limit: { $ref: '#/components/schemas/LimitOverride', description: 'Rate-limit override set through the admin API (docs/limits.md)' },
+      quota: { $ref: '#/components/schemas/QuotaOverride', description: 'Quota override set through the admin API (docs/limits.md)' },
+      quotaLeft: {
+        type: ['object', 'null'], description: 'Lists only: what is left of the key\'s own quota this period; null when it has none or the store cannot be read',
+        required: ['remaining', 'resetsAt'],
+        properties: { remaining: { type: 'integer', minimum: 0 }, resetsAt: { type: ['string', 'null'], format: 'date-time' } },
+      },
     },
   },
   KeyWithSecret: {
