@@ -48,6 +48,7 @@ roles:
   calm: { actions: [application:view], limit: roomy }
 routes:
   - { name: app, path: "/api/*", upstream: app, action: application:view }
+  - { name: fresh, path: "/fresh/*", upstream: app, action: application:view, limit: fleet }
 principals:
   - { name: flooder, kind: service, roles: [flooder], keys: [{ id: flooder-1, hash: "${flood.hash}" }] }
   - { name: calm, kind: service, roles: [calm], keys: [{ id: calm-1, hash: "${calm.hash}" }] }
@@ -184,9 +185,9 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
       for (let i = 0; i < 80; i++) codes.push(await get());
       expect(codes.every((c) => c === 200)).toBe(true);
       during = seen;
-      // The filter below does see leases: the flood principal's bucket on this replica went idle
-      // and was forgotten, so its next request takes a lease, in view of MONITOR.
-      const res = await request(`${b.url}/api/after`, { headers: { authorization: `Bearer ${flood.secret}` } });
+      // The filter below does see leases: a route limit this principal never used is a new
+      // bucket, whose first lease happens in view of MONITOR.
+      const res = await request(`${b.url}/fresh/x`, { headers: { authorization: `Bearer ${calm.secret}` } });
       await res.body.dump();
       for (let i = 0; i < 50 && !seen.slice(during.length).includes(':limits:r:'); i++) await new Promise((r) => setTimeout(r, 20));
     } finally {
