@@ -45,6 +45,12 @@ export interface Limiter {
   replicas(): number;
   /** Buckets held, by kind (a gauge). */
   sizes(): { rate: number; quota: number };
+  /**
+   * Quota counters this replica holds, by scope and state: `exhausted` (nothing left), `low`
+   * (under 10% left) or `ok`, as last heard from the store. Bounded labels for a gauge, where
+   * the remaining count itself would need a key id or principal name as label.
+   */
+  quotaStates(): Map<string, number>;
   /** Gives every unspent lease back, then closes the backend. */
   close(): Promise<void>;
 }
@@ -196,6 +202,16 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     shared: () => up,
     replicas: () => host.replicas(),
     sizes: () => ({ rate: rates.size, quota: quotas.size }),
+    quotaStates() {
+      const out = new Map<string, number>();
+      for (const b of quotas.values()) {
+        const left = b.remaining();
+        const state = left <= 0 ? 'exhausted' : left < b.quota.requests / 10 ? 'low' : 'ok';
+        const k = `${b.key.slice(0, b.key.indexOf(':'))}|${state}`;
+        out.set(k, (out.get(k) ?? 0) + 1);
+      }
+      return out;
+    },
     async close() {
       clearInterval(beat);
       clearInterval(sweep);

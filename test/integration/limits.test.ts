@@ -123,6 +123,11 @@ for (const [name, store] of [['embedded store', ''], ['Redis store', 'redis']] a
       expect(results[1]?.state).toMatch(/"principal-quota";r=0;t=\d+$/);
       const err = JSON.parse(results[2]?.body ?? '{}').error;
       expect(err.code).toBe('quota_exhausted');
+      // Exported with bounded labels: scope and state, never who.
+      const metrics = await (await request(`${gw.adminUrl}/metrics`)).body.text();
+      expect(metrics).toMatch(/^keygate_quota_counters\{scope="principal",state="exhausted"\} 1$/m);
+      expect(metrics).toMatch(/^keygate_quota_refusals_total\{scope="principal"\} 1$/m);
+      expect(metrics).not.toContain('metered');
       const untilMidnight = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
       expect(Math.abs(Number(results[2]?.retryAfter) - untilMidnight)).toBeLessThan(60);
     });
