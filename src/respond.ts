@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { errorBody, type GatewayError } from './errors.ts';
+import { errorBody, GatewayError } from './errors.ts';
 
 /**
  * Writes an error as JSON. When the request body was not (fully) read, the connection is closed
@@ -37,4 +37,13 @@ export function sendErrorOnSocket(socket: Socket, err: GatewayError, requestId: 
   if (requestId !== '') head += `x-request-id: ${requestId}\r\n`;
   for (const [k, v] of Object.entries(err.headers ?? {})) head += `${k}: ${v}\r\n`;
   socket.end(`${head}connection: close\r\n\r\n${body}`);
+}
+
+/** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
+export function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return new GatewayError('request_timeout');
+    case 'HPE_HEADER_OVERFLOW': return new GatewayError('headers_too_large');
+    default: return new GatewayError('invalid_request', 'Malformed HTTP request');
+  }
 }

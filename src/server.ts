@@ -18,8 +18,8 @@ import { createRequestMetrics } from './metrics/request-metrics.ts';
 import { UpstreamPools } from './proxy/pools.ts';
 import { createWebSocketProxy } from './proxy/websocket.ts';
 import { createWebSocketSessions } from './proxy/websocket-sessions.ts';
-import { GatewayError, toGatewayError } from './errors.ts';
-import { sendErrorOnSocket } from './respond.ts';
+import { toGatewayError } from './errors.ts';
+import { clientErrorFor, sendErrorOnSocket } from './respond.ts';
 import { createAdminServer } from './admin/server.ts';
 import { createAdminAuth, createCredentialCheck } from './admin/auth.ts';
 import { createConsole } from './admin/console/create.ts';
@@ -74,15 +74,6 @@ export interface StartOptions {
   metrics?: Metrics;
   /** Tests: the console's built files from elsewhere. @default dist/console at the package root */
   consoleAssets?: string;
-}
-
-/** Parser-level rejections (framing, size, slowness) → the same JSON errors, then close. */
-function clientErrorFor(err: NodeJS.ErrnoException): GatewayError {
-  switch (err.code) {
-    case 'ERR_HTTP_REQUEST_TIMEOUT': return new GatewayError('request_timeout');
-    case 'HPE_HEADER_OVERFLOW': return new GatewayError('headers_too_large');
-    default: return new GatewayError('invalid_request', 'Malformed HTTP request');
-  }
 }
 
 /** RFC 6455 §4.1: a GET whose Upgrade is exactly `websocket` (any case). */

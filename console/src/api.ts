@@ -36,10 +36,35 @@ export interface Key {
   rotatedTo?: string;
   status: KeyStatus;
   requests7d?: number | null;
-  /** Rate limit and quota (the limits issue): shown when the server sends them. */
+  /** Rate-limit override set through the admin API (a policy name or `{ rate, burst, per }`). */
   limit?: unknown;
-  limits?: unknown;
+  /** Quota override (`{ requests, period }`). */
   quota?: unknown;
+  /** Lists only: what is left of the key's own quota; null when it has none or it is unknown. */
+  quotaLeft?: { remaining: number; resetsAt: string | null } | null;
+}
+
+export interface QuotaState {
+  scope: 'key' | 'principal' | 'org';
+  name: string;
+  requests: number;
+  period: 'day' | 'month' | 'none';
+  used: number;
+  remaining: number;
+  resetsAt: string | null;
+}
+
+/** `GET /v1/keys/{id}/limits` and `/v1/principals/{id}/limits`: what is in force. */
+export interface Limits {
+  override?: { limit?: unknown; quota?: unknown };
+  limit: { policy: string; rate: string; burst: number | null; per: string; source: string } | null;
+  quotas: QuotaState[];
+}
+
+/** A page of a listing (`limit` / `cursor`, the shipping issue's pagination). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
 }
 
 export interface KeyWithSecret {
@@ -148,6 +173,9 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return json as T;
 }
 
+/** The largest page the admin API serves (admin/v1/pagination.ts MAX_LIMIT). */
+const PAGE_MAX = 1000;
+
 /** `encodeURIComponent` for path segments: ids and names come from users. */
 const seg = encodeURIComponent;
 
@@ -183,7 +211,8 @@ export const api = {
     }
   },
 
-  principals: async (): Promise<Principal[]> => (await call<{ items: Principal[] }>('GET', '/v1/principals')).items,
+  /** A page of principals, the largest the API gives (1,000), in id order. */
+  principals: (cursor?: string) => call<Page<Principal>>('GET', `/v1/principals${qs({ limit: String(PAGE_MAX), cursor })}`),
   principal: (id: string) => call<Principal>('GET', `/v1/principals/${seg(id)}`),
   createPrincipal: (p: { name: string; kind: 'user' | 'service'; roles?: string[]; groups?: string[]; org?: string }) =>
     call<Principal>('POST', '/v1/principals', p),
@@ -192,7 +221,18 @@ export const api = {
   setDisabled: (id: string, disabled: boolean) =>
     call<Principal>('POST', `/v1/principals/${seg(id)}/${disabled ? 'disable' : 'enable'}`),
 
-  keys: async (principal: string): Promise<Key[]> => (await call<{ items: Key[] }>('GET', `/v1/keys${qs({ principal })}`)).items,
+  /** All keys of a principal, every page: a principal holds few (`keys.maxPerPrincipal` live ones). */
+  async keys(principal: string): Promise<Key[]> {
+    const all: Key[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await call<Page<Key>>('GET', `/v1/keys${qs({ principal, limit: String(PAGE_MAX), cursor })}`);
+      all.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return all;
+  },
+  keyLimits: (id: string) => call<Limits>('GET', `/v1/keys/${seg(id)}/limits`),
   key: (id: string) => call<Key>('GET', `/v1/keys/${seg(id)}`),
   createKey: (k: { principal: string; name?: string; purpose?: string; expiresIn?: string; scopes?: string[]; type?: 'api_key' | 'key_pair' }) =>
     call<KeyWithSecret>('POST', '/v1/keys', k),

@@ -37,5 +37,11 @@ export function limitText(value: unknown): string {
 }
 
 export function hasLimits(keys: readonly Key[]): boolean {
-  return keys.some((k) => k.limit !== undefined || k.limits !== undefined || k.quota !== undefined);
+  return keys.some((k) => k.limit !== undefined || k.quota !== undefined || (k.quotaLeft !== undefined && k.quotaLeft !== null));
+}
+
+/** "120 left, resets Dec 5, 2026" from a listing's `quotaLeft`. */
+export function quotaLeftText(q: Key['quotaLeft']): string {
+  if (q === undefined || q === null) return '—';
+  return q.resetsAt === null ? `${q.remaining} left` : `${q.remaining} left, resets ${when(q.resetsAt)}`;
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Generation } from '../generation.ts';
 import { errorBody, GatewayError } from '../errors.ts';
-import { sendError, sendErrorOnSocket } from '../respond.ts';
+import { clientErrorFor, sendError, sendErrorOnSocket } from '../respond.ts';
 import type { CheckDecision, Decider } from './decide.ts';
 import { checkInputOf, envoySentWholeBody, shapeOf } from './shapes.ts';
 
@@ -84,7 +84,17 @@ export function createCheckServer(decider: Decider, current: () => Generation): 
     answer(res, await decider.decide(checkInputOf(shape, req, cfg, body)), shape === 'envoy-http', identityNames(gen));
   }
 
-  const server = createServer({ joinDuplicateHeaders: false, insecureHTTPParser: false }, (req, res) => {
+  // The proxy listener's parser limits and timeouts (server.*): a check request is a request.
+  const s = current().config.server;
+  const server = createServer({
+    maxHeaderSize: s.maxHeaderBytes,
+    headersTimeout: s.headersTimeoutMs,
+    requestTimeout: s.requestTimeoutMs,
+    keepAliveTimeout: s.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(s.headersTimeoutMs, s.requestTimeoutMs || Infinity) / 4))),
+    insecureHTTPParser: false,
+    joinDuplicateHeaders: false,
+  }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       // The decider answers every refusal itself; this is a bug or a broken socket.
       if (!res.headersSent) {
@@ -94,9 +104,11 @@ export function createCheckServer(decider: Decider, current: () => Generation): 
       } else res.destroy(e instanceof Error ? e : undefined);
     });
   });
-  server.on('clientError', (_err: Error, socket: Socket) => {
-    if (!socket.writable) return void socket.destroy();
-    sendErrorOnSocket(socket, new GatewayError('invalid_request', 'Malformed HTTP request'), '');
+  // Node would drop headers past 2000 silently; the front stages count them (431), as on the proxy.
+  server.maxHeadersCount = 0;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    sendErrorOnSocket(socket, clientErrorFor(err), '');
   });
   return server;
 }

@@ -236,12 +236,21 @@ async function groups(c: AdminClient, verb: string, args: string[]): Promise<voi
   }
 }
 
+async function webhooks(c: AdminClient, verb: string, args: string[]): Promise<void> {
+  if (verb !== 'deliveries') throw unknownVerb('webhooks', verb);
+  const { values } = parse(args, { status: { type: 'string' }, webhook: { type: 'string' }, event: { type: 'string' }, limit: { type: 'string' } });
+  const q = new URLSearchParams(defined({ status: values['status'], webhook: values['webhook'], eventId: values['event'], limit: values['limit'] }) as Record<string, string>).toString();
+  const d = (await c.call('GET', `/v1/webhooks/deliveries${q === '' ? '' : `?${q}`}`)) as { items: Row[] };
+  print(values, d, () => table(['id', 'webhook', 'event', 'type', 'status', 'attempts', 'last status', 'last error', 'next attempt', 'created'],
+    d.items.map((r) => [r['id'], r['webhook'], r['eventId'], r['eventType'], r['status'], String(r['attempts']), r['lastStatus'] === null ? '' : String(r['lastStatus']), r['lastError'], r['nextAttemptAt'], r['createdAt']] as string[])));
+}
+
 function unknownVerb(group: keyof typeof VERBS, verb: string): CliUsageError {
   const verbs = Object.keys(VERBS[group]);
   return new CliUsageError(`unknown verb "${group} ${verb}"${didYouMean(verb, verbs)}; ${group} takes ${verbs.join(', ')}`);
 }
 
-const GROUPS = { principals, keys, groups } as const;
+const GROUPS = { principals, keys, groups, webhooks } as const;
 const wantsHelp = (args: string[]): boolean => {
   const end = args.indexOf('--');
   return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');

@@ -50,6 +50,7 @@ export const TOP: Record<string, CommandHelp> = {
   principals: { usage: 'keygate principals VERB ...', summary: 'users and service accounts (list, show, create, update, disable, enable, delete, limits)' },
   keys: { usage: 'keygate keys VERB ...', summary: 'API keys (list, show, usage, create, import, update, expire, rotate, delete, limits)' },
   groups: { usage: 'keygate groups VERB ...', summary: 'groups of roles and resources (list, show, create, update, delete)' },
+  webhooks: { usage: 'keygate webhooks deliveries ...', summary: 'the webhook delivery log (deliveries)' },
   audit: {
     usage: 'keygate audit [--principal P] [--key ID] [--route R] [--decision D] [--kind K] [--since 24h] [--until T] [--limit N] [--format table|csv|json]',
     summary: 'the audit trail, newest first',
@@ -73,7 +74,7 @@ const PRINCIPAL_OPTS = [
   '--meta k=v             metadata (repeat for several)',
 ];
 
-export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, CommandHelp>> = {
+export const VERBS: Record<'principals' | 'keys' | 'groups' | 'webhooks', Record<string, CommandHelp>> = {
   principals: {
     list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime (follows the API\'s pages to the end), by name', options: [JSON_OPT] },
     show: { usage: 'keygate principals show ID|NAME', summary: 'one principal', options: [JSON_OPT] },
@@ -134,6 +135,13 @@ export const VERBS: Record<'principals' | 'keys' | 'groups', Record<string, Comm
     },
     delete: { usage: 'keygate keys delete ID', summary: 'delete a key' },
     ...LIMIT_VERBS('keys'),
+  },
+  webhooks: {
+    deliveries: {
+      usage: 'keygate webhooks deliveries [--status S] [--webhook NAME] [--event ID] [--limit N]',
+      summary: 'recent deliveries, newest first: status, attempts, last error (docs/webhooks.md)',
+      options: ['--status S             pending | delivering | delivered | failed', '--webhook NAME         one receiver', '--event ID             one event\'s deliveries', '--limit N              at most N (default 100, up to 1000)', JSON_OPT],
+    },
   },
   groups: {
     list: { usage: 'keygate groups list', summary: 'every group', options: [JSON_OPT] },

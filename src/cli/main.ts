@@ -45,7 +45,7 @@ async function run(argv: string[], globals: GlobalOptions): Promise<CommandResul
     const commands = [...Object.keys(TOP), 'help'];
     throw new CliUsageError(`unknown command "${command}"${didYouMean(command, commands)}`);
   }
-  if (asksHelp(rest) && !['principals', 'keys', 'groups'].includes(command)) {
+  if (asksHelp(rest) && !['principals', 'keys', 'groups', 'webhooks'].includes(command)) {
     process.stdout.write(commandHelp(command) ?? '');
     return EXIT.ok;
   }
@@ -80,7 +80,7 @@ async function run(argv: string[], globals: GlobalOptions): Promise<CommandResul
     }
     default: {
       const { adminCommand } = await import('./admin-commands.ts');
-      return adminCommand(command as 'principals' | 'keys' | 'groups', rest, target);
+      return adminCommand(command as 'principals' | 'keys' | 'groups' | 'webhooks', rest, target);
     }
   }
 }

@@ -96,8 +96,11 @@ export function createExpiryWatch(opts: ExpiryWatchOptions) {
     }
     const w = windowOf(left);
     // Only a key that *entered* the window: one issued for 3 days is not warned at once that it
-    // expires within 7 (its creator chose that), but is warned when it has a day left.
-    if (w === null || exp - k.createdAt.getTime() <= WINDOW_MS[w]) return;
+    // expires within 7 (its creator chose that), but is warned when it has a day left. Keys
+    // declared in the YAML file have no issuer (no createdBy) and a createdAt that is only the
+    // last config load: they are warned for any window they are in.
+    if (w === null) return;
+    if (k.createdBy !== undefined && exp - k.createdAt.getTime() <= WINDOW_MS[w]) return;
     if (await claimOnce(`expiring:${w}:${k.id}:${exp}`, left + DAY_MS)) opts.events.emit('key.expiring', { ...ref, window: w });
   }
 

@@ -112,7 +112,7 @@ describe('the console, for administrators', () => {
     await expectAccessible('secret dialog');
     await page.getByRole('button', { name: 'Copy' }).click();
     await expect.poll(() => page.evaluate('navigator.clipboard.readText()')).toBe(secret);
-    await shot(page, 'secret-once');
+    await shot(page, 'secret-once', { doc: true });
 
     // Never in storage or the URL.
     expect(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })')).not.toContain(secret);
@@ -131,7 +131,7 @@ describe('the console, for administrators', () => {
     await keys.waitFor();
     expect(await page.getByLabel('Secret').count()).toBe(0);
     expect(await page.content()).not.toContain(secret);
-    await shot(page, 'principal-keys');
+    await shot(page, 'principal-keys', { doc: true });
 
     const { body } = await rig.admin<{ items: { id: string; name: string }[] }>('GET', `/v1/keys?principal=${PRINCIPAL}`);
     keyId = (body.items.find((k) => k.name === 'deploy') as { id: string }).id;
@@ -153,6 +153,26 @@ describe('the console, for administrators', () => {
     expect(JSON.stringify(got[0]?.rawHeaders)).not.toContain(secret);
   });
 
+  it('shows a key\'s rate limit and quota once it has them (the limits issue)', async () => {
+    const set = await rig.admin('PATCH', `/v1/keys/${keyId}/limits`, { limit: { rate: '10/s', burst: 5, per: 'key' }, quota: { requests: 100, period: 'day' } });
+    expect(set.status).toBe(200);
+    expect((await proxiedStatus(rig.proxyUrl, secret)).status).toBe(200); // counted by the quota
+    await page.reload();
+    const keys = page.getByRole('table', { name: `Keys of ${PRINCIPAL}` });
+    await expect.poll(() => keys.getByRole('columnheader').allTextContents()).toEqual(expect.arrayContaining(['Limit', 'Quota', 'Quota left']));
+    const row = keys.getByRole('row').filter({ hasText: 'deploy' });
+    await expect.poll(() => row.textContent()).toMatch(/rate: 10\/s, burst: 5, per: key.*requests: 100, period: day.*\d+ left/);
+
+    await page.getByRole('link', { name: 'deploy', exact: true }).click();
+    const limits = page.getByRole('region', { name: 'Limits' });
+    await expect.poll(() => limits.textContent()).toMatch(/10\/s, burst 5, per key/);
+    const quota = limits.getByRole('table', { name: 'Quotas' }).getByRole('row').nth(1);
+    await expect.poll(() => quota.textContent()).toMatch(/key.*100 a day/);
+    await expectAccessible('key with limits');
+    await page.goBack();
+    await keys.waitFor();
+  });
+
   it('edits the key\'s notes, and shows its request history and usage chart', async () => {
     await page.getByRole('link', { name: 'deploy', exact: true }).click();
     await page.getByRole('button', { name: 'Rotate' }).waitFor();
@@ -164,9 +184,9 @@ describe('the console, for administrators', () => {
     await expect.poll(async () => {
       await page.reload();
       return page.getByRole('img', { name: /Requests per day/ }).getAttribute('aria-label');
-    }, { timeout: 20_000, interval: 500 }).toMatch(/: 1 in total/);
+    }, { timeout: 20_000, interval: 500 }).toMatch(/: 2 in total/); // the two requests above
     await expectAccessible('key');
-    await shot(page, 'key');
+    await shot(page, 'key', { doc: true });
 
     await page.getByRole('link', { name: 'Request history of this key' }).click();
     const events = page.getByRole('table', { name: 'Events' });
@@ -189,6 +209,12 @@ describe('the console, for administrators', () => {
     await page.getByRole('button', { name: 'Rotate' }).waitFor();
     await page.getByRole('button', { name: 'Rotate' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Grace period').waitFor();
+    await expectAccessible('rotate dialog');
+    // Escape closes a dialog without doing anything (the native <dialog>'s cancel).
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await page.getByRole('button', { name: 'Rotate' }).click();
     await dialog.getByLabel('Grace period').selectOption('1h');
     await dialog.getByRole('button', { name: 'Rotate' }).click();
     const fresh = await page.getByLabel('Secret').inputValue();
@@ -210,6 +236,7 @@ describe('the console, for administrators', () => {
     await page.getByRole('button', { name: 'Expire now' }).click();
     const dialog = page.getByRole('dialog');
     await expect.poll(() => dialog.textContent()).toMatch(/cannot be undone/);
+    await expectAccessible('confirm dialog');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect((await proxiedStatus(rig.proxyUrl, secret)).status).toBe(200); // cancelled: still works
 

@@ -37,12 +37,13 @@ export const ADMIN_TOKEN = 'console-admin-token-0123456789abcdef';
  * Everything real: the console built from console/ by esbuild, `keygate serve` on a real Redis
  * with a real upstream behind its proxy, and Debian's chromium.
  */
-export async function startRig(opts: { extraYaml?: string } = {}): Promise<ConsoleRig> {
+export async function startRig(opts: { extraYaml?: string; adminPort?: number } = {}): Promise<ConsoleRig> {
   const build = await buildConsole();
   const redis = await startRedis();
   const upstream = await startUpstream();
   const port = await freePort();
-  const adminPort = await freePort();
+  // Given when the config must name the admin URL before keygate starts (an OIDC redirect URI).
+  const adminPort = opts.adminPort ?? await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'keygate-console-'));
   const file = join(dir, 'keygate.yaml');
   writeFileSync(file, `
@@ -144,9 +145,20 @@ export async function seriousA11y(page: Page): Promise<AxeViolation[]> {
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-export async function shot(page: Page, name: string): Promise<string> {
+/** docs/img/: the screenshots docs/console.md shows, rewritten when KEYGATE_DOC_SHOTS=1. */
+export const DOC_SHOTS = join(ROOT, 'docs', 'img');
+
+/**
+ * A full-page screenshot into SHOTS; with `doc`, also docs/img/console-<name>.png when the run
+ * asks for it (KEYGATE_DOC_SHOTS=1), so an ordinary test run leaves the tree clean.
+ */
+export async function shot(page: Page, name: string, opts: { doc?: boolean } = {}): Promise<string> {
   mkdirSync(SHOTS, { recursive: true });
   const path = join(SHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (opts.doc === true && process.env['KEYGATE_DOC_SHOTS'] === '1') {
+    mkdirSync(DOC_SHOTS, { recursive: true });
+    await page.screenshot({ path: join(DOC_SHOTS, `console-${name}.png`), fullPage: false });
+  }
   return path;
 }

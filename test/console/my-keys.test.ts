@@ -59,7 +59,7 @@ describe('My keys, for a person holding keygate:admin:keys:own', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => page.getByText(`3 of ${MAX} live keys`).count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Create key' }).isDisabled()).toBe(true);
-    await shot(page, 'my-keys');
+    await shot(page, 'my-keys', { doc: true });
   });
 
   it('expires one of them, which frees a place', async () => {

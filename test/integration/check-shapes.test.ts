@@ -182,6 +182,16 @@ describe('Envoy HTTP ext_authz shape', () => {
   });
 });
 
+describe('the proxy listener\'s request limits', () => {
+  it('more header fields than server.maxHeaders is 431 on the check listener too', async () => {
+    const headers: string[] = ['x-original-method', 'GET', 'x-original-uri', '/tenant/x'];
+    for (let i = 0; i < 150; i++) headers.push(`x-filler-${i}`, 'v');
+    const res = await request(`${gw.checkUrl}/check`, { headers });
+    expect(res.statusCode).toBe(431);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('headers_too_large');
+  });
+});
+
 describe('trusted clients', () => {
   it('a client outside check.trustedClients is refused and counted, even with a valid key', async () => {
     const r = await ask(closed.checkUrl, '/check', 'GET', {

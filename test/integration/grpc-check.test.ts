@@ -18,6 +18,7 @@ import { startServe, type ServeProcess } from '../helpers/cli.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { checkClient, deniedHeaders, okHeaders, type CheckClient, type DecodedCheckResponse } from '../helpers/grpc-check.ts';
 
+const ADMIN_TOKEN = 'grpc-check-admin-token-0123456789abcdef';
 const viewer = newKey();
 const editor = newKey();
 const mend = newKey();
@@ -32,7 +33,7 @@ let adminPort: number;
 function config(ports: { port: number; adminPort: number; checkPort: number; grpcPort: number }, trusted = ''): string {
   return `
 server: { port: ${ports.port}, host: 127.0.0.1 }
-admin: { port: ${ports.adminPort}, host: 127.0.0.1 }
+admin: { port: ${ports.adminPort}, host: 127.0.0.1, token: "${ADMIN_TOKEN}" }
 check: { port: ${ports.checkPort}, host: 127.0.0.1, grpcPort: ${ports.grpcPort}${trusted} }
 upstreams: { app: { url: "${upstream.url}" } }
 credentials:
@@ -178,25 +179,35 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
   describe('body credentials (Envoy with_request_body)', () => {
     const json = (key: string) => JSON.stringify({ requestType: 'getProjectVulnerabilityReport', userKey: key, projectToken: '438629e2da934b4ca68220c' });
 
+    // Envoy adds its mark to the check's headers whenever it buffered the body.
+    const whole = { 'x-envoy-auth-partial-body': 'false' };
+
     it('reads the userKey from body', async () => {
       const body = json(mend.secret);
-      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, { body, size: String(Buffer.byteLength(body)) }));
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...whole }, { body, size: String(Buffer.byteLength(body)) }));
       expect(res.http_response).toBe('ok_response');
       expect(okHeaders(res)['x-authenticated-user']).toBe('mend-agent');
     });
 
     it('reads the userKey from raw_body (pack_as_bytes)', async () => {
       const raw = Buffer.from(json(mend.secret));
-      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(raw.length) }, { raw_body: raw, size: String(raw.length) }));
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'content-length': String(raw.length), ...whole }, { raw_body: raw, size: String(raw.length) }));
       expect(res.http_response).toBe('ok_response');
       expect(okHeaders(res)['x-authenticated-user']).toBe('mend-agent');
     });
 
     it('refuses an unknown userKey in the body with 401', async () => {
       const body = json('test_unknown-body-key');
-      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json' }, { body, size: String(body.length) }));
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', ...whole }, { body, size: String(body.length) }));
       expect(res.status?.code).toBe(16);
       expect(res.denied_response?.status?.code).toBe('Unauthorized');
+    });
+
+    it('refuses a body Envoy cut at max_request_bytes (partial-body true), even with a valid key in it', async () => {
+      const body = json(mend.secret);
+      const res = await client.check(envoyCheck('POST', '/api/v1.4', { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' }, { body, size: String(body.length + 4096) }));
+      expect(res.http_response).toBe('denied_response');
+      expect(JSON.parse(res.denied_response?.body ?? '')).toMatchObject({ error: { code: 'check_body_unavailable' } });
     });
 
     it('refuses a body route when Envoy was not configured to send the body', async () => {
@@ -209,6 +220,20 @@ describe('keygate serve: Envoy gRPC ext_authz (Authorization/Check)', () => {
   it('never forwarded anything to the upstream', () => {
     expect(upstream.received).toEqual([]);
     expect(upstream.connections.total).toBe(0);
+  });
+
+  it('records its decisions in the audit trail, with the method and path Envoy named', async () => {
+    type Page = { items: { keyId: string | null; route: string | null; method: string | null; path: string | null; decision: string; reason: string | null; client: string | null }[] };
+    const audit = async (query: string): Promise<Page['items']> => {
+      for (let i = 0; ; i++) {
+        const r = await request(`http://127.0.0.1:${adminPort}/v1/audit?${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const page = (await r.body.json()) as Page;
+        if (page.items.length > 0 || i === 100) return page.items;
+        await new Promise((res) => setTimeout(res, 20)); // the trail is written off the answer's path
+      }
+    };
+    expect(await audit('key=eddie-1&route=app-edit')).toContainEqual(expect.objectContaining({ method: 'DELETE', path: '/api/applications/42/items/7', decision: 'allowed', client: '127.0.0.1' }));
+    expect(await audit('key=vera-1&route=app-edit')).toContainEqual(expect.objectContaining({ method: 'DELETE', decision: 'denied', reason: 'forbidden' }));
   });
 
   it('counts its decisions under mode="envoy-grpc"', async () => {

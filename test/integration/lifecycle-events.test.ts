@@ -157,6 +157,19 @@ describe('lifetime policy (keys.maxLifetime 30d, keys.defaultLifetime 7d)', () =
     const shorter = await a<KeyBody>('POST', `/v1/keys/${rotated.body.key['id'] as string}/rotate`, { expiresIn: '2d' });
     expect(life(shorter.body.key)).toBe(2 * DAY);
   });
+
+  it('a later change of expiry (PATCH) cannot stretch a key past createdAt + maxLifetime, nor clear it', async () => {
+    const k = (await a<KeyBody>('POST', '/v1/keys', { principal: principalId, expiresIn: '10d' })).body.key;
+    const longer = await a<{ error: Rec }>('PATCH', `/v1/keys/${k['id'] as string}`, { expiresIn: '31d' });
+    expect(longer.status).toBe(400);
+    expect(longer.body.error).toMatchObject({ code: 'key_lifetime_exceeded', field: 'expiresIn' });
+    const cleared = await a<{ error: Rec }>('PATCH', `/v1/keys/${k['id'] as string}`, { expiresAt: null });
+    expect(cleared.status).toBe(400);
+    expect(cleared.body.error['code']).toBe('key_expiry_required');
+    expect((await a<Rec>('GET', `/v1/keys/${k['id'] as string}`)).body['expiresAt']).toBe(k['expiresAt']);
+    const within = await a<Rec>('PATCH', `/v1/keys/${k['id'] as string}`, { expiresIn: '20d' });
+    expect(within.status, JSON.stringify(within.body)).toBe(200);
+  });
 });
 
 describe('events to the webhook', () => {
@@ -286,6 +299,11 @@ describe('delivery', () => {
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ webhook: 'ops', eventType: 'key.created', eventId, status: 'delivered', attempts: 3, lastStatus: 200, lastError: null, nextAttemptAt: null });
     expect(log[0]!['id']).toBe(tries[0]!.headers['keygate-delivery-id']);
+    const cli = await runCli(['webhooks', 'deliveries', '--event', eventId, '--admin-url', `http://127.0.0.1:${replicas[0]!.adminPort}`, '--token', TOKEN]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const [head, row] = cli.stdout.trim().split('\n');
+    expect(head).toMatch(/^ID\s+WEBHOOK\s+EVENT\s+TYPE\s+STATUS\s+ATTEMPTS/);
+    expect(row).toMatch(new RegExp(`^${String(log[0]!['id'])}\\s+ops\\s+${eventId}\\s+key.created\\s+delivered\\s+3\\s+200\\s+-`));
   });
 
   it('a receiver that gives up on every attempt ends as failed with its last error, never the secret', async () => {

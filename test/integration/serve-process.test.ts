@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -73,7 +73,10 @@ describe('keygate serve (child process)', () => {
     expect(await status(`http://127.0.0.1:${port}/items/1`, auth)).toBe(200);
     expect(await status(`http://127.0.0.1:${port}/api/applications/1/x`, auth)).toBe(404);
 
-    writeFileSync(file, config(port, adminPort, up.url, ROUTE_B).replace('upstream: app', 'upstream: nowhere'));
+    // Replaced whole, as editors and ConfigMap updates do: the watcher may otherwise read the file
+    // half-written (rightly rejected too, but not for the reason this test checks).
+    writeFileSync(`${file}.new`, config(port, adminPort, up.url, ROUTE_B).replace('upstream: app', 'upstream: nowhere'));
+    renameSync(`${file}.new`, file);
     proc.child.kill('SIGHUP');
     const failure = await proc.waitForLog(/rejected|invalid|failed|kept/i);
     expect(JSON.stringify(failure)).toContain('nowhere');

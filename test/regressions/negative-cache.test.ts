@@ -36,6 +36,9 @@ describe('a flood of unknown keys', () => {
     const gw = await startTestGateway(`
 admin: { token: "${TOKEN}" }
 store: { redis: "${redis.url}", onError: serve-stale, staleTtl: 30s, cache: { max: 20, negativeTtl: 60s } }
+# The flood must reach the key store to test its cache: the per-address limit on refused
+# credentials (docs/limits.md), which would answer 429 after 50, is off here.
+limiter: { refusedCredentials: { rate: "0" } }
 upstreams: { app: { url: "${up.url}" } }
 roles: { viewer: { actions: [application:view] } }
 routes:

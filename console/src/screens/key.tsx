@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks';
-import { api, type Key, type KeyWithSecret } from '../api.ts';
-import { keyTypeLabel, limitText, when } from '../format.ts';
+import { ApiError, api, type Key, type KeyWithSecret } from '../api.ts';
+import { keyTypeLabel, when } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useMay, useSession } from '../session.ts';
 import { ErrorText, Field, Loading, StatusBadge } from '../ui/bits.tsx';
 import { Dialog } from '../ui/dialog.tsx';
 import { useLoad } from '../ui/load.ts';
 import { SecretOnce } from '../ui/secret.tsx';
+import { LimitsView } from '../ui/limits.tsx';
 import { UsageChart } from '../ui/usage-chart.tsx';
 
 /** A key: its facts, notes, usage chart, and Rotate / Expire now / Delete. */
@@ -15,6 +16,11 @@ export function KeyPage(props: { id: string }) {
   const { session } = useSession();
   const key = useLoad(() => api.key(props.id), [props.id]);
   const usage = useLoad(() => api.usage(props.id, 30), [props.id]);
+  // A gateway without the limits endpoints answers 404: then there is no section, not an error.
+  const limits = useLoad(() => api.keyLimits(props.id).catch((e: unknown) => {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }), [props.id]);
   const [dialog, setDialog] = useState<'' | 'rotate' | 'expire' | 'delete'>('');
   const k = key.data;
   const own = k !== undefined && session.principal !== null && k.principalId === session.principal.id;
@@ -42,8 +48,6 @@ export function KeyPage(props: { id: string }) {
             <Field label="Scopes">{k.scopes === undefined ? 'All of its principal\'s permissions' : k.scopes.join(', ') || 'none'}</Field>
             {k.rotatedTo !== undefined && <Field label="Replaced by"><a href={href(['keys', k.rotatedTo])}>{k.rotatedTo}</a></Field>}
             {k.rotatedFrom !== undefined && <Field label="Replaces"><a href={href(['keys', k.rotatedFrom])}>{k.rotatedFrom}</a></Field>}
-            {(k.limits ?? k.limit) !== undefined && <Field label="Limit">{limitText(k.limits ?? k.limit)}</Field>}
-            {k.quota !== undefined && <Field label="Quota">{limitText(k.quota)}</Field>}
           </dl>
           {canWrite && (
             <div class="actions">
@@ -61,6 +65,13 @@ export function KeyPage(props: { id: string }) {
         <ErrorText error={usage.error} />
         {usage.data === undefined ? usage.loading && <Loading what="usage" /> : <UsageChart usage={usage.data} />}
       </section>
+      {limits.data !== null && k !== undefined && (
+        <section aria-labelledby="limits-heading">
+          <h2 id="limits-heading">Limits</h2>
+          <ErrorText error={limits.error} />
+          {limits.data === undefined ? limits.loading && <Loading what="limits" /> : <LimitsView limits={limits.data} />}
+        </section>
+      )}
       {k !== undefined && dialog === 'rotate' && <RotateDialog k={k} onClose={() => setDialog('')} onRotated={key.reload} />}
       {k !== undefined && dialog === 'expire' && (
         <Confirm

@@ -1,5 +1,5 @@
 import type { Key } from '../api.ts';
-import { hasLimits, keyTypeLabel, limitText, when } from '../format.ts';
+import { hasLimits, keyTypeLabel, limitText, quotaLeftText, when } from '../format.ts';
 import { href } from '../router.ts';
 import { StatusBadge } from '../ui/bits.tsx';
 
@@ -24,6 +24,7 @@ export function KeysTable(props: { keys: Key[]; label: string }) {
             <th scope="col">Status</th>
             {limits && <th scope="col">Limit</th>}
             {limits && <th scope="col">Quota</th>}
+            {limits && <th scope="col">Quota left</th>}
           </tr>
         </thead>
         <tbody>
@@ -39,8 +40,9 @@ export function KeysTable(props: { keys: Key[]; label: string }) {
               <td>{k.lastUsedAt === undefined ? 'Never' : when(k.lastUsedAt)}</td>
               <td class="num">{k.requests7d === null || k.requests7d === undefined ? 'unknown' : k.requests7d}</td>
               <td><StatusBadge status={k.status} /></td>
-              {limits && <td>{limitText(k.limits ?? k.limit)}</td>}
+              {limits && <td>{limitText(k.limit)}</td>}
               {limits && <td>{limitText(k.quota)}</td>}
+              {limits && <td>{quotaLeftText(k.quotaLeft)}</td>}
             </tr>
           ))}
         </tbody>

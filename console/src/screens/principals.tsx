@@ -1,5 +1,5 @@
 import { useLayoutEffect, useMemo, useState } from 'preact/hooks';
-import { api, type Principal } from '../api.ts';
+import { api, type Page, type Principal } from '../api.ts';
 import { kindLabel, listOf, when } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useMay } from '../session.ts';
@@ -15,25 +15,45 @@ import { useLoad } from '../ui/load.ts';
 const MARK_FETCH = 'keygate:principals:fetch';
 const MARK_DATA = 'keygate:principals:data';
 
-function loadPrincipals(): Promise<Principal[]> {
+function loadPrincipals(): Promise<Page<Principal>> {
   performance.mark(MARK_FETCH);
   return api.principals().finally(() => performance.mark(MARK_DATA));
 }
 
 export function Principals() {
   const may = useMay();
-  const list = useLoad(loadPrincipals, []);
+  const first = useLoad(loadPrincipals, []);
+  // Later pages (1,000 each), appended by "More principals"; the filter covers what is loaded.
+  const [more, setMore] = useState<{ items: Principal[]; cursor: string | null } | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(undefined);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const all = useMemo(() => (first.data === undefined ? undefined : [...first.data.items, ...(more?.items ?? [])]), [first.data, more]);
+  const cursor = more === null ? (first.data?.nextCursor ?? null) : more.cursor;
+  const list = { data: all, error: first.error, loading: first.loading };
+  async function loadMore() {
+    if (cursor === null) return;
+    setLoadingMore(true);
+    setMoreError(undefined);
+    try {
+      const page = await api.principals(cursor);
+      setMore((m) => ({ items: [...(m?.items ?? []), ...page.items], cursor: page.nextCursor }));
+    } catch (e) {
+      setMoreError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
   const [filter, setFilter] = useState('');
   const shown = useMemo(() => {
     const f = filter.trim().toLowerCase();
-    const items = list.data ?? [];
+    const items = all ?? [];
     return f === '' ? items : items.filter((p) => p.name.toLowerCase().includes(f) || p.id.toLowerCase().includes(f) || (p.org ?? '').toLowerCase().includes(f));
-  }, [list.data, filter]);
+  }, [all, filter]);
 
   // The layout effect runs as the DOM is built; a timeout queued from the next animation frame
   // runs once that frame (style, layout, paint of the new rows) is done.
   useLayoutEffect(() => {
-    if (list.data === undefined) return;
+    if (first.data === undefined) return;
     performance.measure('keygate:principals:commit', MARK_DATA);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const frame = requestAnimationFrame(() => {
@@ -46,7 +66,7 @@ export function Principals() {
       cancelAnimationFrame(frame);
       clearTimeout(timer);
     };
-  }, [list.data]);
+  }, [first.data]);
 
   return (
     <>
@@ -55,11 +75,17 @@ export function Principals() {
       <div class="toolbar">
         <label for="principal-filter">Filter</label>
         <input id="principal-filter" type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
-        {list.data !== undefined && <span class="muted" aria-live="polite">{shown.length} of {list.data.length}</span>}
+        {list.data !== undefined && <span class="muted" aria-live="polite">{shown.length} of {list.data.length}{cursor === null ? '' : ' loaded'}</span>}
       </div>
       <ErrorText error={list.error} />
       {list.loading && list.data === undefined && <Loading what="principals" />}
       {list.data !== undefined && <PrincipalTable items={shown} />}
+      <ErrorText error={moreError} />
+      {cursor !== null && (
+        <p>
+          <button type="button" class="secondary" disabled={loadingMore} onClick={() => void loadMore()}>More principals</button>
+        </p>
+      )}
     </>
   );
 }

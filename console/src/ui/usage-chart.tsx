@@ -32,7 +32,7 @@ export function UsageChart(props: { usage: KeyUsage }) {
         <text class="tick" x={PAD} y={H + PAD - 2}>{first}</text>
         <text class="tick end" x={W} y={H + PAD - 2}>{last}</text>
       </svg>
-      <figcaption class="muted">{props.usage.total} requests in {days.length} days (UTC)</figcaption>
+      <figcaption class="muted">{props.usage.total} {props.usage.total === 1 ? "request" : "requests"} in {days.length} days (UTC)</figcaption>
     </figure>
   );
 }

@@ -1,6 +1,9 @@
 import type { CheckInput } from './contract.ts';
 import type { CheckRequest, HeaderValue, HttpRequestAttributes } from './messages.ts';
 
+/** Envoy's mark on a buffered body (`with_request_body`): `false` when it is the whole body. */
+const PARTIAL_BODY = 'x-envoy-auth-partial-body';
+
 /**
  * Envoy's view of the original request → the decision input the HTTP shapes produce too.
  *
@@ -13,12 +16,15 @@ import type { CheckRequest, HeaderValue, HttpRequestAttributes } from './message
  */
 export function toCheckInput(req: CheckRequest, peerAddress: string): CheckInput {
   const http: HttpRequestAttributes = req.attributes?.request?.http ?? {};
+  const headers = requestHeaders(http);
+  const partial = headers[PARTIAL_BODY];
+  delete headers[PARTIAL_BODY];
   const input: CheckInput = {
     mode: 'envoy-grpc',
     method: nonEmpty(http.method),
     uri: nonEmpty(http.path),
-    headers: requestHeaders(http),
-    body: requestBody(http),
+    headers,
+    body: requestBody(http, partial),
     clientAddress: peerAddress,
   };
   const host = nonEmpty(http.host);
@@ -63,14 +69,14 @@ function headerValue(h: HeaderValue): string {
 }
 
 /**
- * The body, when Envoy sends it (`with_request_body`): `raw_body` with `pack_as_bytes`, else
- * `body`. No body field at all means Envoy was not asked for it, which the decider must tell
- * apart from an empty body (a body-credential route is then refused with its own code), unless
- * Envoy reports the request's size as 0, i.e. there was genuinely nothing to send.
+ * The body, when Envoy sent all of it (`with_request_body`): `raw_body` with `pack_as_bytes`,
+ * else `body`. Envoy marks a buffered body `x-envoy-auth-partial-body: true|false` in the headers,
+ * as it does for the HTTP service; without the mark it sent none, and a truncated one is as good
+ * as none. Either way the decider gets null, and refuses a body-credential route
+ * (`check_body_unavailable`) rather than judge a `userKey` it could not see.
  */
-function requestBody(http: HttpRequestAttributes): Buffer | null {
+function requestBody(http: HttpRequestAttributes, partial: string | string[] | undefined): Buffer | null {
+  if (partial !== 'false') return null;
   if (http.raw_body !== undefined && http.raw_body.length > 0) return Buffer.from(http.raw_body);
-  if (http.body !== undefined && http.body !== '') return Buffer.from(http.body, 'utf8');
-  if (http.size === '0') return Buffer.alloc(0);
-  return null;
+  return Buffer.from(http.body ?? '', 'utf8');
 }

@@ -17,7 +17,7 @@ async function setup() {
   const key = async (createdAgoMs: number, lifeMs: number | null, extra: Partial<KeyRecord> = {}) => {
     const id = `k${++n}`;
     await store.createKey({
-      id, principalId: 'p1', hash: `${'0'.repeat(62)}${String(n).padStart(2, '0')}`, type: 'api_key', createdAt: new Date(T0 - createdAgoMs),
+      id, principalId: 'p1', hash: `${'0'.repeat(62)}${String(n).padStart(2, '0')}`, type: 'api_key', createdAt: new Date(T0 - createdAgoMs), createdBy: 'admin-token',
       ...(lifeMs === null ? {} : { expiresAt: new Date(T0 - createdAgoMs + lifeMs) }), ...extra,
     }, { maxLive: 100, now: new Date(T0 - 200 * D) });
     return id;
@@ -81,6 +81,15 @@ describe('expiry watch', () => {
     clock.t = T0 + 2 * D + 1;
     await watches[0]!.scan();
     expect(events.map((e) => [e.type, (e.data as { keyId?: string }).keyId, (e.data as { window?: string }).window])).toEqual([['key.expired', 'k2', undefined], ['key.expiring', 'k1', '1d']]);
+  });
+
+  it('warns a key declared in the YAML file for any window it is in (its createdAt is only the last load)', async () => {
+    const store = new MemoryKeyStore();
+    await store.syncDeclarative([{ name: 'ci-bot', kind: 'service', roles: [], disabled: false, keys: [{ id: 'ci-bot-1', hash: `sha256:${'a'.repeat(64)}`, expiresAt: new Date(Date.now() + 12 * H) }] }]);
+    const clock = { t: Date.now() };
+    const { events, watches } = replicas(store, clock);
+    await watches[0]!.scan();
+    expect(events.map((e) => [e.type, (e.data as { keyId?: string }).keyId, (e.data as { window?: string }).window])).toEqual([['key.expiring', 'ci-bot-1', '1d']]);
   });
 
   it('re-arms a key whose expiry moved', async () => {

@@ -50,12 +50,20 @@ describe('CheckRequest → CheckInput', () => {
     expect(input.headers['x-café']).toBe('v');
   });
 
-  it('raw_body (pack_as_bytes) wins over body; body is UTF-8; absent body is null, size 0 is empty', () => {
-    const http = { method: 'POST', path: '/p', headers: {} };
-    expect(toCheckInput({ attributes: { request: { http: { ...http, raw_body: Buffer.from('{"k":1}'), body: 'ignored' } } } }, PEER).body?.toString()).toBe('{"k":1}');
-    expect(toCheckInput({ attributes: { request: { http: { ...http, body: '{"k":"é"}' } } } }, PEER).body).toEqual(Buffer.from('{"k":"é"}', 'utf8'));
-    expect(toCheckInput({ attributes: { request: { http: { ...http, size: '-1' } } } }, PEER).body).toBeNull();
-    expect(toCheckInput({ attributes: { request: { http: { ...http, size: '0' } } } }, PEER).body).toEqual(Buffer.alloc(0));
+  it('takes the body only when Envoy marks it whole: raw_body (pack_as_bytes) over body, body as UTF-8', () => {
+    const whole = { 'x-envoy-auth-partial-body': 'false' };
+    const http = { method: 'POST', path: '/p' };
+    const raw = toCheckInput({ attributes: { request: { http: { ...http, headers: whole, raw_body: Buffer.from('{"k":1}'), body: 'ignored' } } } }, PEER);
+    expect(raw.body?.toString()).toBe('{"k":1}');
+    expect(raw.headers['x-envoy-auth-partial-body'], 'Envoy\'s own mark is not a request header').toBeUndefined();
+    expect(toCheckInput({ attributes: { request: { http: { ...http, headers: whole, body: '{"k":"é"}' } } } }, PEER).body).toEqual(Buffer.from('{"k":"é"}', 'utf8'));
+    expect(toCheckInput({ attributes: { request: { http: { ...http, headers: whole } } } }, PEER).body).toEqual(Buffer.alloc(0));
+  });
+
+  it('a truncated body (partial-body true) or none at all (no mark) is no body', () => {
+    const http = { method: 'POST', path: '/p', body: '{"userKey":"x"' };
+    expect(toCheckInput({ attributes: { request: { http: { ...http, headers: { 'x-envoy-auth-partial-body': 'true' } } } } }, PEER).body).toBeNull();
+    expect(toCheckInput({ attributes: { request: { http: { ...http, headers: {} } } } }, PEER).body).toBeNull();
   });
 });
 
