@@ -19,7 +19,10 @@ export interface LimiterOptions {
   config: () => LimiterConfig;
   events?: LimiterEvents;
   now?: () => number;
-  /** Buckets unused this long give their unspent lease back and are forgotten. @default 2_000 */
+  /**
+   * Buckets unused this long give their unspent lease back and are forgotten. Long enough that a
+   * client calling every few seconds keeps its lease (no first-lease wait per request). @default 30_000
+   */
   idleMs?: number;
   /** Heartbeat (replica count, reachability probe) interval. @default 1_000 */
   heartbeatMs?: number;
@@ -42,6 +45,12 @@ export interface Limiter {
   replicas(): number;
   /** Buckets held, by kind (a gauge). */
   sizes(): { rate: number; quota: number };
+  /**
+   * Quota counters this replica holds, by scope and state: `exhausted` (nothing left), `low`
+   * (under 10% left) or `ok`, as last heard from the store. Bounded labels for a gauge, where
+   * the remaining count itself would need a key id or principal name as label.
+   */
+  quotaStates(): Map<string, number>;
   /** Gives every unspent lease back, then closes the backend. */
   close(): Promise<void>;
 }
@@ -98,7 +107,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
 
   // Idle buckets give back what they hold, so a client moving between replicas is not short of
   // tokens parked on the one it left, and memory follows the active set.
-  const idleMs = opts.idleMs ?? 2_000;
+  const idleMs = opts.idleMs ?? 30_000;
   const sweep = setInterval(() => {
     const t = now();
     for (const [k, b] of rates) {
@@ -163,7 +172,10 @@ export function createLimiter(opts: LimiterOptions): Limiter {
       let waits: Promise<void>[] | null = null;
       for (const b of buckets) {
         if (!up) break;
-        if (!b.warm) (waits ??= []).push(b.lease());
+        if (!b.warm) {
+          const first = b.lease();
+          if (!b.borrowable()) (waits ??= []).push(first);
+        }
         else if (b.tokens < 1 && (b.leasing !== null || t >= b.retryAt)) (waits ??= []).push(b.leasing ?? b.lease());
       }
       if (waits === null) return decide(buckets, t);
@@ -190,6 +202,16 @@ export function createLimiter(opts: LimiterOptions): Limiter {
     shared: () => up,
     replicas: () => host.replicas(),
     sizes: () => ({ rate: rates.size, quota: quotas.size }),
+    quotaStates() {
+      const out = new Map<string, number>();
+      for (const b of quotas.values()) {
+        const left = b.remaining();
+        const state = left <= 0 ? 'exhausted' : left < b.quota.requests / 10 ? 'low' : 'ok';
+        const k = `${b.key.slice(0, b.key.indexOf(':'))}|${state}`;
+        out.set(k, (out.get(k) ?? 0) + 1);
+      }
+      return out;
+    },
     async close() {
       clearInterval(beat);
       clearInterval(sweep);

@@ -27,6 +27,13 @@ export function createLimitMetrics(registry: Registry) {
       name: 'keygate_limiter_buckets', help: 'Rate-limit buckets and quota counters this replica holds a lease of', labelNames: ['kind'] as const, registers: r,
       collect() { const s = limiter?.sizes() ?? { rate: 0, quota: 0 }; this.labels('rate').set(s.rate); this.labels('quota').set(s.quota); },
     }),
+    quotas: new Gauge({
+      name: 'keygate_quota_counters', help: 'Quota counters this replica holds, by scope (key, principal, org) and state: ok, low (under 10% left) or exhausted', labelNames: ['scope', 'state'] as const, registers: r,
+      collect() {
+        const s = limiter?.quotaStates() ?? new Map<string, number>();
+        for (const scope of ['key', 'principal', 'org']) for (const state of ['ok', 'low', 'exhausted']) this.labels(scope, state).set(s.get(`${scope}|${state}`) ?? 0);
+      },
+    }),
     observe(l: Limiter) { limiter = l; },
   };
   for (const scope of ['key', 'principal', 'org']) m.quotaRefusals.labels(scope).inc(0);

@@ -1,5 +1,5 @@
 import type { QuotaConfig } from '../config/types.ts';
-import type { BucketHost } from './rate-bucket.ts';
+import { MIN_CREDIT, type BucketHost } from './rate-bucket.ts';
 import type { QuotaDemand, Reported } from './demand.ts';
 import { quotaPeriod } from './period.ts';
 
@@ -30,6 +30,8 @@ export class QuotaBucket {
   lastUse: number;
   /** Requests admitted while Redis was unreachable, not yet counted there. */
   spent = 0;
+  /** The first request admitted on credit while the first lease is on the way (counted as spent). */
+  borrowed = false;
   /** What this replica may still admit while Redis is unreachable; -1: not in the fallback. */
   fbLeft = -1;
   readonly #host: BucketHost;
@@ -58,6 +60,7 @@ export class QuotaBucket {
     this.warm = false;
     this.retryAt = 0;
     this.fbLeft = -1;
+    this.borrowed = false;
   }
 
   /** Takes a lease (`take`), after giving back `give` unspent tokens. */
@@ -89,10 +92,16 @@ export class QuotaBucket {
     return this.leasing;
   }
 
+  /** As for rate buckets: a quota of at least MIN_CREDIT admits its first request before the first lease. */
+  borrowable(): boolean {
+    return !this.warm && !this.borrowed && this.quota.requests >= MIN_CREDIT && this.#host.shared();
+  }
+
   available(): boolean {
     if (this.tokens >= 1) return true;
-    if (this.#host.shared()) return false;
-    if (this.fbLeft < 0) this.fbLeft = Math.floor(Math.max(0, this.quota.requests - this.used) / this.#host.replicas());
+    if (this.#host.shared()) return this.borrowable();
+    // The share of what was left; a request admitted on credit just before is part of it.
+    if (this.fbLeft < 0) this.fbLeft = Math.floor(Math.max(0, this.quota.requests - this.used - this.spent) / this.#host.replicas());
     return this.fbLeft >= 1;
   }
 
@@ -100,7 +109,9 @@ export class QuotaBucket {
     this.lastUse = now;
     if (this.tokens >= 1) this.tokens -= 1;
     else {
-      this.fbLeft -= 1;
+      // Not from a lease (on credit, or the outage share): added to the count by the next lease.
+      if (this.#host.shared()) this.borrowed = true;
+      else this.fbLeft -= 1;
       this.spent += 1;
     }
     this.refill(now);
@@ -116,7 +127,7 @@ export class QuotaBucket {
   }
 
   remaining(): number {
-    return Math.max(0, this.quota.requests - this.used + this.tokens);
+    return Math.max(0, this.quota.requests - this.used - this.spent + this.tokens);
   }
 
   report(now: number): Reported {

@@ -2,6 +2,9 @@ import type { LimitPolicy } from '../config/types.ts';
 import type { LimitBackend } from './backend.ts';
 import type { Reported } from './demand.ts';
 
+/** A bucket (or quota) this large may admit its first request before its first lease: one more is ≤ 10%. */
+export const MIN_CREDIT = 10;
+
 /** What a bucket needs from the limiter that owns it. */
 export interface BucketHost {
   backend: LimitBackend;
@@ -32,6 +35,8 @@ export class RateBucket {
   /** No lease before this (the shared bucket said it is empty until then). */
   retryAt = 0;
   lastUse: number;
+  /** The one request a bucket admits on credit while its first lease is on the way. */
+  borrowed = false;
   /** Requests refused since the last lease: demand above this replica's supply. */
   pressed = 0;
   /** The fallback share: a local token bucket. */
@@ -100,7 +105,9 @@ export class RateBucket {
     if (this.fbTokens < 0) {
       // Entering the fallback: what this replica holds plus its share of what the fleet had
       // left, within its share of the burst; a bucket never leased starts with its full share.
+      // A request admitted on credit counts against the share, and is not owed afterwards.
       this.fbTokens = this.warm ? Math.min(cap, this.tokens + this.left / n) : cap;
+      this.tokens = Math.max(0, this.tokens);
       this.fbAt = now;
     }
     const perMs = this.policy.rate.count / this.policy.rate.periodMs / n;
@@ -109,9 +116,17 @@ export class RateBucket {
     return this.fbTokens;
   }
 
+  /**
+   * A bucket's first request need not wait for the first lease when one token more than the
+   * limit is noise (a burst of at least MIN_CREDIT): it passes on credit, repaid from the lease.
+   */
+  borrowable(): boolean {
+    return !this.warm && !this.borrowed && this.policy.burst >= MIN_CREDIT && this.#host.shared();
+  }
+
   /** Can one request pass now? Shared mode: a leased token; fallback: the local share. */
   available(now: number): boolean {
-    const ok = this.#host.shared() ? this.tokens >= 1 : this.#fallback(now) >= 1;
+    const ok = this.#host.shared() ? this.tokens >= 1 || this.borrowable() : this.#fallback(now) >= 1;
     if (!ok) this.pressed++;
     return ok;
   }
@@ -125,6 +140,7 @@ export class RateBucket {
       if (now >= this.retryAt) void this.lease();
       return;
     }
+    if (this.tokens < 1) this.borrowed = true;
     this.tokens -= 1;
     this.refill(now);
   }

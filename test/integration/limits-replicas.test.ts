@@ -1,8 +1,9 @@
 /**
  * Issue 14's fleet-wide limit: two real `keygate serve` processes on one real Redis share one
- * limit. With ten times the limit offered, what reached the upstream each second stays within
- * ±10% of the limit, and requests under a limit are served from leases held in process: with
- * Redis frozen (SIGSTOP), they still pass without a single fallback decision or failed lease.
+ * limit. With ten times the limit offered, what the replicas admitted each second (their access
+ * logs; every admitted request also reached the upstream) stays within ±10% of the limit, and
+ * requests under a limit are served from leases held in process: with Redis frozen (SIGSTOP),
+ * they still pass without a single fallback decision or failed lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ roles:
   calm: { actions: [application:view], limit: roomy }
 routes:
   - { name: app, path: "/api/*", upstream: app, action: application:view }
+  - { name: fresh, path: "/fresh/*", upstream: app, action: application:view, limit: fleet }
 principals:
   - { name: flooder, kind: service, roles: [flooder], keys: [{ id: flooder-1, hash: "${flood.hash}" }] }
   - { name: calm, kind: service, roles: [calm], keys: [{ id: calm-1, hash: "${calm.hash}" }] }
@@ -113,19 +115,31 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
     await Promise.all(done);
     const elapsed = (Date.now() - start) / 1000;
     const got = await up.arrivals(path);
+    // When each replica admitted them: its access log line (written at the end, with the
+    // duration), so neither a busy upstream nor this busy test process can blur the seconds.
+    // Lines are written in batches: wait for the last ones.
+    const logged = () => replicas.flatMap((r) => r.proc.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['msg'] === 'request' && l['path'] === path && l['status'] === 200)
+      .map((l) => Date.parse(String(l['time'])) - Number(l['durationMs'])));
+    let admittedAt = logged();
+    for (let i = 0; i < 100 && admittedAt.length < (statuses.get(200) ?? 0); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      admittedAt = logged();
+    }
     // The burst is allowed on top of the rate once, after a quiet spell: it is spent within the
     // second after the first 429 (a replica can refuse while the shared bucket still holds some).
     // From then on every full second must hold the rate itself. The last half second is left
     // out: requests still queued in a busy gateway when the offering stops would be missing.
     const perSecond: number[] = [];
     const end = start + seconds * 1000 - 500;
-    for (let t = firstRefusal + 1000; t + 1000 <= end; t += 1000) perSecond.push(got.filter((a) => a >= t && a < t + 1000).length);
+    for (let t = firstRefusal + 1000; t + 1000 <= end; t += 1000) perSecond.push(admittedAt.filter((a) => a >= t && a < t + 1000).length);
     const offeredPerSecond = offered / elapsed;
     console.log(JSON.stringify({ offeredPerSecond: Math.round(offeredPerSecond), perSecond, statuses: Object.fromEntries(statuses) }));
     expect(offeredPerSecond).toBeGreaterThanOrEqual(LIMIT * 8); // the load really was far above the limit
     expect(statuses.get(500) ?? 0).toBe(0);
     expect((statuses.get(200) ?? 0) + (statuses.get(429) ?? 0)).toBe(offered);
     expect(got.length).toBe(statuses.get(200));
+    expect(admittedAt.length).toBe(statuses.get(200));
     expect(perSecond.length).toBeGreaterThanOrEqual(3);
     for (const n of perSecond) {
       expect(n).toBeGreaterThanOrEqual(LIMIT * 0.9);
@@ -184,9 +198,9 @@ describe('two keygate serve replicas on one Redis share a limit', () => {
       for (let i = 0; i < 80; i++) codes.push(await get());
       expect(codes.every((c) => c === 200)).toBe(true);
       during = seen;
-      // The filter below does see leases: the flood principal's bucket on this replica went idle
-      // and was forgotten, so its next request takes a lease, in view of MONITOR.
-      const res = await request(`${b.url}/api/after`, { headers: { authorization: `Bearer ${flood.secret}` } });
+      // The filter below does see leases: a route limit this principal never used is a new
+      // bucket, whose first lease happens in view of MONITOR.
+      const res = await request(`${b.url}/fresh/x`, { headers: { authorization: `Bearer ${calm.secret}` } });
       await res.body.dump();
       for (let i = 0; i < 50 && !seen.slice(during.length).includes(':limits:r:'); i++) await new Promise((r) => setTimeout(r, 20));
     } finally {

@@ -11,6 +11,7 @@ import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { newKey } from '../helpers/keys.ts';
 import { adminApi } from '../helpers/admin.ts';
+import { startReceiver } from '../helpers/webhook-receiver.ts';
 
 const viewer = newKey();
 const second = newKey();
@@ -123,6 +124,11 @@ for (const [name, store] of [['embedded store', ''], ['Redis store', 'redis']] a
       expect(results[1]?.state).toMatch(/"principal-quota";r=0;t=\d+$/);
       const err = JSON.parse(results[2]?.body ?? '{}').error;
       expect(err.code).toBe('quota_exhausted');
+      // Exported with bounded labels: scope and state, never who.
+      const metrics = await (await request(`${gw.adminUrl}/metrics`)).body.text();
+      expect(metrics).toMatch(/^keygate_quota_counters\{scope="principal",state="exhausted"\} 1$/m);
+      expect(metrics).toMatch(/^keygate_quota_refusals_total\{scope="principal"\} 1$/m);
+      expect(metrics).not.toContain('metered');
       const untilMidnight = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
       expect(Math.abs(Number(results[2]?.retryAfter) - untilMidnight)).toBeLessThan(60);
     });
@@ -179,6 +185,30 @@ describe('the audit trail under a hammered limit', () => {
       expect(events.body.items.filter((e) => e.reason === null)).toHaveLength(2);
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('limit.exceeded events', () => {
+  it('a hammered limit reaches a webhook receiver as one signed event, not one per 429', async () => {
+    const secretKey = 'whsec_limits_0123456789abcdef';
+    const receiver = await startReceiver(secretKey);
+    const gw = await startTestGateway(config('').replace('log: { level: silent }', `log: { level: silent }
+webhooks:
+  - { name: ops, url: "${receiver.url}", secret: "${secretKey}", events: [limit.exceeded] }`));
+    try {
+      const codes = [];
+      for (let i = 0; i < 12; i++) codes.push((await get(gw, '/api/events', second.secret)).status);
+      expect(codes.filter((c) => c === 429)).toHaveLength(10);
+      const [got] = await receiver.waitFor(1);
+      expect(got?.verdict).toBe('ok');
+      expect(got?.event).toMatchObject({ type: 'limit.exceeded', data: { limit: 'tight', kind: 'rate', per: 'key', keyId: 'ci-bot-2', principalId: 'cfg:ci-bot', route: 'app' } });
+      // Ten refusals within a second of one bucket: one event (give a second one time to show up).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(receiver.received.filter((r) => r.event?.type === 'limit.exceeded')).toHaveLength(1);
+    } finally {
+      await gw.close();
+      await receiver.close();
     }
   });
 });
