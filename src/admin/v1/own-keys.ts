@@ -18,11 +18,23 @@ import type { AdminRoute, Call } from './routes.ts';
  *   credential that issued it (a session opened with a scoped key must give scopes);
  * - importing a secret from another system stays with `keygate:admin:keys:write`.
  */
+/**
+ * The key routes `keys:own` covers, listed rather than matched by prefix: a key's limits and
+ * quota are set by administrators, so its owner may read them but not lift or refill them
+ * (`PATCH /v1/keys/{id}/limits`, `POST /v1/keys/{id}/quota/reset`), nor any route added later.
+ */
+const OWN_ROUTES = new Set([
+  'GET /v1/keys', 'POST /v1/keys',
+  'GET /v1/keys/{id}', 'PATCH /v1/keys/{id}', 'DELETE /v1/keys/{id}',
+  'POST /v1/keys/{id}/expire', 'POST /v1/keys/{id}/rotate',
+  'GET /v1/keys/{id}/usage', 'GET /v1/keys/{id}/limits',
+]);
+
 export function createOwnKeysGuard(lc: Pick<Lifecycle, 'keys'>) {
   return {
     /** Whether a request the caller's grants do not cover may go ahead as an own-keys request. */
     applies(route: AdminRoute, caller: AdminCaller): boolean {
-      return caller.principal !== null && (route.path === '/v1/keys' || route.path.startsWith('/v1/keys/')) && caller.may(OWN_KEYS_ACTION);
+      return caller.principal !== null && OWN_ROUTES.has(`${route.method} ${route.path}`) && caller.may(OWN_KEYS_ACTION);
     },
 
     /** Refuses, or narrows `call` to the caller's own keys. Runs after the body was validated. */
