@@ -73,7 +73,10 @@ describe('when Redis fails', () => {
       await redis.restart();
       await until(async () => (await readyStatus(gw)) === 200);
       await until(async () => (await proxiedStatus(url, k.secret)).status === 200);
-      expect((await proxiedStatus(url, cold.secret)).status).toBe(200);
+      // A key never cached resolves from Redis too. Polled, bounded: on a loaded CI machine the first
+      // lookups on a fresh connection can overrun the 1 s command timeout once (seen at load 20);
+      // a replica stuck after the store is back still fails here.
+      await until(async () => (await proxiedStatus(url, cold.secret)).status === 200, 5_000);
       expect((await call('GET', '/v1/principals/during-outage')).status).toBe(404); // the failed write left nothing behind
     } finally {
       await gw.close();
