@@ -33,6 +33,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       requestTimeoutMs: duration(server['requestTimeout'], '/server/requestTimeout', report),
       keepAliveTimeoutMs: duration(server['keepAliveTimeout'], '/server/keepAliveTimeout', report),
       drainTimeoutMs: duration(server['drainTimeout'], '/server/drainTimeout', report),
+      workers: server['workers'] === 'auto' ? 'auto' : num(server['workers']),
       maxHeaderBytes: num(server['maxHeaderBytes']),
       maxHeaders: num(server['maxHeaders']),
       trustedProxies: strings(server['trustedProxies']),
@@ -61,7 +62,24 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
     log: { level: str(obj(data['log'])['level']) as GatewayConfig['log']['level'] },
   };
   checkLimitRefs(config, report);
+  checkWorkersStore(config, report);
   return config;
+}
+
+/**
+ * More than one worker needs a store the workers share. The embedded store holds keys, the
+ * audit ring, usage counts, limiter buckets, console sessions and the webhook queue in one
+ * process's memory: N workers would be N diverging gateways (a key revoked through the admin
+ * API would still work on the other workers). Refused here, not at startup, so `check-config`
+ * says so too — and `auto` is refused even on a one-core machine, so a file never starts
+ * working or failing depending on where it runs.
+ */
+function checkWorkersStore(config: GatewayConfig, report: Report): void {
+  const w = config.server.workers;
+  const embedded = config.store.redis === '' && config.store.sentinel === null && config.store.cluster === null;
+  if (embedded && w !== 1) {
+    report('/server/workers', `workers: ${String(w)} needs a Redis store (store.redis, store.sentinel or store.cluster): the embedded store's keys, audit trail, usage counts and rate-limit buckets live in one process, so other workers would not see a revocation; use workers: 1 or run replicas on Redis`);
+  }
 }
 
 /** Absent section: the check listener is off. The schema fills the defaults of a present one. */

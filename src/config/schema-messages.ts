@@ -119,7 +119,12 @@ export function schemaProblems(errors: ErrorObject[]): SchemaProblem[] {
     const branches = errors.filter((b) => b.schemaPath.startsWith(`${e.schemaPath}/`));
     const typeOnly = branches.filter((b) => b.keyword === 'type' && b.instancePath === e.instancePath);
     for (const b of typeOnly) drop.add(b);
-    if (typeOnly.length === branches.length && branches.length > 0) {
+    // A branch whose type the value does not have says nothing more about it (`workers: 0` is
+    // not "must be one of auto": it is an integer below the minimum).
+    const branchOf = (b: ErrorObject) => b.schemaPath.slice(e.schemaPath.length + 1).split('/')[0];
+    const failedOnType = new Set(typeOnly.map(branchOf));
+    for (const b of branches) if (b.instancePath === e.instancePath && failedOnType.has(branchOf(b))) drop.add(b);
+    if (branches.length > 0 && branches.every((b) => failedOnType.has(branchOf(b)))) {
       const types = typeOnly.map((b) => typeWord(String((b.params as { type: string }).type)));
       merged.set(e, { path: e.instancePath, parent: e.instancePath, wrongType: true, message: `must be ${types.join(' or ')} (got ${got(e.data, e.instancePath)})` });
     }

@@ -22,6 +22,11 @@ export interface ServerConfig {
   maxHeaders: number;
   /** SIGTERM: how long in-flight requests may take to finish before connections are cut. @default 30_000 */
   drainTimeoutMs: number;
+  /**
+   * Worker processes sharing the proxy (and check) listener (docs/workers.md). `auto` as
+   * written; {@link resolveWorkers} turns it into a count. Above 1 needs a Redis store. @default 1
+   */
+  workers: number | 'auto';
   /** Addresses and CIDRs of the proxies in front, as written. @default [] */
   trustedProxies: string[];
   /**

@@ -11,7 +11,7 @@ describe('defaults', () => {
   it('fills every section a minimal file leaves out', () => {
     expect(c.server).toEqual({
       port: 8080, host: '0.0.0.0', headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 5_000,
-      maxHeaderBytes: 16_384, maxHeaders: 100, drainTimeoutMs: 30_000, caseSensitivePaths: false,
+      maxHeaderBytes: 16_384, maxHeaders: 100, drainTimeoutMs: 30_000, workers: 1, caseSensitivePaths: false,
       pathSemicolons: 'reject', trustedProxies: [], trusted: null, headers: { allowUnderscores: false, credentialPatterns: [] },
     });
     expect(c.admin).toEqual({ port: 9090, host: '127.0.0.1', token: '' });

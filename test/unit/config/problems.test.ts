@@ -38,7 +38,7 @@ describe('all problems at once', () => {
 
   it('reports the unknown key, bad duration, undefined upstream, duplicate route name and duplicate YAML key, in file order', () => {
     expect(brief(bad(text))).toEqual([
-      '2:3 /server/prot: unknown field "prot" (did you mean "port"?) (allowed: port, host, headersTimeout, requestTimeout, keepAliveTimeout, drainTimeout, maxHeaderBytes, maxHeaders, caseSensitivePaths, pathSemicolons, trustedProxies, headers)',
+      '2:3 /server/prot: unknown field "prot" (did you mean "port"?) (allowed: port, host, headersTimeout, requestTimeout, keepAliveTimeout, workers, drainTimeout, maxHeaderBytes, maxHeaders, caseSensitivePaths, pathSemicolons, trustedProxies, headers)',
       '3:19 /server/headersTimeout: must be a duration like 500ms, 30s, 5m, 1h or 90d (got "10 seconds")',
       `${at(text, 8, 'ap,')} /routes/1/upstream: upstream "ap" is not defined (defined: app)`,
       '9:13 /routes/2/name: route name "read" is already used at /routes/0 (line 7)',
