@@ -49,6 +49,7 @@ import { webhookRoutes } from './admin/v1/webhook-routes.ts';
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
   readonly port: number;
+  /** 0 in a worker that does not serve the admin listener (`StartOptions.worker`). */
   readonly adminPort: number;
   /** The HTTP check listener's port; null when `check` is off. */
   readonly checkPort: number | null;
@@ -74,6 +75,14 @@ export interface StartOptions {
   metrics?: Metrics;
   /** Tests: the console's built files from elsewhere. @default dist/console at the package root */
   consoleAssets?: string;
+  /**
+   * Set in a `server.workers` worker (src/workers/): its slot, and whether it is the one worker
+   * that serves the admin listener. The proxy and check listeners are shared by every worker.
+   * @default undefined (the only process: serves everything)
+   */
+  worker?: { slot: number; admin: boolean };
+  /** `/metrics` text from elsewhere (the admin worker asks the primary for every worker's sum). */
+  metricsText?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** RFC 6455 §4.1: a GET whose Upgrade is exactly `websocket` (any case). */
@@ -82,10 +91,11 @@ function isWebSocketHandshake(req: IncomingMessage): boolean {
   return req.method === 'GET' && typeof offer === 'string' && offer.trim().toLowerCase() === 'websocket';
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+/** `exclusive`: a cluster worker binds the port itself instead of sharing the primary's handle. */
+function listen(server: Server, port: number, host: string, exclusive = false): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
@@ -301,7 +311,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
     logger,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: opts.metricsText ?? (async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })),
     // Ready means "send traffic here". While serve-stale rides out a store outage the gateway
     // still serves cached keys, so it stays ready: taking every replica out of the Service at
     // once would turn a Redis blip into a full outage.
@@ -321,7 +331,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   });
 
   const port = await listen(server, cfg.port, cfg.host);
-  const adminPort = await listen(admin, config0.admin.port, config0.admin.host);
+  // One admin listener for all workers: its API, console and /metrics speak for the whole process.
+  const servesAdmin = opts.worker?.admin ?? true;
+  const adminPort = servesAdmin ? await listen(admin, config0.admin.port, config0.admin.host, true) : 0;
   const check: CheckListener | null = config0.check.enabled ? await startCheckListener(decider, () => gen) : null;
   const checkPort = check?.port ?? null;
   // Envoy ext_authz over gRPC: the same decider, on its own HTTP/2 port beside the check listener.
@@ -329,7 +341,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     ? await startGrpcCheck({ decider, host: config0.check.host, port: config0.check.grpcPort, onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'grpc check fault') })
     : null;
   const grpcCheckPort = grpcCheck?.port ?? null;
-  logger.info({ port, adminPort, checkPort, grpcCheckPort, store: store.kind, routes: config0.routes.length }, 'keygate listening');
+  // A worker's line is not "keygate listening": the primary says that once every worker is.
+  logger.info({ port, adminPort, checkPort, grpcCheckPort, store: store.kind, routes: config0.routes.length }, opts.worker === undefined ? 'keygate listening' : 'worker listening');
   warnShadowed(config0, logger);
 
   return {

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { loadConfigFile } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import { createReloader } from '../config/reloader.ts';
@@ -5,23 +6,30 @@ import { createLogger } from '../log/logger.ts';
 import { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { resolveServeConfig } from './serve-config.ts';
+import { resolveWorkers } from '../workers/count.ts';
 
 /**
  * `keygate serve`: load and validate the config (refusing to start on any problem), start the
- * listeners, reload on SIGHUP and on file change, drain on SIGTERM/SIGINT and exit 0.
+ * listeners, reload on SIGHUP and on file change, drain on SIGTERM/SIGINT and exit 0. With
+ * `server.workers` > 1 this process becomes the workers' supervisor (src/workers/primary.ts).
  * `flag` is `--config`; without it the file comes from resolveServeConfig.
  */
 export async function serveCommand(flag: string | undefined): Promise<CommandResult> {
   const { file, source } = resolveServeConfig(flag, process.env, process.cwd());
+  // A `server.workers` worker runs this same command (cluster forks argv as given).
+  if (cluster.isWorker) return (await import('../workers/worker.ts')).serveWorker(file);
   const loaded = await loadConfigFile(file);
   if (!loaded.ok) {
     process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file} (${source})\n`);
     return EXIT.invalidConfig;
   }
-  const logger = createLogger(loaded.config.log.level);
+  const workers = resolveWorkers(loaded.config.server.workers);
+  // Several processes share stdout with workers: whole lines per write (log/sink.ts).
+  const logger = createLogger(loaded.config.log.level, 1, workers > 1 ? { shared: true, bindings: { worker: 'primary' } } : {});
   // First line of every run: which file, and why that one (an operator debugging "my change
   // does nothing" is usually running another file).
   logger.info({ config: file, source }, `config ${file} (${source})`);
+  if (workers > 1) return (await import('../workers/primary.ts')).servePrimary({ file, config: loaded.config, logger, workers });
   let running: Awaited<ReturnType<typeof startGateway>>;
   try {
     running = await startGateway({ config: loaded.config, logger });

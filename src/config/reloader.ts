@@ -21,7 +21,7 @@ export interface ReloaderOptions {
   env?: NodeJS.ProcessEnv;
   logger: ReloadLogger;
   /** Called with a validated config; the caller swaps it in. A throw counts as a failed reload. */
-  onSwap(config: GatewayConfig): void | Promise<void>;
+  onSwap(config: GatewayConfig, reason: ReloadReason): void | Promise<void>;
   /** Called after every attempt that loaded the file (metrics); not for skipped, unchanged files. */
   onResult?(result: 'success' | 'failure'): void;
   /** Quiet time after the last file event before reloading (an editor's save is several events). @default 150 */
@@ -81,7 +81,7 @@ export function createReloader(opts: ReloaderOptions): Reloader {
     try {
       result = loadConfigText(text, file, env);
       if (!result.ok) return rejected(reason, result.problems);
-      await opts.onSwap(result.config);
+      await opts.onSwap(result.config, reason);
     } catch (e) {
       opts.logger.error({ reason, file, err: e }, 'config reload failed; keeping the running config');
       opts.onResult?.('failure');

@@ -8,10 +8,10 @@ export type { Logger };
  * logger in the first place. (The access log skips it: its fields are fixed and none of them
  * can hold a credential; see log/access.ts.)
  */
-export function loggerOptions(level: string, sink: { flush(): void }): LoggerOptions {
+export function loggerOptions(level: string, sink: { flush(): void }, bindings: Record<string, string | number> = {}): LoggerOptions {
   return {
     level,
-    base: { service: 'keygate' },
+    base: { service: 'keygate', ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['*.authorization', '*.headers.authorization', '*.secret', '*.userKey', '*.token'], censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
@@ -33,14 +33,21 @@ export function sinkOf(logger: Logger): LogSink | undefined {
   return sinks.get(logger);
 }
 
+export interface LoggerExtras {
+  /** Several processes write to the destination (`server.workers` > 1): see {@link LogSink}. @default false */
+  shared?: boolean;
+  /** Fields on every line after `service` (a worker's `worker: 2`), the access log's included. */
+  bindings?: Record<string, string | number>;
+}
+
 /**
  * The process logger: JSON lines on stdout (or appended to a file), batched in a
  * {@link LogSink} so a line costs a buffer copy, not a syscall; `flush(cb)` writes before exit,
  * and the sink also writes what is left when the process exits.
  */
-export function createLogger(level: string, destination: number | string = 1): Logger {
-  const sink = new LogSink(destination);
-  const logger = pino(loggerOptions(level, sink), sink);
+export function createLogger(level: string, destination: number | string = 1, opts: LoggerExtras = {}): Logger {
+  const sink = new LogSink(destination, { shared: opts.shared ?? false });
+  const logger = pino(loggerOptions(level, sink, opts.bindings), sink);
   sinks.set(logger, sink);
   return logger;
 }

@@ -18,6 +18,11 @@ export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** At exit, how long to wait for a stuck consumer before giving up on what is left. */
 const EXIT_DRAIN_MS = 5_000;
 const RETRY_MS = 5;
+/**
+ * POSIX PIPE_BUF on Linux: a write(2) of at most this many bytes to a pipe is atomic — it lands
+ * whole or (non-blocking, pipe full) not at all, never mixed with another process's bytes.
+ */
+export const PIPE_BUF = 4096;
 
 const sleep = new Int32Array(new SharedArrayBuffer(4));
 
@@ -41,8 +46,16 @@ export class LogSink {
   private timer: NodeJS.Timeout | null = null;
   private failed = false;
   private closed = false;
+  /** Largest write(2), cut at a line end; 0 for no cap. */
+  private readonly maxWrite: number;
 
-  constructor(dest: number | string) {
+  /**
+   * `shared`: other processes write to the same pipe (`server.workers` > 1). Each write(2) then
+   * carries whole lines and at most {@link PIPE_BUF} bytes, so two workers' batches can never
+   * interleave inside a line; only a single line longer than that is written alone, unprotected.
+   */
+  constructor(dest: number | string, opts: { shared?: boolean } = {}) {
+    this.maxWrite = opts.shared === true ? PIPE_BUF : 0;
     this.ownsFd = typeof dest === 'string';
     this.fd = typeof dest === 'string' ? openSync(dest, 'a') : dest;
     if (live.size >= 64) for (const ref of live) if (ref.deref() === undefined) live.delete(ref);
@@ -158,8 +171,9 @@ export class LogSink {
     if (this.failed) return b.length;
     let off = 0;
     while (off < b.length) {
+      const end = this.maxWrite === 0 ? b.length : lineCut(b, off, this.maxWrite);
       try {
-        off += writeSync(this.fd, b, off, b.length - off);
+        off += writeSync(this.fd, b, off, end - off);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') return off;
@@ -176,6 +190,19 @@ export class LogSink {
     }
     return off;
   }
+}
+
+/**
+ * Where a write starting at `off` should end: after the last line end within `max` bytes, or —
+ * when one line is longer than that — after that line (or at the end of what is there: a
+ * partial write's remainder starts mid-line and must finish its line first).
+ */
+export function lineCut(b: Buffer, off: number, max: number): number {
+  if (b.length - off <= max) return b.length;
+  const last = b.lastIndexOf(10, off + max - 1);
+  if (last >= off) return last + 1;
+  const next = b.indexOf(10, off + max);
+  return next === -1 ? b.length : next + 1;
 }
 
 function onTimer(sink: LogSink): void {

@@ -1,0 +1,31 @@
+import type { ReloadReason } from '../config/reloader.ts';
+
+/**
+ * What the primary and its workers say to each other over the cluster IPC channel. Every type
+ * starts with `keygate:` so prom-client's own messages (`prom-client:getMetricsReq`) on the same
+ * channel are told apart.
+ */
+export type ToWorker =
+  /** The primary validated the file (SIGHUP or a file change): load it and swap. */
+  | { type: 'keygate:reload'; reason: ReloadReason }
+  /** The primary refused the file: count the failed reload (each worker's counter; see aggregate.ts). */
+  | { type: 'keygate:reload-refused' }
+  /** Stop taking connections, finish what is in flight, exit 0. */
+  | { type: 'keygate:drain' }
+  | { type: 'keygate:metrics'; id: number; contentType: string; body: string; error?: string };
+
+export type ToPrimary =
+  | { type: 'keygate:ready'; port: number; adminPort: number; checkPort: number | null; grpcCheckPort: number | null }
+  /** The admin worker serves `/metrics`: the primary asks every worker and sums. */
+  | { type: 'keygate:metrics?'; id: number };
+
+function isMessage(m: unknown): m is { type: string } {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('keygate:');
+}
+
+export const isToWorker = (m: unknown): m is ToWorker => isMessage(m);
+export const isToPrimary = (m: unknown): m is ToPrimary => isMessage(m);
+
+/** Environment of a forked worker: its slot (1..N, kept across restarts) and whether it serves admin. */
+export const WORKER_SLOT_ENV = 'KEYGATE_WORKER_SLOT';
+export const WORKER_ADMIN_ENV = 'KEYGATE_WORKER_ADMIN';

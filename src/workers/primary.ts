@@ -1,0 +1,156 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { GatewayConfig } from '../config/types.ts';
+import { createReloader } from '../config/reloader.ts';
+import type { Logger } from '../log/logger.ts';
+import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
+import { isToPrimary, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type ToWorker } from './messages.ts';
+
+export interface PrimaryOptions {
+  file: string;
+  config: GatewayConfig;
+  logger: Logger;
+  /** Resolved `server.workers` (≥ 2). */
+  workers: number;
+}
+
+/** A worker that dies while serving is forked again after this long, doubling to the cap. */
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 30_000;
+/** A worker that served this long resets its slot's back-off. */
+const HEALTHY_MS = 60_000;
+/** Past the drain deadline, how long workers get to close stores and flush logs before SIGKILL. */
+const EXIT_GRACE_MS = 5_000;
+
+interface Slot {
+  slot: number;
+  worker: Worker | null;
+  startedAt: number;
+  backoffMs: number;
+  ready: boolean;
+}
+
+/**
+ * The `server.workers` supervisor (issue 12). It serves no request itself: it forks one worker
+ * per slot (slot 1 also serves the admin listener), shares the proxy and check ports with them
+ * (node:cluster, round-robin), answers the admin worker's `/metrics` with every worker's sum,
+ * relays reloads it has validated, and drains them all on SIGTERM. It keeps no key, cache or
+ * request state, so it stays small: the config is loaded once here, to refuse a bad file
+ * before anything is forked, and on each reload, to refuse a bad file once rather than N times.
+ */
+export function servePrimary(opts: PrimaryOptions): CommandResult {
+  const { logger, file } = opts;
+  let config = opts.config;
+  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false }));
+  const aggregator = new AggregatorRegistry();
+  let started = false;
+  let stopping = false;
+  let exitCode: number = EXIT.ok;
+  let finish: (code: CommandResult) => void = () => {};
+  const done = new Promise<CommandResult>((r) => (finish = r));
+
+  const live = () => slots.flatMap((s) => (s.worker === null ? [] : [s.worker]));
+  const broadcast = (m: ToWorker) => {
+    for (const w of live()) if (w.isConnected()) w.send(m);
+  };
+
+  function fork(s: Slot): void {
+    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(s.slot), [WORKER_ADMIN_ENV]: s.slot === 1 ? '1' : '0' });
+    s.worker = worker;
+    s.startedAt = Date.now();
+    s.ready = false;
+    worker.on('message', (m: unknown) => onMessage(s, worker, m));
+    worker.on('exit', (code, signal) => onExit(s, worker, code, signal));
+  }
+
+  function onMessage(s: Slot, worker: Worker, m: unknown): void {
+    if (!isToPrimary(m)) return;
+    if (m.type === 'keygate:ready') {
+      s.ready = true;
+      if (!started && slots.every((x) => x.ready)) {
+        started = true;
+        logger.info({ workers: slots.length, port: m.port, adminPort: slots[0]?.slot === s.slot ? m.adminPort : undefined, checkPort: m.checkPort, grpcCheckPort: m.grpcCheckPort, pids: live().map((w) => w.process.pid) }, 'keygate listening');
+      } else if (started) logger.info({ slot: s.slot, pid: worker.process.pid }, 'worker restarted');
+      if (s.slot === 1) adminPort = m.adminPort;
+      return;
+    }
+    if (m.type === 'keygate:metrics?') {
+      aggregator.clusterMetrics().then(
+        (body) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, contentType: aggregator.contentType, body } satisfies ToWorker),
+        (e: unknown) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, contentType: '', body: '', error: e instanceof Error ? e.message : String(e) } satisfies ToWorker),
+      );
+    }
+  }
+  let adminPort = 0;
+
+  function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    if (s.worker === worker) s.worker = null;
+    if (stopping) {
+      if (code !== 0) {
+        exitCode = EXIT.failure;
+        logger.error({ slot: s.slot, code, signal }, 'worker did not drain cleanly');
+      }
+      if (live().length === 0) {
+        logger.info({ adminPort }, 'keygate stopped');
+        logger.flush(() => finish(exitCode as CommandResult));
+      }
+      return;
+    }
+    if (!started) {
+      // Not serving yet: a worker that cannot start (port taken, store misconfigured) will not
+      // start on a retry either. Say so and stop, as a single process would.
+      logger.fatal({ slot: s.slot, code, signal }, 'could not start: a worker exited during startup');
+      exitCode = code === EXIT.invalidConfig ? EXIT.invalidConfig : EXIT.failure;
+      stop('startup failure');
+      return;
+    }
+    const served = Date.now() - s.startedAt;
+    if (served > HEALTHY_MS) s.backoffMs = RESTART_FIRST_MS;
+    logger.error({ slot: s.slot, pid: worker.process.pid, code, signal, restartInMs: s.backoffMs }, 'worker exited; starting another');
+    // Not unref'd: with no worker left the primary must stay alive to fork again.
+    setTimeout(() => {
+      if (!stopping) fork(s);
+    }, s.backoffMs);
+    s.backoffMs = Math.min(RESTART_MAX_MS, s.backoffMs * 2);
+  }
+
+  const reloader = createReloader({
+    file, logger,
+    onSwap: (next, reason) => {
+      if (next.server.workers !== config.server.workers) logger.warn({ workers: next.server.workers, running: slots.length }, 'server.workers changes take effect on restart');
+      config = next;
+      broadcast({ type: 'keygate:reload', reason });
+    },
+    onResult: (result) => {
+      if (result === 'failure') broadcast({ type: 'keygate:reload-refused' });
+    },
+  });
+  reloader.watch();
+
+  function stop(why: string): void {
+    if (stopping) return;
+    stopping = true;
+    reloader.close();
+    logger.info({ signal: why, workers: live().length }, 'draining');
+    if (live().length === 0) {
+      logger.flush(() => finish(exitCode as CommandResult));
+      return;
+    }
+    broadcast({ type: 'keygate:drain' });
+    // A worker stuck past its own drain deadline is killed; the exit code says so.
+    const timer = setTimeout(() => {
+      for (const w of live()) {
+        logger.error({ pid: w.process.pid }, 'worker still running after the drain deadline; killing it');
+        w.process.kill('SIGKILL');
+      }
+    }, config.server.drainTimeoutMs + EXIT_GRACE_MS);
+    timer.unref();
+  }
+
+  process.on('SIGHUP', () => void reloader.reload('sighup'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  for (const s of slots) fork(s);
+  void done.then((code) => process.exit(code));
+  return EXIT.serving;
+}

@@ -1,0 +1,99 @@
+import { loadConfigFile } from '../config/load.ts';
+import { formatProblems } from '../config/format.ts';
+import { createReloader } from '../config/reloader.ts';
+import { createLogger } from '../log/logger.ts';
+import { startGateway } from '../server.ts';
+import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
+import { serveWorkerMetrics } from './aggregate.ts';
+import { isToWorker, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type ToPrimary } from './messages.ts';
+
+const send = (m: ToPrimary): void => {
+  process.send?.(m);
+};
+
+/**
+ * One `server.workers` worker: the same gateway as a single process (startGateway), on the
+ * proxy and check listeners the primary shares. The primary decides when to reload and when
+ * to drain; this process only does it. Every worker is a replica of the Redis store, exactly
+ * like another pod: the cache, pub/sub invalidation and limiter leases need nothing new.
+ */
+export async function serveWorker(file: string): Promise<CommandResult> {
+  const slot = Number(process.env[WORKER_SLOT_ENV] ?? '0');
+  const admin = process.env[WORKER_ADMIN_ENV] === '1';
+  const loaded = await loadConfigFile(file);
+  if (!loaded.ok) {
+    process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: worker ${slot} not starting: ${loaded.problems.length} problem(s) in ${file}\n`);
+    return EXIT.invalidConfig;
+  }
+  // `worker` on every line (the access log's too) says which process answered.
+  const logger = createLogger(loaded.config.log.level, 1, { shared: true, bindings: { worker: slot } });
+
+  let metricsSeq = 0;
+  const pendingMetrics = new Map<number, { resolve: (m: { contentType: string; body: string }) => void; reject: (e: Error) => void }>();
+  const askPrimary = () => new Promise<{ contentType: string; body: string }>((resolve, reject) => {
+    const id = ++metricsSeq;
+    pendingMetrics.set(id, { resolve, reject });
+    send({ type: 'keygate:metrics?', id });
+  });
+
+  let running: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    running = await startGateway({ config: loaded.config, logger, worker: { slot, admin }, ...(admin ? { metricsText: askPrimary } : {}) });
+  } catch (e) {
+    logger.fatal({ err: e }, 'could not start');
+    logger.flush();
+    return EXIT.failure;
+  }
+  serveWorkerMetrics(running.metrics.registry);
+  const reloader = createReloader({
+    file, logger,
+    onSwap: (config) => running.applyConfig(config),
+    onResult: (result) => running.metrics.configReloads.labels(result).inc(),
+  });
+
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: why }, 'draining');
+    reloader.close();
+    for (const p of pendingMetrics.values()) p.reject(new Error('draining'));
+    running.shutdown().then(
+      () => logger.flush(() => process.exit(EXIT.ok)),
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        logger.flush(() => process.exit(EXIT.failure));
+      },
+    );
+  };
+
+  process.on('message', (m: unknown) => {
+    if (!isToWorker(m)) return;
+    switch (m.type) {
+      case 'keygate:reload':
+        void reloader.reload(m.reason);
+        return;
+      case 'keygate:reload-refused':
+        running.metrics.configReloads.labels('failure').inc();
+        return;
+      case 'keygate:drain':
+        stop('drain');
+        return;
+      case 'keygate:metrics': {
+        const p = pendingMetrics.get(m.id);
+        pendingMetrics.delete(m.id);
+        if (m.error === undefined) p?.resolve({ contentType: m.contentType, body: m.body });
+        else p?.reject(new Error(m.error));
+      }
+    }
+  });
+  // A terminal's ^C or a `kill` of the process group reaches every worker as well as the primary.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // The primary reloads every worker together; SIGHUP to the group must not end a worker.
+  process.on('SIGHUP', () => {});
+  // The primary is gone (killed): nobody will ever say drain, so drain now.
+  process.on('disconnect', () => stop('primary exited'));
+  send({ type: 'keygate:ready', port: running.port, adminPort: running.adminPort, checkPort: running.checkPort, grpcCheckPort: running.grpcCheckPort });
+  return EXIT.serving;
+}
