@@ -44,6 +44,8 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false }));
   const aggregator = new AggregatorRegistry();
   let started = false;
+  /** Slot 1's admin port, for the listening line. */
+  let adminPort = 0;
   let stopping = false;
   let exitCode: number = EXIT.ok;
   let finish: (code: CommandResult) => void = () => {};
@@ -67,11 +69,11 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     if (!isToPrimary(m)) return;
     if (m.type === 'keygate:ready') {
       s.ready = true;
+      if (s.slot === 1) adminPort = m.adminPort;
       if (!started && slots.every((x) => x.ready)) {
         started = true;
-        logger.info({ workers: slots.length, port: m.port, adminPort: slots[0]?.slot === s.slot ? m.adminPort : undefined, checkPort: m.checkPort, grpcCheckPort: m.grpcCheckPort, pids: live().map((w) => w.process.pid) }, 'keygate listening');
+        logger.info({ workers: slots.length, port: m.port, adminPort, checkPort: m.checkPort, grpcCheckPort: m.grpcCheckPort, pids: live().map((w) => w.process.pid) }, 'keygate listening');
       } else if (started) logger.info({ slot: s.slot, pid: worker.process.pid }, 'worker restarted');
-      if (s.slot === 1) adminPort = m.adminPort;
       return;
     }
     if (m.type === 'keygate:metrics?') {
@@ -81,7 +83,6 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       );
     }
   }
-  let adminPort = 0;
 
   function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (s.worker === worker) s.worker = null;
@@ -91,7 +92,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
         logger.error({ slot: s.slot, code, signal }, 'worker did not drain cleanly');
       }
       if (live().length === 0) {
-        logger.info({ adminPort }, 'keygate stopped');
+        logger.info({}, 'keygate stopped');
         logger.flush(() => finish(exitCode as CommandResult));
       }
       return;

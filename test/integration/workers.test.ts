@@ -1,0 +1,231 @@
+/**
+ * `server.workers: 2` (issue 12): a real `keygate serve` forking two workers on one real Redis.
+ * Which worker answered is read from the access log's `worker` field (every line carries it),
+ * and every request goes on a fresh connection so the primary's round-robin spreads them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { adminApi } from '../helpers/admin.ts';
+
+const TOKEN = 'workers-admin-token-0123456789abcdef';
+let redis: Awaited<ReturnType<typeof startRedis>>;
+let up: TestUpstream;
+let proc: ServeProcess;
+let port: number;
+let adminPort: number;
+let checkPort: number;
+let file: string;
+let admin: ReturnType<typeof adminApi>;
+
+const ROUTES = `
+  - { name: app, path: "/api/*", upstream: app, action: application:view }
+  - { name: pub, path: "/pub/*", upstream: app, public: true }`;
+const MORE = `
+  - { name: items, path: "/items/*", upstream: app, public: true }`;
+
+function config(routes: string): string {
+  return `
+server: { port: ${port}, host: 127.0.0.1, workers: 2, drainTimeout: 20s }
+admin: { port: ${adminPort}, host: 127.0.0.1, token: "${TOKEN}" }
+check: { port: ${checkPort}, host: 127.0.0.1 }
+store: { redis: "${redis.url}" }
+limiter: { refusedCredentials: { rate: "0" } }
+upstreams: { app: { url: "${up.url}" } }
+roles: { viewer: { actions: [application:view] } }
+routes:${routes}
+`;
+}
+
+/** One GET on its own connection (agent: false), so consecutive requests reach different workers. */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+type Line = Record<string, unknown>;
+const lines = (): Line[] => proc.output().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+const requestLines = (pred: (l: Line) => boolean) => lines().filter((l) => l['msg'] === 'request' && pred(l));
+/** The access log is batched for up to 100 ms; wait until `n` matching lines are out. */
+async function waitLines(pred: (l: Line) => boolean, n: number, timeoutMs = 10_000): Promise<Line[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const hits = requestLines(pred);
+    if (hits.length >= n) return hits;
+    if (Date.now() > until) throw new Error(`only ${hits.length} of ${n} access lines`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const workersOf = (ls: Line[]) => [...new Set(ls.map((l) => l['worker']))].sort();
+
+beforeAll(async () => {
+  redis = await startRedis();
+  up = await startUpstream();
+  [port, adminPort, checkPort] = [await freePort(), await freePort(), await freePort()];
+  file = join(mkdtempSync(join(tmpdir(), 'keygate-workers-')), 'keygate.yaml');
+  writeFileSync(file, config(ROUTES));
+  proc = await startServe(file);
+  admin = adminApi(`http://127.0.0.1:${adminPort}`, TOKEN);
+}, 60_000);
+afterAll(async () => {
+  await proc?.stop();
+  await up?.close();
+  await redis?.stop();
+});
+
+describe('server.workers: 2 on Redis', () => {
+  it('starts two workers behind one port; requests land on both and reach the upstream', async () => {
+    const listening = await proc.waitForLog('keygate listening');
+    expect(listening).toMatchObject({ worker: 'primary', workers: 2, port, adminPort, checkPort });
+    expect(new Set(listening['pids'] as number[]).size).toBe(2);
+    const before = up.received.length;
+    for (let i = 0; i < 10; i++) expect((await get(`http://127.0.0.1:${port}/pub/spread-${i}`)).status).toBe(200);
+    expect(up.received.slice(before).map((r) => r.url).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `/pub/spread-${i}`).sort());
+    const served = await waitLines((l) => String(l['path']).startsWith('/pub/spread-'), 10);
+    expect(workersOf(served)).toEqual([1, 2]);
+  });
+
+  it('the check listener is shared too', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await get(`http://127.0.0.1:${checkPort}/check`, { 'x-original-method': 'GET', 'x-original-uri': `/pub/check-${i}` });
+      expect(r.status).toBe(200);
+    }
+    expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/pub/check-'), 6))).toEqual([1, 2]);
+  });
+
+  /** A fresh key for a fresh principal, served by both workers (so both caches hold it). */
+  async function warmKey(name: string): Promise<{ id: string; secret: string }> {
+    expect((await admin('POST', '/v1/principals', { name, kind: 'service', roles: ['viewer'] })).status).toBe(201);
+    const { body } = await admin<{ key: { id: string }; secret: string }>('POST', '/v1/keys', { principal: name });
+    const auth = { authorization: `Bearer ${body.secret}` };
+    for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/api/${name}-warm-${i}`, auth)).status).toBe(200);
+    expect(workersOf(await waitLines((l) => l['keyId'] === body.key.id && l['status'] === 200, 6))).toEqual([1, 2]);
+    return { id: body.key.id, secret: body.secret };
+  }
+
+  /** After a change made through the admin API (on worker 1), every worker refuses the secret. */
+  async function refusedOnEveryWorker(name: string, secret: string): Promise<string[]> {
+    const auth = { authorization: `Bearer ${secret}` };
+    // Pub/sub reaches both workers' caches; give it a bounded moment, then every request on
+    // either worker is refused and none reaches the upstream.
+    const until = Date.now() + 5_000;
+    while ((await get(`http://127.0.0.1:${port}/api/${name}-settle`, auth)).status !== 401) {
+      if (Date.now() > until) throw new Error(`${name}: still accepted after 5 s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const before = up.received.length;
+    const codes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await get(`http://127.0.0.1:${port}/api/${name}-after-${i}`, auth);
+      expect(r.status).toBe(401);
+      codes.push((JSON.parse(r.body) as { error: { code: string } }).error.code);
+    }
+    expect(up.received.slice(before).filter((r) => r.url.startsWith(`/api/${name}-after-`))).toEqual([]);
+    expect(workersOf(await waitLines((l) => String(l['path']).startsWith(`/api/${name}-after-`) && l['status'] === 401, 10))).toEqual([1, 2]);
+    return [...new Set(codes)];
+  }
+
+  it('a deleted key is refused by every worker, warm caches included', async () => {
+    const k = await warmKey('delete-bot');
+    expect((await admin('DELETE', `/v1/keys/${k.id}`)).status).toBe(204);
+    expect(await refusedOnEveryWorker('delete-bot', k.secret)).toEqual(['invalid_key']);
+  });
+
+  it('a rotated key\'s old secret is refused by every worker; the new one works on both', async () => {
+    const k = await warmKey('rotate-bot');
+    const { status, body } = await admin<{ key: { id: string }; secret: string }>('POST', `/v1/keys/${k.id}/rotate`, {});
+    expect(status).toBe(201);
+    expect(await refusedOnEveryWorker('rotate-bot', k.secret)).toHaveLength(1);
+    for (let i = 0; i < 4; i++) expect((await get(`http://127.0.0.1:${port}/api/rotated-${i}`, { authorization: `Bearer ${body.secret}` })).status).toBe(200);
+    expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/api/rotated-') && l['status'] === 200, 4))).toEqual([1, 2]);
+  });
+
+  it('disabling the principal refuses its keys on every worker', async () => {
+    const k = await warmKey('disable-bot');
+    expect((await admin('POST', '/v1/principals/disable-bot/disable')).status).toBe(200);
+    expect(await refusedOnEveryWorker('disable-bot', k.secret)).toEqual(['principal_disabled']);
+  });
+
+  it('/metrics on the one admin listener sums both workers', async () => {
+    for (let i = 0; i < 10; i++) await get(`http://127.0.0.1:${port}/pub/count-${i}`);
+    const served = await waitLines((l) => l['route'] === 'pub' && l['status'] === 200 && !String(l['path']).startsWith('/pub/check-'), 20);
+    expect(workersOf(served)).toEqual([1, 2]);
+    const r = await get(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(r.status).toBe(200);
+    const value = (series: string) => Number(r.body.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+    // 10 spread + 10 counted, half on each worker: only the sum is 20.
+    expect(value('keygate_requests_total{route="pub",method="GET",status="200"}')).toBe(served.length);
+    // A state every worker reports is not doubled.
+    expect(value('keygate_keystore_up')).toBe(1);
+  });
+
+  it('SIGHUP reloads every worker', async () => {
+    writeFileSync(file, config(ROUTES + MORE));
+    proc.child.kill('SIGHUP');
+    const until = Date.now() + 15_000;
+    while (new Set(lines().filter((l) => l['msg'] === 'config reloaded').map((l) => l['worker'])).size < 3) {
+      if (Date.now() > until) throw new Error('not every process logged the reload');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/items/${i}`)).status).toBe(200);
+    expect(workersOf(await waitLines((l) => l['route'] === 'items', 6))).toEqual([1, 2]);
+    const m = await get(`http://127.0.0.1:${adminPort}/metrics`);
+    // Counted once per reload, not once per worker.
+    expect(m.body).toContain('keygate_config_reloads_total{result="success"} 1\n');
+  });
+
+  it('log lines stay whole under concurrent load from both workers', async () => {
+    // Long paths make each line ~1.3 KB, so a 64 KiB batch from each worker is in the pipe at once.
+    const pad = 'p'.repeat(1000);
+    const n = 600;
+    let next = 0;
+    await Promise.all(Array.from({ length: 24 }, async () => {
+      while (next < n) {
+        const i = next++;
+        expect((await get(`http://127.0.0.1:${port}/pub/load-${i}-${pad}`)).status).toBe(200);
+      }
+    }));
+    // lines() parses every line of the output: a torn line would throw here.
+    const served = await waitLines((l) => String(l['path']).startsWith('/pub/load-'), n);
+    expect(served.length).toBe(n);
+    expect(workersOf(served)).toEqual([1, 2]);
+    for (const l of proc.output().split('\n').filter((x) => x !== '')) expect(l.startsWith('{"level":')).toBe(true);
+  });
+
+  it('SIGTERM drains: an in-flight request completes on its worker, then everything exits 0', async () => {
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    up.setHandler((_req, res) => void held.then(() => res.end('finished late')));
+    const arrived = up.nextRequest();
+    const inflight = get(`http://127.0.0.1:${port}/pub/slow`);
+    await arrived;
+    proc.child.kill('SIGTERM');
+    // Both workers hear the drain while the request is still held upstream.
+    const until = Date.now() + 10_000;
+    while (new Set(lines().filter((l) => l['msg'] === 'draining').map((l) => l['worker'])).size < 3) {
+      if (Date.now() > until) throw new Error('not every process logged draining');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(proc.child.exitCode).toBe(null);
+    release();
+    expect(await inflight).toEqual({ status: 200, body: 'finished late' });
+    expect(await proc.exited).toBe(0);
+    expect(lines().filter((l) => l['msg'] === 'keygate stopped').map((l) => l['worker']).sort()).toEqual([1, 2, 'primary']);
+    up.setHandler(null);
+  });
+});
