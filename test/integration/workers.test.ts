@@ -190,16 +190,28 @@ describe('server.workers: 2 on Redis', () => {
   });
 
   it('log lines stay whole under concurrent load from both workers', async () => {
-    // Long paths make each line ~1.3 KB, so a 64 KiB batch from each worker is in the pipe at once.
-    const pad = 'p'.repeat(1000);
+    // Long paths make each line ~3.3 KB, so a 64 KiB batch from each worker is in the pipe at once.
+    const pad = 'p'.repeat(3000);
     const n = 600;
     let next = 0;
-    await Promise.all(Array.from({ length: 24 }, async () => {
-      while (next < n) {
-        const i = next++;
-        expect((await get(`http://127.0.0.1:${port}/pub/load-${i}-${pad}`)).status).toBe(200);
-      }
-    }));
+    // A slow log reader: with the pipe full, a write(2) bigger than PIPE_BUF goes in pieces, and
+    // the other worker's bytes can land between them (what log/sink.ts's `shared` prevents).
+    // Paused on and off rather than throughout: a blocking write would otherwise wait forever.
+    const out = proc.child.stdout;
+    let ticks = 0;
+    const toggle = setInterval(() => (++ticks % 4 === 0 ? out?.resume() : out?.pause()), 100);
+    try {
+      await Promise.all(Array.from({ length: 24 }, async () => {
+        while (next < n) {
+          const i = next++;
+          expect((await get(`http://127.0.0.1:${port}/pub/load-${i}-${pad}`)).status).toBe(200);
+        }
+      }));
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      clearInterval(toggle);
+      out?.resume();
+    }
     // lines() parses every line of the output: a torn line would throw here.
     const served = await waitLines((l) => String(l['path']).startsWith('/pub/load-'), n);
     expect(served.length).toBe(n);
