@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
-import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { runCli, startServe, type ServeProcess } from '../helpers/cli.ts';
 import { adminApi } from '../helpers/admin.ts';
 
 const TOKEN = 'workers-admin-token-0123456789abcdef';
@@ -219,6 +219,18 @@ describe('server.workers: 2 on Redis', () => {
     for (const l of proc.output().split('\n').filter((x) => x !== '')) expect(l.startsWith('{"level":')).toBe(true);
   });
 
+  it('a worker that dies is replaced; both slots serve again', async () => {
+    const listening = await proc.waitForLog('keygate listening');
+    const [, second] = listening['pids'] as [number, number];
+    process.kill(second, 'SIGKILL');
+    const restarted = await proc.waitForLog('worker restarted', 30_000);
+    expect(restarted['slot']).toBe(2);
+    expect(restarted['pid']).not.toBe(second);
+    expect(lines().find((l) => l['msg'] === 'worker exited; starting another')).toMatchObject({ slot: 2, pid: second, signal: 'SIGKILL' });
+    for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/pub/after-restart-${i}`)).status).toBe(200);
+    expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/pub/after-restart-'), 6))).toEqual([1, 2]);
+  }, 40_000);
+
   it('SIGTERM drains: an in-flight request completes on its worker, then everything exits 0', async () => {
     let release = () => {};
     const held = new Promise<void>((r) => (release = r));
@@ -240,4 +252,16 @@ describe('server.workers: 2 on Redis', () => {
     expect(lines().filter((l) => l['msg'] === 'keygate stopped').map((l) => l['worker']).sort()).toEqual([1, 2, 'primary']);
     up.setHandler(null);
   });
+});
+
+describe('server.workers with the embedded store', () => {
+  it('keygate serve refuses to start, naming the file, the line and why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keygate-workers-embedded-'));
+    const f = join(dir, 'keygate.yaml');
+    writeFileSync(f, 'server:\n  port: 0\n  workers: 2\nupstreams: { app: { url: "http://127.0.0.1:1" } }\nroutes:\n  - { name: pub, path: "/pub/*", upstream: app, public: true }\n');
+    const r = await runCli(['serve', '--config', f], { timeoutMs: 30_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${f}:3:12: /server/workers: workers: 2 needs a Redis store`);
+    expect(r.stdout).toBe('');
+  }, 40_000);
 });
