@@ -3,7 +3,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import { createReloader } from '../config/reloader.ts';
 import { createLogger } from '../log/logger.ts';
-import { startGateway } from '../server.ts';
+import type { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { resolveServeConfig } from './serve-config.ts';
 import { resolveWorkers } from '../workers/count.ts';
@@ -32,6 +32,8 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
   if (workers > 1) return (await import('../workers/primary.ts')).servePrimary({ file, config: loaded.config, logger, workers });
   let running: Awaited<ReturnType<typeof startGateway>>;
   try {
+    // Imported here, not above: a `server.workers` primary never loads the gateway (it stays small).
+    const { startGateway } = await import('../server.ts');
     running = await startGateway({ config: loaded.config, logger });
   } catch (e) {
     logger.fatal({ err: e }, 'could not start');

@@ -40,7 +40,8 @@ interface Slot {
  */
 export function servePrimary(opts: PrimaryOptions): CommandResult {
   const { logger, file } = opts;
-  let config = opts.config;
+  // Only what the primary itself needs: a 10k-key config is not held twice over.
+  let setting = { workers: opts.config.server.workers, drainTimeoutMs: opts.config.server.drainTimeoutMs };
   const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false }));
   const aggregator = new AggregatorRegistry();
   let started = false;
@@ -118,8 +119,8 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   const reloader = createReloader({
     file, logger,
     onSwap: (next, reason) => {
-      if (next.server.workers !== config.server.workers) logger.warn({ workers: next.server.workers, running: slots.length }, 'server.workers changes take effect on restart');
-      config = next;
+      if (next.server.workers !== setting.workers) logger.warn({ workers: next.server.workers, running: slots.length }, 'server.workers changes take effect on restart');
+      setting = { workers: next.server.workers, drainTimeoutMs: next.server.drainTimeoutMs };
       broadcast({ type: 'keygate:reload', reason });
     },
     onResult: (result) => {
@@ -144,7 +145,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
         logger.error({ pid: w.process.pid }, 'worker still running after the drain deadline; killing it');
         w.process.kill('SIGKILL');
       }
-    }, config.server.drainTimeoutMs + EXIT_GRACE_MS);
+    }, setting.drainTimeoutMs + EXIT_GRACE_MS);
     timer.unref();
   }
 
