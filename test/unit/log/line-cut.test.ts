@@ -4,6 +4,8 @@
  * the torn lines without it).
  */
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +35,7 @@ describe('lineCut', () => {
 });
 
 describe('shared LogSink', () => {
-  it('writes every line once, in order, whole, with lines shorter and longer than PIPE_BUF', () => {
+  it('to a regular file (no cut: Linux serializes writes there) writes every line once, in order, whole', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'keygate-sink-')), 'out.log');
     const sink = new LogSink(file, { shared: true });
     const want: string[] = [];
@@ -45,4 +47,34 @@ describe('shared LogSink', () => {
     sink.close();
     expect(readFileSync(file, 'utf8')).toBe(want.map((l) => `${l}\n`).join(''));
   });
+});
+
+const WRITER = fileURLToPath(new URL('./log-writer.ts', import.meta.url));
+
+/** Two writer processes on one stdout pipe whose reader stalls on and off, as a log collector may. */
+function twoWriters(count: number, shared: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const one = `"${process.execPath}" "${WRITER}" ${count} nonblocking exit ${shared ? 'shared' : 'x'}`;
+    const child = spawn('bash', ['-c', `${one} & ${one} & wait`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    let ticks = 0;
+    const toggle = setInterval(() => (++ticks % 4 === 0 ? child.stdout.resume() : child.stdout.pause()), 50);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearInterval(toggle);
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+describe('two processes, one pipe', () => {
+  it('shared sinks: every line of both writers arrives whole', async () => {
+    const out = await twoWriters(40_000, true);
+    const lines = out.split('\n').filter((l) => l !== '');
+    const parsed = lines.map((l) => JSON.parse(l) as { msg: string });
+    expect(parsed.filter((l) => l.msg === 'request')).toHaveLength(80_000);
+  }, 90_000);
 });
