@@ -102,7 +102,9 @@ function AllKeysTable(props: { keys: Key[]; names: Map<string, string>; onEdit: 
                 <td><StatusBadge status={k.status} /></td>
                 {props.onEdit !== undefined && (
                   <td>
-                    <button type="button" class="secondary" aria-label={`Edit key ${label} of ${user}`} onClick={() => props.onEdit?.(k)}>Edit/Delete</button>
+                    <button type="button" class="secondary" onClick={() => props.onEdit?.(k)}>
+                      Edit/Delete<span class="visually-hidden"> key {label} of {user}</span>
+                    </button>
                   </td>
                 )}
               </tr>
