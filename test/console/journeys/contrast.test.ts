@@ -89,7 +89,7 @@ describe('Contrast: an API-only user in an org, with access groups', () => {
     await expect.poll(() => details.textContent()).toMatch(/API-Key:.*acme/);
     expect(await dialog.textContent()).not.toContain(ORG.secret);
     await expectAccessible(page, 'connection details');
-    await shot(page, 'contrast-connection-details');
+    await shot(page, 'connection-details', { doc: true });
 
     await details.getByRole('button', { name: 'Copy Authorization header' }).click();
     await expect.poll(() => clipboard(page)).toBe(authorization);

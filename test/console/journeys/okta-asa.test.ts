@@ -66,7 +66,7 @@ describe('Okta ASA: a service user, its API key pair, tokens, and Expire now', (
     expect(await how.textContent()).toContain(`"key_id": "${keyId}"`);
     expect(await how.textContent()).not.toContain(secret);
     await expectAccessible(page, 'key pair secret');
-    await shot(page, 'okta-asa-key-pair');
+    await shot(page, 'key-pair', { doc: true });
 
     await dialog.getByRole('button', { name: 'Copy key ID' }).click();
     await expect.poll(() => clipboard(page)).toBe(keyId);

@@ -76,7 +76,7 @@ describe('ThreadFix: the API Keys page', () => {
     expect(keys).toHaveLength(1);
     keyId = keys[0]?.id ?? '';
     await expectAccessible(page, 'API keys');
-    await shot(page, 'threadfix-api-keys');
+    await shot(page, 'api-keys', { doc: true });
   });
 
   it('the key authorizes with its user\'s roles, through the proxy', async () => {
