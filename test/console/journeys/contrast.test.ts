@@ -97,7 +97,18 @@ describe('Contrast: an API-only user in an org, with access groups', () => {
     await expect.poll(() => clipboard(page)).toBe(USER);
     await dialog.getByRole('button', { name: 'Copy', exact: true }).click();
     await expect.poll(() => clipboard(page)).toBe(secret);
+    // The connection strings are built in the page from the secret shown once: like it, they are
+    // in no storage or URL, and gone once the dialog is closed.
+    const stored = await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })') as string;
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain(authorization);
+    expect(page.url()).not.toContain(authorization);
     await dialog.getByRole('button', { name: 'Done' }).click();
+    await page.reload();
+    await page.getByRole('heading', { name: USER }).waitFor();
+    const html = await page.content();
+    expect(html).not.toContain(secret);
+    expect(html).not.toContain(authorization);
     keyId = (await rig.admin<{ items: { id: string }[] }>('GET', `/v1/keys?principal=${encodeURIComponent(USER)}`)).body.items[0]?.id ?? '';
     expect(keyId).not.toBe('');
   });
