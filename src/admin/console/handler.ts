@@ -25,7 +25,7 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
 export interface ConsoleDeps {
   /** Sign-ins and sign-outs go to the admin audit trail beside the writes made in the session. */
   audit: AdminAudit;
-  settings: () => { console: ConsoleConfig; keys: KeysConfig; trusted: TrustedPeers | null; credentials?: CredentialsConfig; tokens?: TokensConfig };
+  settings: () => { console: ConsoleConfig; keys: KeysConfig; trusted: TrustedPeers | null; credentials: CredentialsConfig; tokens: TokensConfig };
   sessions: Sessions;
   check: CredentialCheck;
   oidc: OidcLogin | null;
@@ -111,12 +111,10 @@ export function createConsoleHandler(deps: ConsoleDeps) {
         keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: lifetime(s.keys.defaultLifetimeMs), maxLifetime: lifetime(s.keys.maxLifetimeMs) },
         // How a new key is sent (names, never secrets), so the page can show connection details
         // for it: Contrast's service-key header pair, Okta ASA's token exchange.
-        ...(s.credentials === undefined || s.tokens === undefined ? {} : {
-          credentials: {
-            serviceKey: { enabled: s.credentials.serviceKey.enabled, orgHeader: s.credentials.serviceKey.orgHeader },
-            tokens: { enabled: s.tokens.enabled, path: s.tokens.path },
-          },
-        }),
+        credentials: {
+          serviceKey: { enabled: s.credentials.serviceKey.enabled, orgHeader: s.credentials.serviceKey.orgHeader },
+          tokens: { enabled: s.tokens.enabled, path: s.tokens.path },
+        },
         version: deps.version,
       });
     }
