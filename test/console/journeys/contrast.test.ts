@@ -137,6 +137,20 @@ describe('Contrast: an API-only user in an org, with access groups', () => {
     expect(await through(rig, '/api/applications/payments-api/traces', { headers: { authorization: forged, 'api-key': ORG.secret } })).toMatchObject({ status: 401, code: 'invalid_key' });
   });
 
+  it('like Contrast\'s API-only users, it cannot sign in to the console', async () => {
+    const other = await openPage(rig);
+    try {
+      await other.page.goto(`${rig.adminUrl}/console/`);
+      await other.page.getByLabel('Admin token').fill(secret);
+      await other.page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => other.page.getByRole('alert').textContent()).toMatch(/forbidden/);
+      expect(await other.page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+      expect(await other.context.cookies(rig.adminUrl)).toEqual([]);
+    } finally {
+      await other.context.close();
+    }
+  });
+
   it('ran under the CSP without a violation', async () => {
     expect(await cspViolations(page, watch)).toEqual([]);
     expect(watch.errors).toEqual([]);
