@@ -88,7 +88,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (s.worker === worker) s.worker = null;
     if (stopping) {
-      if (code !== 0) {
+      if (code !== 0 && started) {
         exitCode = EXIT.failure;
         logger.error({ slot: s.slot, code, signal }, 'worker did not drain cleanly');
       }
@@ -138,7 +138,12 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       logger.flush(() => finish(exitCode as CommandResult));
       return;
     }
-    broadcast({ type: 'keygate:drain' });
+    // A worker still starting has no message handler yet (and nothing in flight): SIGTERM.
+    for (const sl of slots) {
+      if (sl.worker === null) continue;
+      if (sl.ready) sl.worker.send({ type: 'keygate:drain' } satisfies ToWorker);
+      else sl.worker.process.kill('SIGTERM');
+    }
     // A worker stuck past its own drain deadline is killed; the exit code says so.
     const timer = setTimeout(() => {
       for (const w of live()) {

@@ -23,7 +23,8 @@ export async function serveWorker(file: string): Promise<CommandResult> {
   const loaded = await loadConfigFile(file);
   if (!loaded.ok) {
     process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: worker ${slot} not starting: ${loaded.problems.length} problem(s) in ${file}\n`);
-    return EXIT.invalidConfig;
+    // Exit, not return: the IPC channel to the primary would keep this process alive.
+    process.exit(EXIT.invalidConfig);
   }
   // `worker` on every line (the access log's too) says which process answered.
   const logger = createLogger(loaded.config.log.level, 1, { shared: true, bindings: { worker: slot } });
@@ -41,8 +42,8 @@ export async function serveWorker(file: string): Promise<CommandResult> {
     running = await startGateway({ config: loaded.config, logger, worker: { slot, admin }, ...(admin ? { metricsText: askPrimary } : {}) });
   } catch (e) {
     logger.fatal({ err: e }, 'could not start');
-    logger.flush();
-    return EXIT.failure;
+    logger.flush(() => process.exit(EXIT.failure));
+    return EXIT.serving;
   }
   serveWorkerMetrics(running.metrics.registry);
   const reloader = createReloader({

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -254,7 +255,32 @@ describe('server.workers: 2 on Redis', () => {
   });
 });
 
-describe('server.workers with the embedded store', () => {
+describe('server.workers start-up failures', () => {
+  it('a proxy port already taken: the primary says why and exits 1, leaving no worker behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const busy = (taken.address() as AddressInfo).port;
+    try {
+      const f = join(mkdtempSync(join(tmpdir(), 'keygate-workers-busy-')), 'keygate.yaml');
+      writeFileSync(f, `
+server: { port: ${busy}, host: 127.0.0.1, workers: 2 }
+admin: { port: ${await freePort()}, host: 127.0.0.1 }
+store: { redis: "${redis.url}" }
+upstreams: { app: { url: "http://127.0.0.1:1" } }
+routes:
+  - { name: pub, path: "/pub/*", upstream: app, public: true }
+`);
+      // runCli resolves when stdout closes: the workers hold it too, so this waits for every one.
+      const r = await runCli(['serve', '--config', f], { timeoutMs: 60_000 });
+      expect(r.code).toBe(1);
+      const out = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+      expect(out.find((l) => l['msg'] === 'could not start' && typeof l['worker'] === 'number')).toBeDefined();
+      expect(out.find((l) => l['msg'] === 'could not start: a worker exited during startup')).toMatchObject({ worker: 'primary' });
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 70_000);
+
   it('keygate serve refuses to start, naming the file, the line and why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keygate-workers-embedded-'));
     const f = join(dir, 'keygate.yaml');
