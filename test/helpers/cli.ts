@@ -33,7 +33,7 @@ export interface ServeProcess {
 }
 
 /** `keygate serve --config FILE` as a child process, resolved once it logs that it is listening. */
-export async function startServe(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+export async function startServe(configFile: string, env: NodeJS.ProcessEnv = {}, listenTimeoutMs = 15_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -65,6 +65,6 @@ export async function startServe(configFile: string, env: NodeJS.ProcessEnv = {}
       return code;
     },
   };
-  await waitForLog('keygate listening');
+  await waitForLog('keygate listening', listenTimeoutMs);
   return proc;
 }

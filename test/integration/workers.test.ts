@@ -14,6 +14,7 @@ import { startRedis } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
 import { runCli, startServe, type ServeProcess } from '../helpers/cli.ts';
 import { adminApi } from '../helpers/admin.ts';
+import { checkClient } from '../helpers/grpc-check.ts';
 
 const TOKEN = 'workers-admin-token-0123456789abcdef';
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -22,6 +23,7 @@ let proc: ServeProcess;
 let port: number;
 let adminPort: number;
 let checkPort: number;
+let grpcPort: number;
 let file: string;
 let admin: ReturnType<typeof adminApi>;
 
@@ -35,7 +37,7 @@ function config(routes: string): string {
   return `
 server: { port: ${port}, host: 127.0.0.1, workers: 2, drainTimeout: 20s }
 admin: { port: ${adminPort}, host: 127.0.0.1, token: "${TOKEN}" }
-check: { port: ${checkPort}, host: 127.0.0.1 }
+check: { port: ${checkPort}, host: 127.0.0.1, grpcPort: ${grpcPort} }
 store: { redis: "${redis.url}" }
 limiter: { refusedCredentials: { rate: "0" } }
 upstreams: { app: { url: "${up.url}" } }
@@ -77,10 +79,11 @@ const workersOf = (ls: Line[]) => [...new Set(ls.map((l) => l['worker']))].sort(
 beforeAll(async () => {
   redis = await startRedis();
   up = await startUpstream();
-  [port, adminPort, checkPort] = [await freePort(), await freePort(), await freePort()];
+  [port, adminPort, checkPort, grpcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   file = join(mkdtempSync(join(tmpdir(), 'keygate-workers-')), 'keygate.yaml');
   writeFileSync(file, config(ROUTES));
-  proc = await startServe(file);
+  // A primary and two workers each load the gateway: on a loaded machine that takes a while.
+  proc = await startServe(file, {}, 50_000);
   admin = adminApi(`http://127.0.0.1:${adminPort}`, TOKEN);
 }, 60_000);
 afterAll(async () => {
@@ -92,7 +95,7 @@ afterAll(async () => {
 describe('server.workers: 2 on Redis', () => {
   it('starts two workers behind one port; requests land on both and reach the upstream', async () => {
     const listening = await proc.waitForLog('keygate listening');
-    expect(listening).toMatchObject({ worker: 'primary', workers: 2, port, adminPort, checkPort });
+    expect(listening).toMatchObject({ worker: 'primary', workers: 2, port, adminPort, checkPort, grpcCheckPort: grpcPort });
     expect(new Set(listening['pids'] as number[]).size).toBe(2);
     const before = up.received.length;
     for (let i = 0; i < 10; i++) expect((await get(`http://127.0.0.1:${port}/pub/spread-${i}`)).status).toBe(200);
@@ -107,6 +110,21 @@ describe('server.workers: 2 on Redis', () => {
       expect(r.status).toBe(200);
     }
     expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/pub/check-'), 6))).toEqual([1, 2]);
+  });
+
+  it('the Envoy gRPC Check port is shared too', async () => {
+    // One client is one HTTP/2 connection: a client per call spreads them over the workers.
+    for (let i = 0; i < 6; i++) {
+      const client = checkClient(`127.0.0.1:${grpcPort}`);
+      try {
+        const path = `/pub/grpc-${i}`;
+        const res = await client.check({ attributes: { request: { http: { method: 'GET', path, host: 'api.example.com', headers: { ':method': 'GET', ':path': path } } } } });
+        expect(res.http_response).toBe('ok_response');
+      } finally {
+        client.close();
+      }
+    }
+    expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/pub/grpc-'), 6))).toEqual([1, 2]);
   });
 
   /** A fresh key for a fresh principal, served by both workers (so both caches hold it). */
