@@ -210,13 +210,14 @@ at the start, ${load1.map((x) => fmt(x, 1)).join(' / ')} at the end. Medians wit
 | 1 | ${spread(one.map((r) => r.rps), 0)} | ${fmt(median(one.map((r) => r.p99)), 2)} | ${spread(one.map((r) => r.cpuUsPerReq))} | ${spread(one.map((r) => r.rateCpuUsPerReq))} | ${fmt(median(one.map((r) => r.rateP99)), 2)} | ${fmt(median(one.map((r) => r.idleRss[0] as number)), 0)} | ${fmt(median(one.map((r) => sum(r.idlePss))), 0)} | ${fmt(median(one.map((r) => r.peakRss[0] as number)), 0)} |
 | 2 | ${spread(two.map((r) => r.rps), 0)} | ${fmt(median(two.map((r) => r.p99)), 2)} | ${spread(two.map((r) => r.cpuUsPerReq))} | ${spread(two.map((r) => r.rateCpuUsPerReq))} | ${fmt(median(two.map((r) => r.rateP99)), 2)} | primary ${fmt(median(two.map((r) => r.idleRss[0] as number)), 0)}, workers ${fmt(median(two.map((r) => median(r.idleRss.slice(1)))), 0)} | ${fmt(median(two.map((r) => sum(r.idlePss))), 0)} | primary ${fmt(median(two.map((r) => r.peakRss[0] as number)), 0)}, workers ${fmt(median(two.map((r) => Math.max(...r.peakRss.slice(1)))), 0)} |
 
-- CPU per request, 2 workers ÷ 1, at a fixed ${RATE} req/s: **${spread(rateCpuRatio, 2)}**; in the closed loop ${spread(cpuRatio, 2)}
-  (per ABAB pair; target: no regression per request).
+- ${median(rateCpuRatio) <= 1.05 ? 'PASS' : 'FAIL'} CPU per request, 2 workers ÷ 1, at a fixed ${RATE} req/s: **${spread(rateCpuRatio, 2)}**; in the closed loop ${spread(cpuRatio, 2)}
+  (per ABAB pair; target: no regression per request, ≤ 1.05).
 - Throughput, 2 workers ÷ 1: **${spread(thrRatio, 2)}** on this ${availableParallelism()}-core machine, with the load generator,
   upstream and Redis on the same cores (a single process was already using more than one core's worth with them).
 - Memory a second worker adds (two-worker tree − single process, idle): PSS **${spread(addedPss, 0)} MiB**, RSS ${spread(addedRss, 0)} MiB
   (RSS counts the shared Node binary and libraries in every process; PSS splits them). Each further worker adds one
-  worker's PSS, ${spread(perWorkerPss, 0)} MiB (the primary is paid once). Target ≤ 60 MiB per added worker.
+  worker's PSS, ${spread(perWorkerPss, 0)} MiB (the primary is paid once).
+- ${median(perWorkerPss) <= 60 ? 'PASS' : 'FAIL'} memory per added worker (PSS): ${fmt(median(perWorkerPss), 0)} MiB, target ≤ 60 MiB.
 `;
   process.stdout.write(md);
   if (process.argv.includes('--write')) writeSection('workers', md);
