@@ -1,4 +1,5 @@
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import type { MetricJson } from './messages.ts';
 
 /**
  * How `/metrics` combines a series across workers. prom-client sums by default, which is right
@@ -17,16 +18,28 @@ export const AGGREGATORS: Record<string, 'min' | 'max'> = {
   keygate_config_reloads_total: 'max',
 };
 
-/**
- * In a worker: answer the primary's `prom-client:getMetricsReq` with this registry, after
- * marking the metrics above with their aggregator (read by the primary's AggregatorRegistry).
- */
-export function serveWorkerMetrics(registry: Registry): void {
+/** In a worker: mark the metrics above with their aggregator (carried in the JSON the primary gets). */
+export function markAggregators(registry: Registry): void {
   for (const [name, how] of Object.entries(AGGREGATORS)) {
     const metric = registry.getSingleMetric(name) as { aggregator?: string } | undefined;
     if (metric !== undefined) metric.aggregator = how;
   }
-  AggregatorRegistry.setRegistries(registry);
-  // The constructor is what installs the worker's IPC listener.
-  new AggregatorRegistry();
+}
+
+/** The primary's own series: what no worker can say about itself. */
+export function createPrimaryMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    workers: new Gauge({ name: 'keygate_workers', help: 'Worker processes serving (server.workers); fewer while one is being replaced', registers: [registry] }),
+    restarts: new Counter({ name: 'keygate_worker_restarts_total', help: 'Workers that exited unexpectedly and were started again', registers: [registry] }),
+    /** Workers that did not answer a scrape in time (left out of that scrape's sums). */
+    missed: new Counter({ name: 'keygate_worker_scrapes_missed_total', help: 'Times a worker did not send its metrics in time for a /metrics scrape; that scrape left it out', registers: [registry] }),
+  };
+}
+
+/** Every worker's metrics as one exposition, plus the primary's own. */
+export async function aggregateText(perWorker: MetricJson[][], primary: Registry): Promise<{ contentType: string; body: string }> {
+  const merged = Registry.merge([AggregatorRegistry.aggregate(perWorker as Parameters<typeof AggregatorRegistry.aggregate>[0]), primary]);
+  return { contentType: merged.contentType, body: await merged.metrics() };
 }

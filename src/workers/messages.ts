@@ -1,9 +1,8 @@
 import type { ReloadReason } from '../config/reloader.ts';
 
 /**
- * What the primary and its workers say to each other over the cluster IPC channel. Every type
- * starts with `keygate:` so prom-client's own messages (`prom-client:getMetricsReq`) on the same
- * channel are told apart.
+ * What the primary and its workers say to each other over the cluster IPC channel (node's own
+ * cluster messages share it). Every type starts with `keygate:`.
  */
 export type ToWorker =
   /** The primary validated the file (SIGHUP or a file change): load it and swap. */
@@ -12,12 +11,18 @@ export type ToWorker =
   | { type: 'keygate:reload-refused' }
   /** Stop taking connections, finish what is in flight, exit 0. */
   | { type: 'keygate:drain' }
-  | { type: 'keygate:metrics'; id: number; contentType: string; body: string; error?: string };
+  | { type: 'keygate:metrics'; id: number; contentType: string; body: string; error?: string }
+  /** Send this worker's metrics (prom-client's JSON form) for the primary to aggregate. */
+  | { type: 'keygate:collect'; id: number };
 
 export type ToPrimary =
   | { type: 'keygate:ready'; port: number; adminPort: number; checkPort: number | null; grpcCheckPort: number | null }
   /** The admin worker serves `/metrics`: the primary asks every worker and sums. */
-  | { type: 'keygate:metrics?'; id: number };
+  | { type: 'keygate:metrics?'; id: number }
+  | { type: 'keygate:collected'; id: number; metrics: MetricJson[] };
+
+/** One metric as `Registry.getMetricsAsJSON()` gives it. */
+export type MetricJson = Awaited<ReturnType<import('prom-client').Registry['getMetricsAsJSON']>>[number];
 
 function isMessage(m: unknown): m is { type: string } {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('keygate:');

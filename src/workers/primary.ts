@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
 import { createReloader } from '../config/reloader.ts';
 import type { Logger } from '../log/logger.ts';
 import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
-import { isToPrimary, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type ToWorker } from './messages.ts';
+import { isToPrimary, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type MetricJson, type ToWorker } from './messages.ts';
+import { aggregateText, createPrimaryMetrics } from './aggregate.ts';
 
 export interface PrimaryOptions {
   file: string;
@@ -21,6 +21,8 @@ const RESTART_MAX_MS = 30_000;
 const HEALTHY_MS = 60_000;
 /** Past the drain deadline, how long workers get to close stores and flush logs before SIGKILL. */
 const EXIT_GRACE_MS = 5_000;
+/** A scrape waits this long for each worker's metrics; a worker busy past it is left out. */
+const COLLECT_MS = 3_000;
 
 interface Slot {
   slot: number;
@@ -28,12 +30,15 @@ interface Slot {
   startedAt: number;
   backoffMs: number;
   ready: boolean;
+  /** The reload generation the worker loaded the file at (see `reloads`). */
+  loadedAt: number;
 }
 
 /**
  * The `server.workers` supervisor (issue 12). It serves no request itself: it forks one worker
  * per slot (slot 1 also serves the admin listener), shares the proxy and check ports with them
- * (node:cluster, round-robin), answers the admin worker's `/metrics` with every worker's sum,
+ * (node:cluster, round-robin), answers the admin worker's `/metrics` with every worker's sum
+ * (plus its own `keygate_workers` and restart counts),
  * relays reloads it has validated, and drains them all on SIGTERM. It keeps no key, cache or
  * request state, so it stays small: the config is loaded once here, to refuse a bad file
  * before anything is forked, and on each reload, to refuse a bad file once rather than N times.
@@ -42,8 +47,12 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   const { logger, file } = opts;
   // Only what the primary itself needs: a 10k-key config is not held twice over.
   let setting = { workers: opts.config.server.workers, drainTimeoutMs: opts.config.server.drainTimeoutMs };
-  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false }));
-  const aggregator = new AggregatorRegistry();
+  const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false, loadedAt: 0 }));
+  const own = createPrimaryMetrics();
+  /** Reloads relayed so far: a worker forked before the last one may have read the older file. */
+  let reloads = 0;
+  let collectSeq = 0;
+  const collecting = new Map<number, { answers: MetricJson[][]; waiting: Set<number>; done: () => void }>();
   let started = false;
   /** Slot 1's admin port, for the listening line. */
   let adminPort = 0;
@@ -62,6 +71,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     s.worker = worker;
     s.startedAt = Date.now();
     s.ready = false;
+    s.loadedAt = reloads;
     worker.on('message', (m: unknown) => onMessage(s, worker, m));
     worker.on('exit', (code, signal) => onExit(s, worker, code, signal));
   }
@@ -70,7 +80,10 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     if (!isToPrimary(m)) return;
     if (m.type === 'keygate:ready') {
       s.ready = true;
+      own.workers.set(slots.filter((x) => x.ready && x.worker !== null).length);
       if (s.slot === 1) adminPort = m.adminPort;
+      // A reload relayed while it was starting found no listener: it reads the file again now.
+      if (s.loadedAt < reloads) worker.send({ type: 'keygate:reload', reason: 'manual' } satisfies ToWorker);
       if (!started && slots.every((x) => x.ready)) {
         started = true;
         logger.info({ workers: slots.length, port: m.port, adminPort, checkPort: m.checkPort, grpcCheckPort: m.grpcCheckPort, pids: live().map((w) => w.process.pid) }, 'keygate listening');
@@ -78,15 +91,44 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       return;
     }
     if (m.type === 'keygate:metrics?') {
-      aggregator.clusterMetrics().then(
-        (body) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, contentType: aggregator.contentType, body } satisfies ToWorker),
+      collect().then(
+        (r) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, ...r } satisfies ToWorker),
         (e: unknown) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, contentType: '', body: '', error: e instanceof Error ? e.message : String(e) } satisfies ToWorker),
       );
+      return;
     }
+    if (m.type === 'keygate:collected') {
+      const c = collecting.get(m.id);
+      if (c === undefined || !c.waiting.delete(s.slot)) return;
+      c.answers.push(m.metrics);
+      if (c.waiting.size === 0) c.done();
+    }
+  }
+
+  /**
+   * Every serving worker's metrics, summed. Only workers that are ready are asked (one still
+   * starting could not answer), and one that does not answer in time is left out of this scrape
+   * (counted) rather than failing it: /metrics must answer while a worker is being replaced.
+   */
+  async function collect(): Promise<{ contentType: string; body: string }> {
+    const id = ++collectSeq;
+    const asked = slots.filter((x) => x.ready && x.worker?.isConnected() === true);
+    const c = { answers: [] as MetricJson[][], waiting: new Set(asked.map((x) => x.slot)), done: () => {} };
+    const all = new Promise<void>((r) => (c.done = r));
+    collecting.set(id, c);
+    for (const x of asked) x.worker?.send({ type: 'keygate:collect', id } satisfies ToWorker);
+    let timer: NodeJS.Timeout | undefined;
+    if (c.waiting.size > 0) await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, COLLECT_MS)))]);
+    clearTimeout(timer);
+    collecting.delete(id);
+    if (c.waiting.size > 0) own.missed.inc(c.waiting.size);
+    return aggregateText(c.answers, own.registry);
   }
 
   function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (s.worker === worker) s.worker = null;
+    s.ready = false;
+    own.workers.set(slots.filter((x) => x.ready && x.worker !== null).length);
     if (stopping) {
       if (code !== 0 && started) {
         exitCode = EXIT.failure;
@@ -106,6 +148,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       stop('startup failure');
       return;
     }
+    own.restarts.inc();
     const served = Date.now() - s.startedAt;
     if (served > HEALTHY_MS) s.backoffMs = RESTART_FIRST_MS;
     logger.error({ slot: s.slot, pid: worker.process.pid, code, signal, restartInMs: s.backoffMs }, 'worker exited; starting another');
@@ -121,7 +164,12 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     onSwap: (next, reason) => {
       if (next.server.workers !== setting.workers) logger.warn({ workers: next.server.workers, running: slots.length }, 'server.workers changes take effect on restart');
       setting = { workers: next.server.workers, drainTimeoutMs: next.server.drainTimeoutMs };
-      broadcast({ type: 'keygate:reload', reason });
+      reloads++;
+      for (const x of slots) {
+        if (!x.ready || x.worker === null) continue;
+        x.loadedAt = reloads;
+        if (x.worker.isConnected()) x.worker.send({ type: 'keygate:reload', reason } satisfies ToWorker);
+      }
     },
     onResult: (result) => {
       if (result === 'failure') broadcast({ type: 'keygate:reload-refused' });

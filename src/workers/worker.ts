@@ -4,7 +4,7 @@ import { createReloader } from '../config/reloader.ts';
 import { createLogger } from '../log/logger.ts';
 import { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
-import { serveWorkerMetrics } from './aggregate.ts';
+import { markAggregators } from './aggregate.ts';
 import { isToWorker, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type ToPrimary } from './messages.ts';
 
 const send = (m: ToPrimary): void => {
@@ -45,7 +45,7 @@ export async function serveWorker(file: string): Promise<CommandResult> {
     logger.flush(() => process.exit(EXIT.failure));
     return EXIT.serving;
   }
-  serveWorkerMetrics(running.metrics.registry);
+  markAggregators(running.metrics.registry);
   const reloader = createReloader({
     file, logger,
     onSwap: (config) => running.applyConfig(config),
@@ -79,6 +79,12 @@ export async function serveWorker(file: string): Promise<CommandResult> {
         return;
       case 'keygate:drain':
         stop('drain');
+        return;
+      case 'keygate:collect':
+        running.metrics.registry.getMetricsAsJSON().then(
+          (metrics) => send({ type: 'keygate:collected', id: m.id, metrics }),
+          (e: unknown) => logger.error({ err: e }, 'could not collect metrics'),
+        );
         return;
       case 'keygate:metrics': {
         const p = pendingMetrics.get(m.id);

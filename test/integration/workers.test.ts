@@ -193,6 +193,11 @@ describe('server.workers: 2 on Redis', () => {
     expect(value('keygate_requests_total{route="pub",method="GET",status="200"}')).toBe(served.length);
     // A state every worker reports is not doubled.
     expect(value('keygate_keystore_up')).toBe(1);
+    // The primary's own series.
+    expect(value('keygate_workers')).toBe(2);
+    expect(value('keygate_worker_restarts_total')).toBe(0);
+    // One exposition: each family once.
+    expect(r.body.match(/^# TYPE keygate_requests_total /gm)).toHaveLength(1);
   });
 
   it('SIGHUP reloads every worker', async () => {
@@ -244,12 +249,21 @@ describe('server.workers: 2 on Redis', () => {
     const listening = await proc.waitForLog('keygate listening');
     const [, second] = listening['pids'] as [number, number];
     process.kill(second, 'SIGKILL');
+    await proc.waitForLog('worker exited; starting another');
+    // While the slot is empty (0.5 s back-off, then a start of seconds), /metrics still answers,
+    // from the worker that is left.
+    const during = await get(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(during.status).toBe(200);
+    expect(during.body).toContain('\nkeygate_workers 1\n');
     const restarted = await proc.waitForLog('worker restarted', 30_000);
     expect(restarted['slot']).toBe(2);
     expect(restarted['pid']).not.toBe(second);
     expect(lines().find((l) => l['msg'] === 'worker exited; starting another')).toMatchObject({ slot: 2, pid: second, signal: 'SIGKILL' });
     for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/pub/after-restart-${i}`)).status).toBe(200);
     expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/pub/after-restart-'), 6))).toEqual([1, 2]);
+    const m = (await get(`http://127.0.0.1:${adminPort}/metrics`)).body;
+    expect(m).toContain('\nkeygate_worker_restarts_total 1\n');
+    expect(m).toContain('\nkeygate_workers 2\n');
   }, 40_000);
 
   it('SIGTERM drains: an in-flight request completes on its worker, then everything exits 0', async () => {
