@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -196,8 +197,11 @@ describe('server.workers: 2 on Redis', () => {
     // The primary's own series.
     expect(value('keygate_workers')).toBe(2);
     expect(value('keygate_worker_restarts_total')).toBe(0);
-    // One exposition: each family once.
+    // One exposition: each family once, and as clean for promtool as a single process's.
     expect(r.body.match(/^# TYPE keygate_requests_total /gm)).toHaveLength(1);
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: r.body, encoding: 'utf8' });
+    expect(`${lint.stdout}${lint.stderr}`.trim()).toBe('');
+    expect(lint.status).toBe(0);
   });
 
   it('SIGHUP reloads every worker', async () => {
