@@ -100,6 +100,7 @@ export function buildPrincipals(raw: unknown[], roles: Map<string, RoleConfig>, 
     });
     const principal: DeclaredPrincipal = { name, kind, roles: pRoles, disabled: bool(p['disabled']), keys: registry.keys(p['keys'], `${at}/keys`) };
     if (p['org'] !== undefined) principal.org = str(p['org']);
+    if (p['displayName'] !== undefined) principal.displayName = str(p['displayName']);
     const limit = limitOf(p);
     if (limit !== null) principal.limit = limit;
     const quota = readQuota(p['quota']);

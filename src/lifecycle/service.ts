@@ -10,6 +10,7 @@ import type { AdminAudit } from './audit.ts';
 import { checkExpiryState } from './expiry.ts';
 import { NO_POLICY, checkExpiryChange, lifetimeForNewKey, lifetimeForRotation, type LifetimePolicy } from './policy.ts';
 import type { EventBus } from '../events/bus.ts';
+import { displayNameProblem } from './display-name.ts';
 
 export interface LifecycleDeps {
   store: KeyStore;
@@ -45,6 +46,7 @@ export interface Actor {
 
 export interface NewPrincipal {
   name: string;
+  displayName?: string;
   kind: 'user' | 'service';
   roles?: string[];
   groups?: string[];
@@ -182,6 +184,13 @@ export function createLifecycle(deps: LifecycleDeps) {
     }
   }
 
+  /** `null` (PATCH: remove it) passes; text is checked with a message that says what is wrong. */
+  function checkDisplayName(value: string | null | undefined): void {
+    if (value === undefined || value === null) return;
+    const problem = displayNameProblem(value);
+    if (problem !== null) throw new AdminError('invalid_input', `displayName: ${problem}`, 'displayName');
+  }
+
   async function checkGroups(groups: string[]): Promise<void> {
     for (const g of groups) if ((await store.getGroup(g)) === null) throw new AdminError('invalid_input', `groups: unknown group "${g}"`, 'groups');
   }
@@ -229,24 +238,34 @@ export function createLifecycle(deps: LifecycleDeps) {
       const roles = input.roles ?? [];
       const groups = input.groups ?? [];
       checkRoles(roles, input.kind);
+      checkDisplayName(input.displayName);
       await checkGroups(groups);
       const p: PrincipalRecord = {
         id: `p_${randomUUID()}`, name: input.name, kind: input.kind, roles, groups, disabled: false,
         createdAt: now(), metadata: input.metadata ?? {}, source: 'api', ...(input.org === undefined ? {} : { org: input.org }),
+        ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
       };
       await confirmed(() => store.createPrincipal(p), async () => ((await store.getPrincipal(p.id)) === null ? null : { value: undefined }), { type: 'principal', id: p.id });
-      audit.record(actor, 'principal.create', p.id, { name: p.name, kind: p.kind, roles });
+      audit.record(actor, 'principal.create', p.id, { name: p.name, kind: p.kind, roles, ...(p.displayName === undefined ? {} : { displayName: p.displayName }) });
       return p;
     }),
-    update: (ref: string, patch: PrincipalPatch, actor: Actor) => guard(async () => {
+    /** `displayName: null` removes it (the request's way of saying "clear"). */
+    update: (ref: string, change: Omit<PrincipalPatch, 'displayName'> & { displayName?: string | null }, actor: Actor) => guard(async () => {
       const p = await principal(ref);
       writable(p);
-      if (patch.roles !== undefined) checkRoles(patch.roles, p.kind);
-      if (patch.groups !== undefined) await checkGroups(patch.groups);
+      if (change.roles !== undefined) checkRoles(change.roles, p.kind);
+      checkDisplayName(change.displayName);
+      if (change.groups !== undefined) await checkGroups(change.groups);
+      const { displayName, ...rest } = change;
+      const patch: PrincipalPatch = displayName === undefined ? rest : { ...rest, displayName: displayName ?? undefined };
       const updated = await confirmed(() => store.updatePrincipal(p.id, patch), () => principalCarries(p.id, patch), { type: 'principal', id: p.id });
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
       await local({ type: 'principal', id: p.id });
-      audit.record(actor, 'principal.update', p.id, { fields: Object.keys(patch) });
+      // The display name is not secret and is what people search the trail for: old and new.
+      audit.record(actor, 'principal.update', p.id, {
+        fields: Object.keys(patch),
+        ...(displayName === undefined ? {} : { displayName: displayName ?? null, previousDisplayName: p.displayName ?? null }),
+      });
       return updated;
     }),
     setDisabled: (ref: string, disabled: boolean, actor: Actor) => guard(async () => {
@@ -422,6 +441,11 @@ export function createLifecycle(deps: LifecycleDeps) {
   const groups = {
     get: (name: string) => guard(() => group(name)),
     list: () => guard(() => store.listGroups()),
+    /** A page of groups in name order (a group's name is its id). */
+    page: (page: ListPage) => guard(async (): Promise<Page<GroupRecord>> => {
+      const got = await store.listGroupsPage(page);
+      return { items: got.items, last: got.more ? (got.items.at(-1)?.name ?? null) : null };
+    }),
     create: (input: { name: string; roles?: string[]; resources?: Record<string, string[]> }, actor: Actor) => guard(async () => {
       checkRoles(input.roles ?? [], 'service');
       const g: GroupRecord = { name: input.name, roles: input.roles ?? [], resources: input.resources ?? {}, createdAt: now() };

@@ -140,7 +140,7 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'keygate admin API', version, description: 'Principals, keys and groups. Authenticate with `Authorization: Bearer <KEYGATE_ADMIN_TOKEN>` or a keygate key whose principal holds the operation\'s admin action (`x-keygate-action`, or `keygate:admin` for all); a key\'s scopes narrow it further. Lists of principals and keys are paginated: `?limit=` (1-1000, default 100) and `?cursor=` (the previous page\'s `nextCursor`), in a stable order (by id) that concurrent writes do not shift.' },
+    info: { title: 'keygate admin API', version, description: 'Principals, keys and groups. Authenticate with `Authorization: Bearer <KEYGATE_ADMIN_TOKEN>` or a keygate key whose principal holds the operation\'s admin action (`x-keygate-action`, or `keygate:admin` for all); a key\'s scopes narrow it further. Lists of principals, keys and groups are paginated: `?limit=` (1-1000, default 100) and `?cursor=` (the previous page\'s `nextCursor`), in a stable order (by id; groups by name) that concurrent writes do not shift.' },
     servers: [{ url: '/' }],
     // The cookie is the console's (same origin, with X-CSRF-Token on writes); scripts use bearer.
     security: [{ bearer: [] }, { session: [] }],

@@ -96,7 +96,7 @@ export function adminRoutes(
       handle: async (c) => principalView(await lc.principals.create(c.body as never, c.actor)) },
     { method: 'GET', path: '/v1/principals/{id}', summary: 'Show a principal (by id or name)', ok: { status: 200, schema: 'Principal' },
       handle: async (c) => principalView(await lc.principals.get(param(c, 'id'))) },
-    { method: 'PATCH', path: '/v1/principals/{id}', summary: 'Change roles, groups, org or metadata; applies to existing keys at once', body: 'PrincipalUpdate', ok: { status: 200, schema: 'Principal' },
+    { method: 'PATCH', path: '/v1/principals/{id}', summary: 'Change the display name, roles, groups, org or metadata; applies to existing keys at once', body: 'PrincipalUpdate', ok: { status: 200, schema: 'Principal' },
       refuses: ['read_only'],
       handle: async (c) => principalView(await lc.principals.update(param(c, 'id'), c.body, c.actor)) },
     { method: 'DELETE', path: '/v1/principals/{id}', summary: 'Delete a principal and all its keys', ok: { status: 204, schema: null },
@@ -172,8 +172,9 @@ export function adminRoutes(
         return { key: keyView(key), secret, notice: ONCE };
       } },
 
-    { method: 'GET', path: '/v1/groups', summary: 'List groups', ok: { status: 200, schema: { list: 'Group' } },
-      handle: async () => ({ items: (await lc.groups.list()).map(groupView) }) },
+    { method: 'GET', path: '/v1/groups', summary: 'List groups, a page at a time (in name order)', ok: { status: 200, schema: { page: 'Group' } },
+      query: PAGE_QUERY,
+      handle: async (c) => paged(await lc.groups.page(parsePageQuery(c.query)), groupView) },
     { method: 'POST', path: '/v1/groups', summary: 'Create a group: roles granted on named resources', body: 'GroupCreate', ok: { status: 201, schema: 'Group' },
       refuses: ['conflict'],
       handle: async (c) => groupView(await lc.groups.create(c.body as never, c.actor)) },

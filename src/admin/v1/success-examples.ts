@@ -4,7 +4,7 @@
  * strictly, so an example cannot drift from the record it shows.
  */
 const principal = {
-  id: 'p_0b6c3f4e-8d2a-4d7e-9a51-3c2f1e0d9b8a', name: 'ci-bot', kind: 'service', roles: ['deployer'], groups: [], org: 'acme',
+  id: 'p_0b6c3f4e-8d2a-4d7e-9a51-3c2f1e0d9b8a', name: 'ci-bot', displayName: 'CI deploy bot (platform team)', kind: 'service', roles: ['deployer'], groups: [], org: 'acme',
   disabled: false, createdAt: '2026-11-02T09:14:03.120Z', metadata: { team: 'platform' }, source: 'api',
 };
 const key = {
