@@ -316,7 +316,6 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
-      principal: (id) => store.getPrincipal(id),
     },
   });
 

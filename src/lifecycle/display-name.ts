@@ -8,6 +8,7 @@
  */
 export const DISPLAY_NAME_MAX = 200;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (they are refused)
 const REFUSED = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /** Why `value` cannot be a display name, or null when it can. Length is in code points. */

@@ -10,6 +10,8 @@ import type { UsageCounter } from '../../usage/counter.ts';
 import type { Actor } from '../../lifecycle/service.ts';
 import type { SchemaName } from './schemas.ts';
 import { must } from '../../must.ts';
+import type { AdminCaller } from '../auth.ts';
+import { meRoute } from './me-route.ts';
 
 /** A path parameter the route's template names (the router only calls a handler with all of them). */
 function param(c: Call, name: string): string {
@@ -24,6 +26,8 @@ export interface Call {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
   actor: Actor;
+  /** The authenticated caller (`GET /v1/me` describes it). */
+  caller: AdminCaller;
 }
 
 export interface AdminRoute {
@@ -31,6 +35,11 @@ export interface AdminRoute {
   /** OpenAPI-style template: `/v1/keys/{id}/rotate`. */
   path: string;
   summary: string;
+  /**
+   * `any-admin`: any authenticated admin caller may call it (`GET /v1/me`), no admin action of
+   * its own. Absent: the action derived from method and path (permissions.ts adminActionOf).
+   */
+  access?: 'any-admin';
   body?: SchemaName;
   /** Status and response schema of success; `null` schema for 204; `page`: `{ items, nextCursor }`. */
   ok: { status: number; schema: SchemaName | { list: SchemaName } | { page: SchemaName } | null };
@@ -41,6 +50,8 @@ export interface AdminRoute {
    * document lists each with an example, and the conformance test fails on any other.
    */
   refuses?: AdminErrorCode[];
+  /** Named examples of the success body (OpenAPI), instead of the one SUCCESS_EXAMPLES has for its schema. */
+  okExamples?: Record<string, { summary: string; value: unknown }>;
   /** Media types the success response may have besides application/json (OpenAPI). */
   produces?: string[];
   handle(call: Call): Promise<unknown>;
@@ -88,6 +99,8 @@ export function adminRoutes(
   quotaLeft?: (k: KeyRecord, p: PrincipalRecord | null) => Promise<{ remaining: number; resetsAt: string | null } | null>,
 ): AdminRoute[] {
   return [
+    // Its own principal by id; any failure to read it is answered with what authentication already knows.
+    meRoute((id) => lc.principals.get(id)),
     { method: 'GET', path: '/v1/principals', summary: 'List principals, a page at a time (in id order)', ok: { status: 200, schema: { page: 'Principal' } },
       query: PAGE_QUERY,
       handle: async (c) => paged(await lc.principals.page(parsePageQuery(c.query)), principalView) },

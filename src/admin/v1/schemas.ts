@@ -127,6 +127,23 @@ export const schemas = {
     type: 'object', required: ['name', 'roles', 'resources', 'createdAt'],
     properties: { name: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } }, resources, createdAt: dateTime },
   },
+  Me: {
+    type: 'object', required: ['principal', 'permissions', 'via'],
+    description: 'GET /v1/me: the caller',
+    properties: {
+      principal: {
+        description: 'The caller\'s principal: the whole record, or only its id, name and kind when the store cannot be read; null for the admin token',
+        anyOf: [
+          { $ref: '#/components/schemas/Principal' },
+          { type: 'object', required: ['id', 'name', 'kind'], properties: { id: { type: 'string' }, name: { type: 'string' }, kind: principalKind } },
+          { type: 'null' },
+        ],
+      },
+      permissions: { type: 'array', items: { type: 'string' }, description: 'The admin actions the caller may take (its principal\'s roles narrowed by its key\'s scopes), each spelled out' },
+      via: { enum: ['bearer', 'session'], description: 'How the caller authenticated: Authorization: Bearer, or the console\'s session cookie' },
+      keyId: { type: 'string', description: 'The key the caller authenticated with, directly or by the session it opened; absent for the admin token and OIDC sessions' },
+    },
+  },
   Error: {
     type: 'object', required: ['error'],
     properties: { error: { type: 'object', required: ['code', 'message'], properties: {

@@ -18,6 +18,11 @@ export const SUCCESS_EXAMPLES: Record<string, unknown> = {
   Key: key,
   KeyWithSecret: { key, secret: 'kg_4fT9c2Vx8LpQ0rTz5YwN3mKd7HsJ1bGa6FeU9oWiRlCqXyZt', notice: 'This secret is shown once. keygate stores only its hash; store it now.' },
   Group: { name: 'team-a', roles: ['deployer'], resources: { application: ['app-1', 'app-2'] }, createdAt: '2026-10-01T12:00:00.000Z' },
+  Me: { principal, permissions: ['keygate:admin:principals:read', 'keygate:admin:keys:read', 'keygate:admin:keys:write', 'keygate:admin:keys:own'], via: 'bearer', keyId: key.id },
+  MeToken: {
+    principal: null, via: 'session',
+    permissions: ['principals', 'keys', 'groups', 'audit', 'webhooks'].flatMap((r) => [`keygate:admin:${r}:read`, `keygate:admin:${r}:write`]).concat('keygate:admin:keys:own'),
+  },
   KeyUsage: { keyId: key.id, days: [{ date: '2026-12-03', count: 1204 }, { date: '2026-12-04', count: 311 }], total: 1515 },
 };
 
