@@ -289,6 +289,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     audit,
     policy: () => gen.config.keys,
     events: events.bus,
+    lastUsed: (id) => lastUsed.seen(id),
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
       sessions.invalidated(inv);

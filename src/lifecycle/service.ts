@@ -32,6 +32,11 @@ export interface LifecycleDeps {
   policy?: () => LifetimePolicy;
   /** Where lifecycle events go (webhooks); emitting never blocks or throws. */
   events?: EventBus;
+  /**
+   * The latest use of a key this process saw and may not have written to the store yet
+   * (keystore/last-used.ts): what the admin API shows when it is newer than the store's.
+   */
+  lastUsed?: (keyId: string) => Date | undefined;
 }
 
 /** Who is making the change, for the audit trail and `createdBy`. */
@@ -206,10 +211,16 @@ export function createLifecycle(deps: LifecycleDeps) {
     if (p.source === 'config') throw new AdminError('read_only', `Principal "${p.name}" is declared in the config file; change it there`);
   }
 
+  /** The record with the newest last use known here: the store's, or this process's own if later. */
+  function withLastUse(k: KeyRecord): KeyRecord {
+    const seen = deps.lastUsed?.(k.id);
+    return seen !== undefined && (k.lastUsedAt === undefined || k.lastUsedAt < seen) ? { ...k, lastUsedAt: seen } : k;
+  }
+
   async function key(id: string): Promise<KeyRecord> {
     const k = await store.getKey(id);
     if (k === null) throw new AdminError('not_found', `No key "${id}"`);
-    return k;
+    return withLastUse(k);
   }
 
   /** Read-backs for `confirmed`: the record when the write's fields are in it, else null. */
@@ -316,7 +327,8 @@ export function createLifecycle(deps: LifecycleDeps) {
      * keys match or it runs out, so a page is short only at the end. `unusedForMs`: keys idle that
      * long — last used before `now − unusedForMs`, or never used and created before it (a key
      * issued yesterday is not "unused for 30 days"). Last use is recorded at most once a minute
-     * per key and flushed every few seconds (keystore/last-used.ts).
+     * per key and flushed every few seconds (keystore/last-used.ts); this process's own unflushed
+     * uses count at once.
      */
     page: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
       const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
@@ -329,7 +341,8 @@ export function createLifecycle(deps: LifecycleDeps) {
       let after = page.after;
       for (;;) {
         const got = await store.listKeysPage(where, { ...(after === undefined ? {} : { after }), limit: page.limit });
-        for (const [i, k] of got.items.entries()) {
+        for (const [i, stored] of got.items.entries()) {
+          const k = withLastUse(stored);
           if (!wanted(k)) continue;
           items.push(k);
           if (items.length === page.limit) return { items, last: i < got.items.length - 1 || got.more ? k.id : null };
@@ -378,7 +391,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         fields: Object.keys(patch),
         ...(expiresAt === undefined ? {} : { expiresAt: expiresAt?.toISOString() ?? null, previousExpiresAt: k.expiresAt?.toISOString() ?? null }),
       });
-      return updated;
+      return withLastUse(updated);
     }),
     /** Expire now: refused on every replica at once, with every token minted from it. */
     expire: (id: string, actor: Actor) => guard(async () => {
@@ -389,7 +402,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.expire', k.id, {});
       deps.events?.emit('key.revoked', { ...keyRef(updated), reason: 'expired_by_admin', by: actor.name });
-      return updated;
+      return withLastUse(updated);
     }),
     /**
      * New secret for the same principal; the old one works for `graceMs` more (default: not at
