@@ -43,6 +43,12 @@ async function startProvider(redirects: { id: string; uri: string; secret?: stri
       const p = provider;
       void (async () => {
         const details = await p.interactionDetails(req, res);
+        // A person who says no at the provider (or a provider that fails), with words of its own.
+        if (nextAccount.startsWith('error:')) {
+          const [, error = '', description = ''] = nextAccount.split(':', 3);
+          await p.interactionFinished(req, res, { error, error_description: description }, { mergeWithLastSubmission: false });
+          return;
+        }
         const grant = new p.Grant({ accountId: nextAccount, clientId: String(details.params['client_id']) });
         grant.addOIDCScope(String(details.params['scope']));
         const grantId = await grant.save();
@@ -228,6 +234,22 @@ describe('OIDC sign-in', () => {
     const otherBrowser = `keygate_oidc=${parseSetCookie(start.setCookies[0] as string).value}`;
     const stolen = await exchange(first.callbackUrl, { headers: { cookie: otherBrowser } });
     expectSignInError(stolen, 'oidc_state_mismatch');
+  });
+
+  it('a person who denies consent lands on the sign-in screen as oidc_denied; the provider\'s words are not passed on', async () => {
+    const words = '<img src=x onerror=alert(1)> You said no';
+    const { callback, callbackUrl } = await signInThroughIdp(byEmail, `error:access_denied:${words}`);
+    // The provider did send its description back to keygate...
+    expect(new URL(callbackUrl).searchParams.get('error_description')).toBe(words);
+    // ...and keygate keeps it to itself.
+    expectSignInError(callback, 'oidc_denied');
+    expect(callback.text).not.toContain('onerror');
+  });
+
+  it('any other provider error is oidc_provider_error', async () => {
+    const { callback } = await signInThroughIdp(byEmail, 'error:server_error:<script>alert(1)</script>');
+    expectSignInError(callback, 'oidc_provider_error');
+    expect(callback.text).not.toContain('script');
   });
 
   it('refuses a tampered state', async () => {
