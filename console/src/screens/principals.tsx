@@ -90,7 +90,8 @@ export function Principals() {
   );
 }
 
-const COLUMNS = ['Name', 'Display name', 'Type', 'Roles', 'Groups', 'Org', 'Status', 'Created'];
+// Name and Type stay first and second: the columns scripts and tests read by position.
+const COLUMNS = ['Name', 'Type', 'Display name', 'Roles', 'Groups', 'Org', 'Status', 'Created'];
 
 function PrincipalTable(props: { items: Principal[] }) {
   return (
@@ -101,9 +102,9 @@ function PrincipalTable(props: { items: Principal[] }) {
       rowKey={(p) => p.id}
       cells={(p) => [
         <a href={href(['principals', p.id])}>{p.name}</a>,
+        kindLabel(p),
         // Free text from the API: a text child, which Preact sets as a text node (never parsed as HTML).
         p.displayName ?? '',
-        kindLabel(p),
         p.roles.join(', '),
         p.groups.join(', '),
         p.org ?? '',
