@@ -28,6 +28,7 @@ for (const kind of ['memory', 'redis'] as const) describe(`displayName through t
     if (kind === 'redis') redis = await startRedis();
     gw = await startTestGateway(`
 admin: { token: "${TOKEN}" }
+check: {}
 ${redis === undefined ? '' : `store: { redis: "${redis.url}" }`}
 upstreams: { app: { url: "${up.url}" } }
 roles:
@@ -111,6 +112,12 @@ routes:
     const values = [...(got?.headers.values() ?? [])].flat().join('\n');
     for (const part of ['Zoë', '李小龍', 'Ångström', FANCY]) expect(values).not.toContain(part);
     expect(values).not.toContain(Buffer.from(FANCY, 'utf8').toString('latin1'));
+    // Decision mode answers with the same identity headers: the name, never the display name.
+    const decided = await request(`${gw.checkUrl}/check`, { headers: { 'x-original-method': 'GET', 'x-original-uri': '/api/x', authorization: `Bearer ${key.body.secret}` } });
+    await decided.body.text();
+    expect([decided.statusCode, decided.headers['x-authenticated-user']]).toEqual([200, 'zoe']);
+    const answered = Object.values(decided.headers).flat().join('\n');
+    for (const part of ['Zoë', '李小龍', 'Ångström']) expect(answered).not.toContain(part);
   });
 
   it.runIf(kind === 'memory')('the CLI: principals create --display-name, update, shown in tables and JSON', async () => {
