@@ -76,3 +76,12 @@ fi
 NODE_PID=$!
 wait "$NODE_PID"
 NODE_PID=
+
+# server.workers 1 against 2 (issue 12, "every core"): its own table and PASS/FAIL lines.
+# BENCH_SKIP_WORKERS=1 skips it; it runs the compiled dist/ when built (`npm run build`).
+if [ "${BENCH_SKIP_WORKERS:-0}" != 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
+  node bench/workers.ts &
+  NODE_PID=$!
+  wait "$NODE_PID" || echo "workers bench failed: its targets are reported as not measured" >&2
+  NODE_PID=
+fi
