@@ -4,7 +4,7 @@
  * and every request goes on a fresh connection so the primary's round-robin spreads them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
@@ -217,6 +217,43 @@ describe('server.workers: 2 on Redis', () => {
     const m = await get(`http://127.0.0.1:${adminPort}/metrics`);
     // Counted once per reload, not once per worker.
     expect(m.body).toContain('keygate_config_reloads_total{result="success"} 1\n');
+  });
+
+  it('a change of the file reloads every worker; a bad file is refused once, by the primary, and counted once', async () => {
+    const EXTRA = `
+  - { name: extra, path: "/extra/*", upstream: app, public: true }`;
+    const byReason = (reason: string, msg: string) => new Set(lines().filter((l) => l['msg'] === msg && l['reason'] === reason).map((l) => l['worker']));
+    // Replaced whole (write + rename), as editors and ConfigMap updates do.
+    writeFileSync(`${file}.new`, config(ROUTES + MORE + EXTRA));
+    renameSync(`${file}.new`, file);
+    const until = Date.now() + 15_000;
+    while (byReason('file-change', 'config reloaded').size < 3) {
+      if (Date.now() > until) throw new Error('not every process logged the file-change reload');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/extra/${i}`)).status).toBe(200);
+    expect(workersOf(await waitLines((l) => l['route'] === 'extra', 6))).toEqual([1, 2]);
+
+    writeFileSync(`${file}.new`, config(ROUTES).replace('upstream: app', 'upstream: nowhere'));
+    renameSync(`${file}.new`, file);
+    const rejected = await proc.waitForLog('config reload rejected; keeping the running config');
+    expect(rejected['worker']).toBe('primary');
+    // The workers keep the running config: the extra route still answers on both.
+    for (let i = 0; i < 4; i++) expect((await get(`http://127.0.0.1:${port}/extra/kept-${i}`)).status).toBe(200);
+    expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/extra/kept-'), 4))).toEqual([1, 2]);
+    expect(lines().filter((l) => l['msg'] === 'config reload rejected; keeping the running config').map((l) => l['worker'])).toEqual(['primary']);
+    const m = (await get(`http://127.0.0.1:${adminPort}/metrics`)).body;
+    expect(m).toContain('keygate_config_reloads_total{result="success"} 2\n');
+    expect(m).toContain('keygate_config_reloads_total{result="failure"} 1\n');
+    // Put the good file back for the tests after this one. The primary reloads it; the workers
+    // find it is the file they run (same digest) and have nothing to do.
+    writeFileSync(`${file}.new`, config(ROUTES + MORE + EXTRA));
+    renameSync(`${file}.new`, file);
+    const back = Date.now() + 15_000;
+    while (lines().filter((l) => l['msg'] === 'config reloaded' && l['reason'] === 'file-change' && l['worker'] === 'primary').length < 2) {
+      if (Date.now() > back) throw new Error('the good file was not reloaded again');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 
   it('log lines stay whole under concurrent load from both workers', async () => {
