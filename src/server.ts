@@ -83,6 +83,8 @@ export interface StartOptions {
   worker?: { slot: number; admin: boolean };
   /** `/metrics` text from elsewhere (the admin worker asks the primary for every worker's sum). */
   metricsText?: () => Promise<{ contentType: string; body: string }>;
+  /** More `/readyz` checks to report (the admin worker: how many workers serve). */
+  readiness?: () => Record<string, string>;
 }
 
 /** RFC 6455 §4.1: a GET whose Upgrade is exactly `websocket` (any case). */
@@ -319,7 +321,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     ready: () => {
       const up = store.isReady();
       const canServe = up || servingStale();
-      const checks = { config: `generation ${gen.seq}`, store: up ? 'up' : canServe ? 'down (serving cached keys)' : 'down', listener: draining ? 'draining' : 'serving' };
+      const checks = { config: `generation ${gen.seq}`, store: up ? 'up' : canServe ? 'down (serving cached keys)' : 'down', listener: draining ? 'draining' : 'serving', ...opts.readiness?.() };
       return { ready: !draining && canServe, checks };
     },
     ...(consoleUi === null ? {} : { console: consoleUi.handle }),

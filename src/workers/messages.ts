@@ -12,6 +12,8 @@ export type ToWorker =
   /** Stop taking connections, finish what is in flight, exit 0. */
   | { type: 'keygate:drain' }
   | { type: 'keygate:metrics'; id: number; contentType: string; body: string; error?: string }
+  /** To the admin worker, whenever it changes: how many workers serve (its /readyz says so). */
+  | { type: 'keygate:fleet'; serving: number; total: number }
   /** Send this worker's metrics (prom-client's JSON form) for the primary to aggregate. */
   | { type: 'keygate:collect'; id: number };
 

@@ -76,11 +76,19 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     worker.on('exit', (code, signal) => onExit(s, worker, code, signal));
   }
 
+  /** Workers serving now: a gauge here, and a line of the admin worker's /readyz. */
+  function fleetChanged(): void {
+    const serving = slots.filter((x) => x.ready && x.worker !== null).length;
+    own.workers.set(serving);
+    const admin = slots[0];
+    if (admin?.ready === true && admin.worker?.isConnected() === true) admin.worker.send({ type: 'keygate:fleet', serving, total: slots.length } satisfies ToWorker);
+  }
+
   function onMessage(s: Slot, worker: Worker, m: unknown): void {
     if (!isToPrimary(m)) return;
     if (m.type === 'keygate:ready') {
       s.ready = true;
-      own.workers.set(slots.filter((x) => x.ready && x.worker !== null).length);
+      fleetChanged();
       if (s.slot === 1) adminPort = m.adminPort;
       // A reload relayed while it was starting found no listener: it reads the file again now.
       if (s.loadedAt < reloads) worker.send({ type: 'keygate:reload', reason: 'manual' } satisfies ToWorker);
@@ -128,7 +136,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (s.worker === worker) s.worker = null;
     s.ready = false;
-    own.workers.set(slots.filter((x) => x.ready && x.worker !== null).length);
+    fleetChanged();
     if (stopping) {
       if (code !== 0 && started) {
         exitCode = EXIT.failure;

@@ -37,9 +37,14 @@ export async function serveWorker(file: string): Promise<CommandResult> {
     send({ type: 'keygate:metrics?', id });
   });
 
+  // Slot 1's /readyz reports how many workers serve. Not a reason to be unready: the pod still
+  // serves on the others while one is replaced.
+  let fleet = { serving: 0, total: 0 };
+  const readiness = () => ({ workers: `${fleet.serving} of ${fleet.total} serving` });
+
   let running: Awaited<ReturnType<typeof startGateway>>;
   try {
-    running = await startGateway({ config: loaded.config, logger, worker: { slot, admin }, ...(admin ? { metricsText: askPrimary } : {}) });
+    running = await startGateway({ config: loaded.config, logger, worker: { slot, admin }, ...(admin ? { metricsText: askPrimary, readiness } : {}) });
   } catch (e) {
     logger.fatal({ err: e }, 'could not start');
     logger.flush(() => process.exit(EXIT.failure));
@@ -79,6 +84,9 @@ export async function serveWorker(file: string): Promise<CommandResult> {
         return;
       case 'keygate:drain':
         stop('drain');
+        return;
+      case 'keygate:fleet':
+        fleet = { serving: m.serving, total: m.total };
         return;
       case 'keygate:collect':
         running.metrics.registry.getMetricsAsJSON().then(

@@ -296,12 +296,17 @@ describe('server.workers: 2 on Redis', () => {
     const during = await get(`http://127.0.0.1:${adminPort}/metrics`);
     expect(during.status).toBe(200);
     expect(during.body).toContain('\nkeygate_workers 1\n');
+    // Still ready (the pod serves on the other worker), and says what is missing.
+    const ready = await get(`http://127.0.0.1:${adminPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', checks: { workers: '1 of 2 serving' } });
     const restarted = await proc.waitForLog('worker restarted', 30_000);
     expect(restarted['slot']).toBe(2);
     expect(restarted['pid']).not.toBe(second);
     expect(lines().find((l) => l['msg'] === 'worker exited; starting another')).toMatchObject({ slot: 2, pid: second, signal: 'SIGKILL' });
     for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/pub/after-restart-${i}`)).status).toBe(200);
     expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/pub/after-restart-'), 6))).toEqual([1, 2]);
+    expect(JSON.parse((await get(`http://127.0.0.1:${adminPort}/readyz`)).body)).toMatchObject({ checks: { workers: '2 of 2 serving' } });
     const m = (await get(`http://127.0.0.1:${adminPort}/metrics`)).body;
     expect(m).toContain('\nkeygate_worker_restarts_total 1\n');
     expect(m).toContain('\nkeygate_workers 2\n');
