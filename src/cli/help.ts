@@ -24,7 +24,7 @@ export const TOP: Record<string, CommandHelp> = {
     usage: 'keygate serve [--config FILE]',
     summary: 'run the gateway (config: --config, else $KEYGATE_CONFIG, else ./keygate.yaml, else the packaged default)',
     options: ['--config, -c FILE      the config file (default $KEYGATE_CONFIG, else ./keygate.yaml, else the packaged demo default; the first log line says which)'],
-    more: 'Reloads on SIGHUP and when the file changes; drains in-flight requests on SIGTERM/SIGINT and exits 0.',
+    more: 'Reloads on SIGHUP and when the file changes; drains in-flight requests on SIGTERM/SIGINT and exits 0. With server.workers > 1 this process supervises that many workers on the same port (docs/workers.md): send it the signals.',
   },
   init: {
     usage: 'keygate init [--force] [FILE]',
