@@ -7,6 +7,7 @@ import type { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { resolveServeConfig } from './serve-config.ts';
 import { resolveWorkers } from '../workers/count.ts';
+import { WORKER_SLOT_ENV } from '../workers/messages.ts';
 
 /**
  * `keygate serve`: load and validate the config (refusing to start on any problem), start the
@@ -16,8 +17,9 @@ import { resolveWorkers } from '../workers/count.ts';
  */
 export async function serveCommand(flag: string | undefined): Promise<CommandResult> {
   const { file, source } = resolveServeConfig(flag, process.env, process.cwd());
-  // A `server.workers` worker runs this same command (cluster forks argv as given).
-  if (cluster.isWorker) return (await import('../workers/worker.ts')).serveWorker(file);
+  // A `server.workers` worker runs this same command (cluster forks argv as given). Only ours:
+  // under another cluster primary (pm2's cluster mode) keygate is an ordinary single process.
+  if (cluster.isWorker && process.env[WORKER_SLOT_ENV] !== undefined) return (await import('../workers/worker.ts')).serveWorker(file);
   const loaded = await loadConfigFile(file);
   if (!loaded.ok) {
     process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file} (${source})\n`);
@@ -25,10 +27,17 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
   }
   const workers = resolveWorkers(loaded.config.server.workers);
   // Several processes share stdout with workers: whole lines per write (log/sink.ts).
-  const logger = createLogger(loaded.config.log.level, 1, workers > 1 ? { shared: true, bindings: { worker: 'primary' } } : {});
+  const logger = createLogger(loaded.config.log.level, 1, workers > 1 && !cluster.isWorker ? { shared: true, bindings: { worker: 'primary' } } : {});
   // First line of every run: which file, and why that one (an operator debugging "my change
   // does nothing" is usually running another file).
   logger.info({ config: file, source }, `config ${file} (${source})`);
+  if (workers > 1 && cluster.isWorker) {
+    // Another cluster primary (pm2) runs this process: it cannot fork workers of its own.
+    logger.fatal({ workers }, 'could not start: server.workers > 1 inside another cluster manager\'s worker; use its instances instead, or run keygate serve directly');
+    // Exit, not return: the IPC channel to that primary would keep this process alive.
+    logger.flush(() => process.exit(EXIT.failure));
+    return EXIT.serving;
+  }
   if (workers > 1) return (await import('../workers/primary.ts')).servePrimary({ file, config: loaded.config, logger, workers });
   let running: Awaited<ReturnType<typeof startGateway>>;
   try {
