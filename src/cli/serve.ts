@@ -7,7 +7,7 @@ import type { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 import { resolveServeConfig } from './serve-config.ts';
 import { resolveWorkers } from '../workers/count.ts';
-import { WORKER_SLOT_ENV } from '../workers/messages.ts';
+import { PRIMARY_ENV, WORKER_SLOT_ENV } from '../workers/messages.ts';
 
 /**
  * `keygate serve`: load and validate the config (refusing to start on any problem), start the
@@ -20,6 +20,15 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
   // A `server.workers` worker runs this same command (cluster forks argv as given). Only ours:
   // under another cluster primary (pm2's cluster mode) keygate is an ordinary single process.
   if (cluster.isWorker && process.env[WORKER_SLOT_ENV] !== undefined) return (await import('../workers/worker.ts')).serveWorker(file);
+  // This process re-executed itself as a lean `server.workers` primary (below): the file was
+  // validated a moment ago by the image it replaced.
+  const primary = process.env[PRIMARY_ENV];
+  if (primary !== undefined && !cluster.isWorker) {
+    delete process.env[PRIMARY_ENV];
+    const p = JSON.parse(primary) as { workers: number; configured: number | 'auto'; drainTimeoutMs: number; level: string };
+    const logger = createLogger(p.level, 1, { shared: true, bindings: { worker: 'primary' } });
+    return (await import('../workers/primary.ts')).servePrimary({ file, logger, workers: p.workers, configured: p.configured, drainTimeoutMs: p.drainTimeoutMs });
+  }
   const loaded = await loadConfigFile(file);
   if (!loaded.ok) {
     process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file} (${source})\n`);
@@ -38,7 +47,18 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     logger.flush(() => process.exit(EXIT.failure));
     return EXIT.serving;
   }
-  if (workers > 1) return (await import('../workers/primary.ts')).servePrimary({ file, config: loaded.config, logger, workers });
+  if (workers > 1) {
+    const settings = { workers, configured: loaded.config.server.workers, drainTimeoutMs: loaded.config.server.drainTimeoutMs, level: loaded.config.log.level };
+    // Replace this process image (same pid, so signals and supervisors see no change) with one
+    // that never parsed the file: V8 and malloc keep a big file's parse resident (a 10k-key
+    // config left the primary at 243 MiB RSS; re-executed it idles like an empty one).
+    const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+    if (typeof execve === 'function') {
+      await new Promise<void>((r) => logger.flush(() => r()));
+      execve.call(process, process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, [PRIMARY_ENV]: JSON.stringify(settings) });
+    }
+    return (await import('../workers/primary.ts')).servePrimary({ file, logger, workers, configured: settings.configured, drainTimeoutMs: settings.drainTimeoutMs });
+  }
   let running: Awaited<ReturnType<typeof startGateway>>;
   try {
     // Imported here, not above: a `server.workers` primary never loads the gateway (it stays small).

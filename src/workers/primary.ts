@@ -1,17 +1,19 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { GatewayConfig } from '../config/types.ts';
-import { createReloader } from '../config/reloader.ts';
+import type { ReloadReason } from '../config/reloader.ts';
 import type { Logger } from '../log/logger.ts';
 import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
 import { isToPrimary, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type MetricJson, type ToWorker } from './messages.ts';
 import { aggregateText, createPrimaryMetrics } from './aggregate.ts';
+import { watchConfig } from './watch.ts';
 
 export interface PrimaryOptions {
   file: string;
-  config: GatewayConfig;
   logger: Logger;
   /** Resolved `server.workers` (≥ 2). */
   workers: number;
+  /** As written (`auto` or a count), to say when a reload changes it. */
+  configured: number | 'auto';
+  drainTimeoutMs: number;
 }
 
 /** A worker that dies while serving is forked again after this long, doubling to the cap. */
@@ -23,6 +25,8 @@ const HEALTHY_MS = 60_000;
 const EXIT_GRACE_MS = 5_000;
 /** A scrape waits this long for each worker's metrics; a worker busy past it is left out. */
 const COLLECT_MS = 3_000;
+/** The canary's reload (read, validate, swap) answers within this, or counts as refused. */
+const CANARY_MS = 60_000;
 
 interface Slot {
   slot: number;
@@ -38,15 +42,16 @@ interface Slot {
  * The `server.workers` supervisor (issue 12). It serves no request itself: it forks one worker
  * per slot (slot 1 also serves the admin listener), shares the proxy and check ports with them
  * (node:cluster, round-robin), answers the admin worker's `/metrics` with every worker's sum
- * (plus its own `keygate_workers` and restart counts),
- * relays reloads it has validated, and drains them all on SIGTERM. It keeps no key, cache or
- * request state, so it stays small: the config is loaded once here, to refuse a bad file
- * before anything is forked, and on each reload, to refuse a bad file once rather than N times.
+ * (plus its own `keygate_workers` and restart counts), coordinates reloads, and drains them all
+ * on SIGTERM. It holds no key, cache or request state and never parses the config (`serve`
+ * validated it, then re-executed into this lean process): a reload is loaded by one worker
+ * first, the canary, and only when it runs is every other worker told — so a bad file is refused
+ * once, by one worker, and the rest never see it.
  */
 export function servePrimary(opts: PrimaryOptions): CommandResult {
   const { logger, file } = opts;
   // Only what the primary itself needs: a 10k-key config is not held twice over.
-  let setting = { workers: opts.config.server.workers, drainTimeoutMs: opts.config.server.drainTimeoutMs };
+  let setting = { workers: opts.configured, drainTimeoutMs: opts.drainTimeoutMs };
   const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false, loadedAt: 0 }));
   const own = createPrimaryMetrics();
   /** Reloads relayed so far: a worker forked before the last one may have read the older file. */
@@ -62,9 +67,6 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   const done = new Promise<CommandResult>((r) => (finish = r));
 
   const live = () => slots.flatMap((s) => (s.worker === null ? [] : [s.worker]));
-  const broadcast = (m: ToWorker) => {
-    for (const w of live()) if (w.isConnected()) w.send(m);
-  };
 
   function fork(s: Slot): void {
     const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(s.slot), [WORKER_ADMIN_ENV]: s.slot === 1 ? '1' : '0' });
@@ -105,6 +107,10 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       );
       return;
     }
+    if (m.type === 'keygate:reloaded') {
+      canaryAnswer?.({ ok: m.ok, workers: m.workers, drainTimeoutMs: m.drainTimeoutMs });
+      return;
+    }
     if (m.type === 'keygate:collected') {
       const c = collecting.get(m.id);
       if (c === undefined || !c.waiting.delete(s.slot)) return;
@@ -136,6 +142,8 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
     if (s.worker === worker) s.worker = null;
     s.ready = false;
+    // The canary died mid-reload: that reload did not happen.
+    if (canarySlot === s) canaryAnswer?.(null);
     fleetChanged();
     if (stopping) {
       if (code !== 0 && started) {
@@ -167,28 +175,70 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     s.backoffMs = Math.min(RESTART_MAX_MS, s.backoffMs * 2);
   }
 
-  const reloader = createReloader({
-    file, logger,
-    onSwap: (next, reason) => {
-      if (next.server.workers !== setting.workers) logger.warn({ workers: next.server.workers, running: slots.length }, 'server.workers changes take effect on restart');
-      setting = { workers: next.server.workers, drainTimeoutMs: next.server.drainTimeoutMs };
-      reloads++;
-      for (const x of slots) {
-        if (!x.ready || x.worker === null) continue;
-        x.loadedAt = reloads;
-        if (x.worker.isConnected()) x.worker.send({ type: 'keygate:reload', reason } satisfies ToWorker);
+  let reloading = false;
+  let pendingReason: ReloadReason | null = null;
+  let canaryAnswer: ((r: { ok: boolean; workers: number | 'auto'; drainTimeoutMs: number } | null) => void) | null = null;
+  let canarySlot: Slot | null = null;
+
+  /** One reload at a time; one asked for meanwhile runs once after it (the last write wins). */
+  async function reload(reason: ReloadReason): Promise<void> {
+    if (stopping) return;
+    if (reloading) {
+      if (pendingReason === null || pendingReason === 'file-change') pendingReason = reason;
+      return;
+    }
+    reloading = true;
+    try {
+      let next: ReloadReason | null = reason;
+      while (next !== null && !stopping) {
+        pendingReason = null;
+        await reloadOnce(next);
+        next = pendingReason;
       }
-    },
-    onResult: (result) => {
-      if (result === 'failure') broadcast({ type: 'keygate:reload-refused' });
-    },
-  });
-  reloader.watch();
+    } finally {
+      reloading = false;
+    }
+  }
+
+  async function reloadOnce(reason: ReloadReason): Promise<void> {
+    const canary = slots.find((x) => x.ready && x.worker?.isConnected() === true);
+    if (canary === undefined) {
+      // Nobody serving: each worker reads the file when it starts.
+      reloads++;
+      return;
+    }
+    const answer = new Promise<{ ok: boolean; workers: number | 'auto'; drainTimeoutMs: number } | null>((r) => (canaryAnswer = r));
+    const timer = setTimeout(() => canaryAnswer?.(null), CANARY_MS);
+    canary.loadedAt = reloads + 1;
+    canarySlot = canary;
+    canary.worker?.send({ type: 'keygate:reload', reason, report: true } satisfies ToWorker);
+    const r = await answer;
+    clearTimeout(timer);
+    canaryAnswer = null;
+    canarySlot = null;
+    const others = slots.filter((x) => x !== canary && x.ready && x.worker?.isConnected() === true);
+    if (r === null || !r.ok) {
+      logger.error({ reason, canary: canary.slot }, 'config reload refused; every worker keeps the running config');
+      for (const x of others) x.worker?.send({ type: 'keygate:reload-refused' } satisfies ToWorker);
+      return;
+    }
+    reloads++;
+    if (r.workers !== setting.workers) logger.warn({ workers: r.workers, running: slots.length }, 'server.workers changes take effect on restart');
+    setting = { workers: r.workers, drainTimeoutMs: r.drainTimeoutMs };
+    for (const x of others) {
+      x.loadedAt = reloads;
+      x.worker?.send({ type: 'keygate:reload', reason } satisfies ToWorker);
+    }
+    logger.info({ reason, workers: others.length + 1 }, 'config reload relayed to every worker');
+  }
+
+  const watcher = watchConfig(file, () => void reload('file-change'), (e) => logger.error({ file, err: e }, 'config watch failed; reload with SIGHUP'));
 
   function stop(why: string): void {
     if (stopping) return;
     stopping = true;
-    reloader.close();
+    watcher.close();
+    canaryAnswer?.(null);
     logger.info({ signal: why, workers: live().length }, 'draining');
     if (live().length === 0) {
       logger.flush(() => finish(exitCode as CommandResult));
@@ -210,7 +260,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     timer.unref();
   }
 
-  process.on('SIGHUP', () => void reloader.reload('sighup'));
+  process.on('SIGHUP', () => void reload('sighup'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   for (const s of slots) fork(s);

@@ -76,9 +76,15 @@ export async function serveWorker(file: string): Promise<CommandResult> {
   process.on('message', (m: unknown) => {
     if (!isToWorker(m)) return;
     switch (m.type) {
-      case 'keygate:reload':
-        void reloader.reload(m.reason);
+      case 'keygate:reload': {
+        const report = m.report === true;
+        void reloader.reload(m.reason).then((ok) => {
+          if (!report) return;
+          const c = running.current().config;
+          send({ type: 'keygate:reloaded', ok, workers: c.server.workers, drainTimeoutMs: c.server.drainTimeoutMs });
+        });
         return;
+      }
       case 'keygate:reload-refused':
         running.metrics.configReloads.labels('failure').inc();
         return;

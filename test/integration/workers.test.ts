@@ -228,10 +228,13 @@ describe('server.workers: 2 on Redis', () => {
     writeFileSync(file, config(ROUTES + MORE));
     proc.child.kill('SIGHUP');
     const until = Date.now() + 15_000;
-    while (new Set(lines().filter((l) => l['msg'] === 'config reloaded').map((l) => l['worker'])).size < 3) {
-      if (Date.now() > until) throw new Error('not every process logged the reload');
+    // The primary never parses the file: worker 1 (the canary) loads it, then the other.
+    while (new Set(lines().filter((l) => l['msg'] === 'config reloaded').map((l) => l['worker'])).size < 2) {
+      if (Date.now() > until) throw new Error('not every worker logged the reload');
       await new Promise((r) => setTimeout(r, 50));
     }
+    expect(lines().filter((l) => l['msg'] === 'config reloaded').map((l) => l['worker']).sort()).toEqual([1, 2]);
+    expect(await proc.waitForLog('config reload relayed to every worker')).toMatchObject({ worker: 'primary', reason: 'sighup', workers: 2 });
     for (let i = 0; i < 6; i++) expect((await get(`http://127.0.0.1:${port}/items/${i}`)).status).toBe(200);
     expect(workersOf(await waitLines((l) => l['route'] === 'items', 6))).toEqual([1, 2]);
     const m = await get(`http://127.0.0.1:${adminPort}/metrics`);
@@ -239,7 +242,7 @@ describe('server.workers: 2 on Redis', () => {
     expect(m.body).toContain('keygate_config_reloads_total{result="success"} 1\n');
   });
 
-  it('a change of the file reloads every worker; a bad file is refused once, by the primary, and counted once', async () => {
+  it('a change of the file reloads every worker; a bad file is refused once, by the canary, and counted once', async () => {
     const EXTRA = `
   - { name: extra, path: "/extra/*", upstream: app, public: true }`;
     const byReason = (reason: string, msg: string) => new Set(lines().filter((l) => l['msg'] === msg && l['reason'] === reason).map((l) => l['worker']));
@@ -247,7 +250,7 @@ describe('server.workers: 2 on Redis', () => {
     writeFileSync(`${file}.new`, config(ROUTES + MORE + EXTRA));
     renameSync(`${file}.new`, file);
     const until = Date.now() + 15_000;
-    while (byReason('file-change', 'config reloaded').size < 3) {
+    while (byReason('file-change', 'config reloaded').size < 2) {
       if (Date.now() > until) throw new Error('not every process logged the file-change reload');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -257,20 +260,22 @@ describe('server.workers: 2 on Redis', () => {
     writeFileSync(`${file}.new`, config(ROUTES).replace('upstream: app', 'upstream: nowhere'));
     renameSync(`${file}.new`, file);
     const rejected = await proc.waitForLog('config reload rejected; keeping the running config');
-    expect(rejected['worker']).toBe('primary');
+    expect(rejected['worker']).toBe(1);
+    expect(await proc.waitForLog('config reload refused; every worker keeps the running config')).toMatchObject({ worker: 'primary', canary: 1 });
     // The workers keep the running config: the extra route still answers on both.
     for (let i = 0; i < 4; i++) expect((await get(`http://127.0.0.1:${port}/extra/kept-${i}`)).status).toBe(200);
     expect(workersOf(await waitLines((l) => String(l['path']).startsWith('/extra/kept-'), 4))).toEqual([1, 2]);
-    expect(lines().filter((l) => l['msg'] === 'config reload rejected; keeping the running config').map((l) => l['worker'])).toEqual(['primary']);
+    // Worker 2 never loaded the bad file.
+    expect(lines().filter((l) => l['msg'] === 'config reload rejected; keeping the running config').map((l) => l['worker'])).toEqual([1]);
     const m = (await get(`http://127.0.0.1:${adminPort}/metrics`)).body;
     expect(m).toContain('keygate_config_reloads_total{result="success"} 2\n');
     expect(m).toContain('keygate_config_reloads_total{result="failure"} 1\n');
-    // Put the good file back for the tests after this one. The primary reloads it; the workers
-    // find it is the file they run (same digest) and have nothing to do.
+    // Put the good file back for the tests after this one: the canary loads it again; worker 2
+    // finds it is the file it runs (same digest) and has nothing to do.
     writeFileSync(`${file}.new`, config(ROUTES + MORE + EXTRA));
     renameSync(`${file}.new`, file);
     const back = Date.now() + 15_000;
-    while (lines().filter((l) => l['msg'] === 'config reloaded' && l['reason'] === 'file-change' && l['worker'] === 'primary').length < 2) {
+    while (lines().filter((l) => l['msg'] === 'config reload relayed to every worker' && l['reason'] === 'file-change').length < 2) {
       if (Date.now() > back) throw new Error('the good file was not reloaded again');
       await new Promise((r) => setTimeout(r, 50));
     }
