@@ -1,7 +1,4 @@
 import cluster from 'node:cluster';
-import { loadConfigFile } from '../config/load.ts';
-import { formatProblems } from '../config/format.ts';
-import { createReloader } from '../config/reloader.ts';
 import { createLogger } from '../log/logger.ts';
 import type { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
@@ -29,6 +26,10 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     const logger = createLogger(p.level, 1, { shared: true, bindings: { worker: 'primary' } });
     return (await import('../workers/primary.ts')).servePrimary({ file, logger, workers: p.workers, configured: p.configured, drainTimeoutMs: p.drainTimeoutMs });
   }
+  // Imported here: that lean primary never loads the config machinery (ajv compiles the schema
+  // when load.ts is imported).
+  const { loadConfigFile } = await import('../config/load.ts');
+  const { formatProblems } = await import('../config/format.ts');
   const loaded = await loadConfigFile(file);
   if (!loaded.ok) {
     process.stderr.write(`${formatProblems(loaded.problems)}\nkeygate: not starting: ${loaded.problems.length} problem(s) in ${file} (${source})\n`);
@@ -69,6 +70,7 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     logger.flush();
     return EXIT.failure;
   }
+  const { createReloader } = await import('../config/reloader.ts');
   const reloader = createReloader({
     file, logger,
     onSwap: (config) => running.applyConfig(config),
