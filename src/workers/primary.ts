@@ -50,7 +50,7 @@ interface Slot {
  */
 export function servePrimary(opts: PrimaryOptions): CommandResult {
   const { logger, file } = opts;
-  // Only what the primary itself needs: a 10k-key config is not held twice over.
+  // All the primary knows of the config (it never parses it; the canary reports these on reload).
   let setting = { workers: opts.configured, drainTimeoutMs: opts.drainTimeoutMs };
   const slots: Slot[] = Array.from({ length: opts.workers }, (_, i) => ({ slot: i + 1, worker: null, startedAt: 0, backoffMs: RESTART_FIRST_MS, ready: false, loadedAt: 0 }));
   const own = createPrimaryMetrics();
