@@ -2,8 +2,9 @@ import cluster, { type Worker } from 'node:cluster';
 import type { ReloadReason } from '../config/reloader.ts';
 import type { Logger } from '../log/logger.ts';
 import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
-import { isToPrimary, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type MetricJson, type ToWorker } from './messages.ts';
-import { aggregateText, createPrimaryMetrics } from './aggregate.ts';
+import { isToPrimary, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type ToWorker } from './messages.ts';
+import { createPrimaryMetrics } from './aggregate.ts';
+import { createCollector } from './collect.ts';
 import { watchConfig } from './watch.ts';
 
 export interface PrimaryOptions {
@@ -23,8 +24,6 @@ const RESTART_MAX_MS = 30_000;
 const HEALTHY_MS = 60_000;
 /** Past the drain deadline, how long workers get to close stores and flush logs before SIGKILL. */
 const EXIT_GRACE_MS = 5_000;
-/** A scrape waits this long for each worker's metrics; a worker busy past it is left out. */
-const COLLECT_MS = 3_000;
 /** The canary's reload (read, validate, swap) answers within this, or counts as refused. */
 const CANARY_MS = 60_000;
 
@@ -56,8 +55,8 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
   const own = createPrimaryMetrics();
   /** Reloads relayed so far: a worker forked before the last one may have read the older file. */
   let reloads = 0;
-  let collectSeq = 0;
-  const collecting = new Map<number, { answers: MetricJson[][]; waiting: Set<number>; done: () => void }>();
+  const serving = () => slots.flatMap((x) => (x.ready && x.worker?.isConnected() === true ? [{ slot: x.slot, worker: x.worker }] : []));
+  const collector = createCollector({ serving, primary: own.registry, onMissed: (n) => own.missed.inc(n) });
   let started = false;
   /** Slot 1's admin port, for the listening line. */
   let adminPort = 0;
@@ -80,10 +79,10 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
 
   /** Workers serving now: a gauge here, and a line of the admin worker's /readyz. */
   function fleetChanged(): void {
-    const serving = slots.filter((x) => x.ready && x.worker !== null).length;
-    own.workers.set(serving);
+    const count = slots.filter((x) => x.ready && x.worker !== null).length;
+    own.workers.set(count);
     const admin = slots[0];
-    if (admin?.ready === true && admin.worker?.isConnected() === true) admin.worker.send({ type: 'keygate:fleet', serving, total: slots.length } satisfies ToWorker);
+    if (admin?.ready === true && admin.worker?.isConnected() === true) admin.worker.send({ type: 'keygate:fleet', serving: count, total: slots.length } satisfies ToWorker);
   }
 
   function onMessage(s: Slot, worker: Worker, m: unknown): void {
@@ -101,7 +100,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       return;
     }
     if (m.type === 'keygate:metrics?') {
-      collect().then(
+      collector.collect().then(
         (r) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, ...r } satisfies ToWorker),
         (e: unknown) => worker.isConnected() && worker.send({ type: 'keygate:metrics', id: m.id, contentType: '', body: '', error: e instanceof Error ? e.message : String(e) } satisfies ToWorker),
       );
@@ -111,32 +110,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
       canaryAnswer?.({ ok: m.ok, workers: m.workers, drainTimeoutMs: m.drainTimeoutMs });
       return;
     }
-    if (m.type === 'keygate:collected') {
-      const c = collecting.get(m.id);
-      if (c === undefined || !c.waiting.delete(s.slot)) return;
-      c.answers.push(m.metrics);
-      if (c.waiting.size === 0) c.done();
-    }
-  }
-
-  /**
-   * Every serving worker's metrics, summed. Only workers that are ready are asked (one still
-   * starting could not answer), and one that does not answer in time is left out of this scrape
-   * (counted) rather than failing it: /metrics must answer while a worker is being replaced.
-   */
-  async function collect(): Promise<{ contentType: string; body: string }> {
-    const id = ++collectSeq;
-    const asked = slots.filter((x) => x.ready && x.worker?.isConnected() === true);
-    const c = { answers: [] as MetricJson[][], waiting: new Set(asked.map((x) => x.slot)), done: () => {} };
-    const all = new Promise<void>((r) => (c.done = r));
-    collecting.set(id, c);
-    for (const x of asked) x.worker?.send({ type: 'keygate:collect', id } satisfies ToWorker);
-    let timer: NodeJS.Timeout | undefined;
-    if (c.waiting.size > 0) await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, COLLECT_MS)))]);
-    clearTimeout(timer);
-    collecting.delete(id);
-    if (c.waiting.size > 0) own.missed.inc(c.waiting.size);
-    return aggregateText(c.answers, own.registry);
+    if (m.type === 'keygate:collected') collector.answered(s.slot, m.id, m.metrics);
   }
 
   function onExit(s: Slot, worker: Worker, code: number | null, signal: string | null): void {
