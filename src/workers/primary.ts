@@ -190,6 +190,7 @@ export function servePrimary(opts: PrimaryOptions): CommandResult {
     clearTimeout(timer);
     canaryAnswer = null;
     canarySlot = null;
+    if (stopping) return;
     const others = slots.filter((x) => x !== canary && x.ready && x.worker?.isConnected() === true);
     if (r === null || !r.ok) {
       logger.error({ reason, canary: canary.slot }, 'config reload refused; every worker keeps the running config');
