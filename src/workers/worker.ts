@@ -31,10 +31,16 @@ export async function serveWorker(file: string): Promise<CommandResult> {
 
   let metricsSeq = 0;
   const pendingMetrics = new Map<number, { resolve: (m: { contentType: string; body: string }) => void; reject: (e: Error) => void }>();
+  // The primary answers within its own collection deadline (3 s); past twice that it is gone.
   const askPrimary = () => new Promise<{ contentType: string; body: string }>((resolve, reject) => {
     const id = ++metricsSeq;
-    pendingMetrics.set(id, { resolve, reject });
-    send({ type: 'keygate:metrics?', id });
+    const timer = setTimeout(() => {
+      pendingMetrics.delete(id);
+      reject(new Error('the primary did not answer for /metrics'));
+    }, 6_000);
+    timer.unref();
+    pendingMetrics.set(id, { resolve: (m) => { clearTimeout(timer); resolve(m); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+    if (process.connected) send({ type: 'keygate:metrics?', id });
   });
 
   // Slot 1's /readyz reports how many workers serve. Not a reason to be unready: the pod still
