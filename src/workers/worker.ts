@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { loadConfigFile } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import { createReloader } from '../config/reloader.ts';
@@ -119,8 +120,14 @@ export async function serveWorker(file: string): Promise<CommandResult> {
   process.on('SIGINT', () => stop('SIGINT'));
   // The primary reloads every worker together; SIGHUP to the group must not end a worker.
   process.on('SIGHUP', () => {});
-  // The primary is gone (killed): nobody will ever say drain, so drain now.
-  process.on('disconnect', () => stop('primary exited'));
+  // The primary is gone (killed): nobody will ever say drain, so drain now. node's cluster would
+  // exit this worker at once, cutting what is in flight, unless the disconnect counts as asked
+  // for — which it checks just after emitting this event.
+  cluster.worker?.once('disconnect', () => {
+    if (stopping) return;
+    (cluster.worker as { exitedAfterDisconnect: boolean }).exitedAfterDisconnect = true;
+    stop('primary exited');
+  });
   send({ type: 'keygate:ready', port: running.port, adminPort: running.adminPort, checkPort: running.checkPort, grpcCheckPort: running.grpcCheckPort });
   return EXIT.serving;
 }

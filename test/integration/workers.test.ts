@@ -360,6 +360,54 @@ describe('server.workers: 2 on Redis', () => {
   });
 });
 
+describe('server.workers when the primary dies', () => {
+  it('SIGKILL to the primary: each worker sees the IPC channel close, drains and exits (no orphan holds the port)', async () => {
+    const p = await freePort();
+    const f = join(mkdtempSync(join(tmpdir(), 'keygate-workers-orphan-')), 'keygate.yaml');
+    writeFileSync(f, `
+server: { port: ${p}, host: 127.0.0.1, workers: 2 }
+admin: { port: ${await freePort()}, host: 127.0.0.1 }
+store: { redis: "${redis.url}" }
+upstreams: { app: { url: "${up.url}" } }
+routes:
+  - { name: pub, path: "/pub/*", upstream: app, public: true }
+`);
+    const orphaned = await startServe(f, {}, 50_000);
+    const pids = (await orphaned.waitForLog('keygate listening'))['pids'] as number[];
+    expect(pids).toHaveLength(2);
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    up.setHandler((_req, res) => void held.then(() => res.end('finished without a primary')));
+    const arrived = up.nextRequest();
+    const inflight = get(`http://127.0.0.1:${p}/pub/orphan`);
+    await arrived;
+    orphaned.child.kill('SIGKILL');
+    await orphaned.exited;
+    // The worker holding the request drains it rather than dying with it.
+    const drainingBy = Date.now() + 10_000;
+    while (orphaned.output().split('\n').filter((l) => l.includes('primary exited')).length < 2 && Date.now() < drainingBy) await new Promise((r) => setTimeout(r, 50));
+    release();
+    expect(await inflight).toEqual({ status: 200, body: 'finished without a primary' });
+    up.setHandler(null);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 20_000;
+    while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(alive)).toEqual([]);
+    // The port is free again: nothing answers on it.
+    await expect(get(`http://127.0.0.1:${p}/pub/x`)).rejects.toThrow();
+    // Each worker said why it stopped.
+    const said = orphaned.output().split('\n').filter((l) => l.includes('"msg":"draining"') && l.includes('primary exited'));
+    expect(said).toHaveLength(2);
+  }, 80_000);
+});
+
 describe('server.workers start-up failures', () => {
   it('a proxy port already taken: the primary says why and exits 1, leaving no worker behind', async () => {
     const taken = createServer();
