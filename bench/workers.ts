@@ -147,7 +147,8 @@ async function round(workers: number): Promise<Round> {
       secret = ((await k.body.json()) as { secret: string }).secret;
       writeFileSync(join(dir, 'secrets.txt'), `${secret}\n`);
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Idle: past the workers' start-up collection (1 s after each is ready, src/workers/worker.ts).
+    await new Promise((r) => setTimeout(r, 2_500));
     const idleRss = pids.map(rssMiB);
     const idlePss = pids.map(pssMiB);
     const origin = `http://127.0.0.1:${port}`;
