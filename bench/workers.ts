@@ -14,6 +14,7 @@
  *   node bench/workers.ts --write    also write its section of docs/benchmarks.md
  *   BENCH_ROUNDS=4 BENCH_ROUND_MS=8000 BENCH_CONNECTIONS=32 BENCH_RATE=500 (the defaults)
  *   BENCH_ENTRY=src runs the .ts sources even when dist/ is built
+ *   BENCH_IDLE_MS=20000: how long after start idle memory is read
  *
  * Two CPU figures: in the closed loop (as fast as it goes: more processes than cores inflate CPU
  * time with context switches), and at a fixed BENCH_RATE req/s that both configurations sustain
@@ -147,8 +148,9 @@ async function round(workers: number): Promise<Round> {
       secret = ((await k.body.json()) as { secret: string }).secret;
       writeFileSync(join(dir, 'secrets.txt'), `${secret}\n`);
     }
-    // Idle: past the workers' start-up collection (1 s after each is ready, src/workers/worker.ts).
-    await new Promise((r) => setTimeout(r, 2_500));
+    // Idle: past the workers' start-up collection (1 s after each is ready, src/workers/worker.ts)
+    // and V8's giving the pages back, which took 5–19 s after it here. BENCH_IDLE_MS to change.
+    await new Promise((r) => setTimeout(r, Number(process.env['BENCH_IDLE_MS'] ?? 20_000)));
     const idleRss = pids.map(rssMiB);
     const idlePss = pids.map(pssMiB);
     const origin = `http://127.0.0.1:${port}`;

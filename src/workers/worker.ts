@@ -133,7 +133,8 @@ export async function serveWorker(file: string): Promise<CommandResult> {
   send({ type: 'keygate:ready', port: running.port, adminPort: running.adminPort, checkPort: running.checkPort, grpcCheckPort: running.grpcCheckPort });
   // Start-up leaves the config load's and the module graph's garbage in the old generation, and an
   // idle process sees no major GC to return it for a long time: one full collection a second
-  // after start took a worker from ≈ 74 to ≈ 46 MiB PSS (issue 12: ≤ 60 MiB per added worker).
+  // after start took a worker from ≈ 77 to ≈ 48 MiB PSS within 20 s (V8 returns the pages on its
+  // own schedule; without it, 77 MiB still at 40 s) — issue 12: ≤ 60 MiB per added worker.
   // (h12-memory's compactHeap does the same for the single process; one helper once both land.)
   setTimeout(collectStartupGarbage, 1_000).unref();
   return EXIT.serving;
