@@ -108,7 +108,11 @@ function originalMissing(what: string): GatewayError {
  */
 function requireBody(ctx: DecisionContext): void {
   const route = must(ctx.match, 'matchRoute ran first').route;
-  if (!route.public && route.accepts.has('body') && ctx.body === null) throw new GatewayError('check_body_unavailable');
+  if (route.public || !route.accepts.has('body') || ctx.body !== null) return;
+  if (!ctx.gen.config.check.withRequestBody) {
+    throw new GatewayError('check_body_unavailable', 'This route reads a credential from the request body; check.withRequestBody is off, so no proxy\'s body is believed');
+  }
+  throw new GatewayError('check_body_unavailable');
 }
 
 /** Header names of the credential that decided, for the proxy to remove. */
@@ -143,7 +147,10 @@ export function createDecider(deps: DeciderDeps): Decider {
       id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res: undefined, expectContinue: false,
       path: '', query: '', match: null, credential: null, malformedStyle: null, orgKey: null, org: null,
       // A body the proxy sent is the body the stages read; null says "not sent" to requireBody.
-      body: input.body ?? null,
+      // Only with check.withRequestBody: Envoy's "whole body" mark is a request header, and
+      // where Envoy buffers nothing it is whatever the client sent (an empty body would then let
+      // a header key decide a route whose body's userKey nobody checked).
+      body: gen.config.check.withRequestBody ? input.body ?? null : null,
       principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null, upstreamRetry: null,
       methodOverride: null, headerDrops: null,

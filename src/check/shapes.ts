@@ -134,9 +134,13 @@ function envoyShape(req: IncomingMessage, h: Headers, cfg: CheckConfig, body: Bu
   };
 }
 
-/** Does Envoy say it sent the whole original body? */
-export function envoySentWholeBody(req: IncomingMessage): boolean {
-  return req.headers[ENVOY_PARTIAL] === 'false';
+/**
+ * Is the check request's body the whole original body? Only when `check.withRequestBody` says
+ * Envoy buffers bodies: it then sets `x-envoy-auth-partial-body` itself; otherwise that header
+ * can only be the client's, and the body is not read at all.
+ */
+export function envoySentWholeBody(req: IncomingMessage, cfg: CheckConfig): boolean {
+  return cfg.withRequestBody && req.headers[ENVOY_PARTIAL] === 'false';
 }
 
 export function checkInputOf(shape: 'check' | 'envoy-http', req: IncomingMessage, cfg: CheckConfig, body: Buffer | null): CheckInput {

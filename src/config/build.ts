@@ -77,6 +77,8 @@ function buildCheck(raw: unknown, report: Report): CheckConfig {
     pathPrefix: str(c['pathPrefix']),
     trustedClients,
     trusted: buildTrustedPeers(trustedClients, report, '/check/trustedClients') ?? nobody,
+    withRequestBody: c['withRequestBody'] === true,
+    accessLog: c['accessLog'] === 'refusals' ? 'refusals' : 'all',
   };
 }
 

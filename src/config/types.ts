@@ -69,6 +69,13 @@ export interface CheckConfig {
   trustedClients: string[];
   /** `trustedClients` compiled once. */
   trusted: TrustedPeers;
+  /**
+   * Envoy buffers the body of every request reaching a body-credential route, so its
+   * `x-envoy-auth-partial-body: false` is believed; off, that header could be the client's. @default false
+   */
+  withRequestBody: boolean;
+  /** Access log lines for every decision, or for refusals only (the audit trail has every one). @default "all" */
+  accessLog: 'all' | 'refusals';
 }
 
 export interface AdminConfig {

@@ -59,7 +59,7 @@ describe('check listener lifecycle', () => {
   });
 
   it('shutdown answers an in-flight check, then the port is closed', async () => {
-    const gw = await startTestGateway(yaml('application:view'));
+    const gw = await startTestGateway(yaml('application:view', 'check: { withRequestBody: true }'));
     const port = gw.checkPort as number;
     // An Envoy check whose buffered body is still arriving when the shutdown starts.
     const socket = connect(port, '127.0.0.1');

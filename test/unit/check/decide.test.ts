@@ -17,7 +17,7 @@ const editor = newKey();
 const bodyUser = newKey();
 
 const YAML = `
-check: { trustedClients: [127.0.0.0/8, "10.1.0.0/16"] }
+check: { trustedClients: [127.0.0.0/8, "10.1.0.0/16"], withRequestBody: true }
 credentials: { body: { enabled: true } }
 upstreams: { app: { url: "http://127.0.0.1:1" } }
 roles:
