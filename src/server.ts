@@ -40,7 +40,7 @@ import { createLimits } from './limits/create.ts';
 import { keyQuotaLookup, limitRoutes } from './admin/v1/limit-routes.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
-import { createCheckMetrics } from './check/observe.ts';
+import { createCheckObserver } from './check/observe.ts';
 import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
 import type { EventBus } from './events/bus.ts';
@@ -169,7 +169,6 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
   // Decision mode: the same stages, answered with the identity instead of forwarded.
-  const observeCheck = createCheckMetrics(metrics);
   const decider = createDecider({
     current: () => gen,
     resolver,
@@ -181,12 +180,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       lastUsed.touch(key.id, now);
       usage.touch(key.id, now);
     },
-    onDecided: (ctx, mode, d) => {
-      const status = d.allowed ? 200 : d.status;
-      accessLog.request(ctx, status);
-      trail.recordRequest(ctx, status);
-      observeCheck(ctx, mode, d);
-    },
+    onDecided: createCheckObserver({ accessLog, trail, metrics }),
     onUntrusted: (mode) => metrics.checkUntrusted.labels(mode).inc(),
     onFault: (ctx, err) => accessLog.fault(ctx, err),
   });
