@@ -164,22 +164,25 @@ export function createDecider(deps: DeciderDeps): Decider {
       const flat = identityHeaders(cfg, ctx.principal, ctx.key);
       for (let i = 0; i < flat.length; i += 2) identity[flat[i] as string] = flat[i + 1] as string;
     }
-    const remove = new Set(credentialHeaders(ctx));
-    const overrides: string[] = [];
-    for (const name of Object.keys(input.headers)) {
-      const folded = name.replaceAll('_', '-');
-      if (isIdentityHeader(folded, cfg)) remove.add(name);
+    const remove = credentialHeaders(ctx);
+    let overrides: string[] | null = null;
+    const headers = input.headers;
+    for (const name in headers) {
+      const folded = name.includes('_') ? name.replaceAll('_', '-') : name;
+      if (isIdentityHeader(folded, cfg)) {
+        if (!remove.includes(name)) remove.push(name);
+      }
       // The proxy removes these before forwarding (proxy/override-headers.ts); a method override
       // stays only where the route honoured it, and then it is the method that was authorized.
-      if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) overrides.push(name);
+      if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) (overrides ??= []).push(name);
     }
-    if (overrides.length > 0) {
+    if (overrides !== null) {
       // Envoy removes what the answer lists; nginx, Traefik and Caddy would hand the header to
       // a backend that may serve another path or method than the one decided.
       if (!REMOVES_HEADERS.has(input.mode)) throw new GatewayError('check_override_header', `The request carries ${overrides.join(', ')}, which this proxy would pass to the backend`);
-      for (const name of overrides) remove.add(name);
+      for (const name of overrides) if (!remove.includes(name)) remove.push(name);
     }
-    return { allowed: true, identity, removeHeaders: [...remove], requestId: ctx.id };
+    return { allowed: true, identity, removeHeaders: remove, requestId: ctx.id };
   }
 
   async function decide(input: CheckInput): Promise<CheckDecision> {
