@@ -42,7 +42,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       pathSemicolons: server['pathSemicolons'] === 'allow' ? 'allow' : 'reject',
     },
     admin: { port: num(admin['port']), host: str(admin['host']), token: str(admin['token']) },
-    check: buildCheck(data['check'], report),
+    check: buildCheck(data['check'], obj(data['audit'])['enabled'] !== false, report),
     store: buildStore(obj(data['store']), report),
     identity: buildIdentity(obj(data['identity']), report),
     credentials,
@@ -65,7 +65,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
 }
 
 /** Absent section: the check listener is off. The schema fills the defaults of a present one. */
-function buildCheck(raw: unknown, report: Report): CheckConfig {
+function buildCheck(raw: unknown, audited: boolean, report: Report): CheckConfig {
   const c = obj(raw);
   const trustedClients = raw === undefined ? ['127.0.0.0/8', '::1'] : strings(c['trustedClients']);
   const nobody = { has: () => false };
@@ -78,7 +78,9 @@ function buildCheck(raw: unknown, report: Report): CheckConfig {
     trustedClients,
     trusted: buildTrustedPeers(trustedClients, report, '/check/trustedClients') ?? nobody,
     withRequestBody: c['withRequestBody'] === true,
-    accessLog: c['accessLog'] === 'refusals' ? 'refusals' : 'all',
+    // Unset: refusals only while the audit trail records every decision, else every one: an
+    // allowed decision is never left without a record of its own (docs/forward-auth.md).
+    accessLog: c['accessLog'] === 'all' || c['accessLog'] === 'refusals' ? c['accessLog'] : audited ? 'refusals' : 'all',
   };
 }
 

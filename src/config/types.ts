@@ -74,7 +74,7 @@ export interface CheckConfig {
    * `x-envoy-auth-partial-body: false` is believed; off, that header could be the client's. @default false
    */
   withRequestBody: boolean;
-  /** Access log lines for every decision, or for refusals only (the audit trail has every one). @default "all" */
+  /** Access log lines for every decision, or for refusals only. @default "refusals" while the audit trail is on, else "all" */
   accessLog: 'all' | 'refusals';
 }
 

@@ -6,13 +6,16 @@ import { newKey } from '../helpers/keys.ts';
 /**
  * Issue 13: `check.accessLog: refusals` leaves allowed decisions out of the access log (the
  * proxy in front logs every request); every decision, allowed or refused, is still in the
- * audit trail and in keygate_check_decisions_total. `all` (the default) logs every one.
+ * audit trail and in keygate_check_decisions_total. `all` logs every one. Unset, it is
+ * `refusals` while the audit trail is on and `all` when it is off: an allowed decision always
+ * has a record of its own.
  */
 const ADMIN = 'check-access-log-admin-token-0123456789';
 const viewer = newKey();
 
-const yaml = (check: string) => `
+const yaml = (check: string, audit = '') => `
 admin: { token: "${ADMIN}" }
+${audit}
 check: ${check}
 roles: { viewer: { actions: [application:view] } }
 routes:
@@ -24,13 +27,16 @@ principals:
 
 let refusals: TestGateway;
 let all: TestGateway;
+let unaudited: TestGateway;
 beforeAll(async () => {
-  refusals = await startTestGateway(yaml('{ accessLog: refusals }'));
-  all = await startTestGateway(yaml('{}'));
+  refusals = await startTestGateway(yaml('{}'));
+  all = await startTestGateway(yaml('{ accessLog: all }'));
+  unaudited = await startTestGateway(yaml('{}', 'audit: { enabled: false }'));
 });
 afterAll(async () => {
   await refusals?.close();
   await all?.close();
+  await unaudited?.close();
 });
 
 async function check(gw: TestGateway, method: string, uri: string): Promise<{ status: number; id: string }> {
@@ -61,7 +67,7 @@ async function decisions(gw: TestGateway, route: string, result: string): Promis
 }
 
 describe('check.accessLog', () => {
-  it('refusals: an allowed decision has no access line, a refusal has one; both are audited and counted', async () => {
+  it('refusals (the default with the audit trail on): an allowed decision has no access line, a refusal has one; both are audited and counted', async () => {
     const ok = await check(refusals, 'GET', '/api/things');
     const no = await check(refusals, 'DELETE', '/api/things');
     expect([ok.status, no.status]).toEqual([200, 403]);
@@ -74,11 +80,13 @@ describe('check.accessLog', () => {
     expect(await decisions(refusals, 'app-edit', 'forbidden')).toBe(1);
   });
 
-  it('all (the default): every decision has its access line', async () => {
-    const ok = await check(all, 'GET', '/api/things');
-    const no = await check(all, 'DELETE', '/api/things');
-    const lines = await accessLines(all);
-    expect(lines).toContainEqual(expect.objectContaining({ reqId: ok.id, status: 200 }));
-    expect(lines).toContainEqual(expect.objectContaining({ reqId: no.id, status: 403 }));
-  });
+  for (const [name, gw] of [['all', () => all], ['unset with the audit trail off', () => unaudited]] as const) {
+    it(`${name}: every decision has its access line`, async () => {
+      const ok = await check(gw(), 'GET', '/api/things');
+      const no = await check(gw(), 'DELETE', '/api/things');
+      const lines = await accessLines(gw());
+      expect(lines).toContainEqual(expect.objectContaining({ reqId: ok.id, status: 200 }));
+      expect(lines).toContainEqual(expect.objectContaining({ reqId: no.id, status: 403 }));
+    });
+  }
 });
