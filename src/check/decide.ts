@@ -58,7 +58,12 @@ export type CheckDecision =
   };
 
 export interface Decider {
-  decide(input: CheckInput): Promise<CheckDecision>;
+  /**
+   * The decision; synchronous when every stage was (a cached key, no limiter lease to wait
+   * for): the answer is then written in the same tick that parsed the check request, with no
+   * promise and no microtask per decision.
+   */
+  decide(input: CheckInput): CheckDecision | Promise<CheckDecision>;
 }
 
 export interface DeciderDeps extends Pick<GatewayDeps, 'limiter' | 'onLimited' | 'onCredentialsLimited'> {
@@ -185,10 +190,35 @@ export function createDecider(deps: DeciderDeps): Decider {
     return { allowed: true, identity, removeHeaders: remove, requestId: ctx.id };
   }
 
-  async function decide(input: CheckInput): Promise<CheckDecision> {
+  function refusal(ctx: DecisionContext, e: unknown): CheckDecision {
+    const err = toGatewayError(e);
+    ctx.errorCode = err.code;
+    if (err.code === 'internal_error') deps.onFault?.(ctx, err);
+    return {
+      allowed: false, status: err.status, code: err.code, body: errorBody(err.code, err.message, ctx.id),
+      headers: { ...err.headers }, requestId: ctx.id,
+    };
+  }
+
+  function decided(ctx: DecisionContext, input: CheckInput, decision: CheckDecision): CheckDecision {
+    deps.onDecided(ctx, input.mode, decision);
+    return decision;
+  }
+
+  /** After the stages passed: allowed, or refused (an override the proxy asking cannot remove). */
+  function finish(ctx: DecisionContext, input: CheckInput): CheckDecision {
+    try {
+      return allowed(ctx, input);
+    } catch (e) {
+      return refusal(ctx, e);
+    }
+  }
+
+  function decide(input: CheckInput): CheckDecision | Promise<CheckDecision> {
     const gen = deps.current();
     const ctx = newContext(input, gen);
-    let decision: CheckDecision;
+    // The decision, or the stages still running (a key store lookup, a limiter lease).
+    let now: CheckDecision | Promise<void>;
     try {
       if (!trusted(gen.config.check.trusted, input.clientAddress)) {
         deps.onUntrusted?.(input.mode);
@@ -199,19 +229,13 @@ export function createDecider(deps: DeciderDeps): Decider {
       // Origin-form only: every shape sends path and query, so anything else is a wrong header.
       if (input.uri === undefined || input.uri.charCodeAt(0) !== 0x2f /* / */) throw originalMissing('URI');
       const r = runStages(chain, ctx);
-      if (r !== undefined) await r;
-      decision = allowed(ctx, input);
+      now = r instanceof Promise ? r : finish(ctx, input);
     } catch (e) {
-      const err = toGatewayError(e);
-      ctx.errorCode = err.code;
-      if (err.code === 'internal_error') deps.onFault?.(ctx, err);
-      decision = {
-        allowed: false, status: err.status, code: err.code, body: errorBody(err.code, err.message, ctx.id),
-        headers: { ...err.headers }, requestId: ctx.id,
-      };
+      now = refusal(ctx, e);
     }
-    deps.onDecided(ctx, input.mode, decision);
-    return decision;
+    // Observed outside the try: a throwing observer is a fault, never a second decision.
+    if (!(now instanceof Promise)) return decided(ctx, input, now);
+    return now.then(() => decided(ctx, input, finish(ctx, input)), (e: unknown) => decided(ctx, input, refusal(ctx, e)));
   }
 
   return { decide };

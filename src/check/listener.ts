@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { CheckConfig } from '../config/types.ts';
 import type { Generation } from '../generation.ts';
 import { errorBody, GatewayError } from '../errors.ts';
 import { clientErrorFor, sendError, sendErrorOnSocket } from '../respond.ts';
@@ -37,8 +36,7 @@ function identityNames(gen: Generation): IdentityNames {
 }
 
 /** Reads the body Envoy buffered, bounded like any body credential (credentials.body.maxBytes). */
-async function envoyBody(req: IncomingMessage, cfg: CheckConfig, maxBytes: number): Promise<Buffer | null> {
-  if (!envoySentWholeBody(req, cfg)) return null;
+async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -106,14 +104,17 @@ export function createCheckServer(decider: Decider, current: () => Generation): 
       return sendError(res, err, '', true);
     }
     let body: Buffer | null = null;
-    if (shape === 'envoy-http') {
+    // Only a body Envoy says it buffered is read: no await otherwise, so a cached decision is
+    // answered in the tick that parsed it.
+    if (shape === 'envoy-http' && envoySentWholeBody(req, cfg)) {
       try {
-        body = await envoyBody(req, cfg, gen.config.credentials.body.maxBytes);
+        body = await envoyBody(req, gen.config.credentials.body.maxBytes);
       } catch (e) {
         return sendError(res, e instanceof GatewayError ? e : new GatewayError('invalid_request'), '', true);
       }
     }
-    answer(res, await decider.decide(checkInputOf(shape, req, cfg, body)), shape === 'envoy-http', identityNames(gen));
+    const d = decider.decide(checkInputOf(shape, req, cfg, body));
+    answer(res, d instanceof Promise ? await d : d, shape === 'envoy-http', identityNames(gen));
   }
 
   // The proxy listener's parser limits and timeouts (server.*): a check request is a request.

@@ -83,29 +83,19 @@ function nginxShape(own: Headers, h: Headers, clientAddress: string): CheckInput
   const uri = single(own, 'x-original-uri');
   const absolute = uri === undefined ? splitAbsolute(single(own, 'x-original-url')) : undefined;
   const host = absolute?.host ?? single(h, 'host');
-  return {
-    mode: 'nginx',
-    method: single(own, 'x-original-method'),
-    uri: uri ?? absolute?.uri,
-    ...(host === undefined ? {} : { host }),
-    headers: h,
-    clientAddress,
-  };
+  const input: CheckInput = { mode: 'nginx', method: single(own, 'x-original-method'), uri: uri ?? absolute?.uri, headers: h, clientAddress };
+  if (host !== undefined) input.host = host;
+  return input;
 }
 
 /** `/check` from Traefik or Caddy: X-Forwarded-Method, -Uri, -Host, -Proto. */
 function forwardShape(own: Headers, h: Headers, clientAddress: string): CheckInput {
   const host = single(own, 'x-forwarded-host') ?? single(h, 'host');
   const proto = single(own, 'x-forwarded-proto');
-  return {
-    mode: 'forward',
-    method: single(own, 'x-forwarded-method'),
-    uri: single(own, 'x-forwarded-uri'),
-    ...(host === undefined ? {} : { host }),
-    ...(proto === undefined ? {} : { proto }),
-    headers: h,
-    clientAddress,
-  };
+  const input: CheckInput = { mode: 'forward', method: single(own, 'x-forwarded-method'), uri: single(own, 'x-forwarded-uri'), headers: h, clientAddress };
+  if (host !== undefined) input.host = host;
+  if (proto !== undefined) input.proto = proto;
+  return input;
 }
 
 /**
