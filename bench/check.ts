@@ -7,7 +7,7 @@
  *   keygate together, or keygate alone; target ≥ 1.5×).
  * Systems under test on core 0, wrk and the upstream on core 1 (like bench/proxy.ts). One keygate
  * process serves both listeners, so every scenario runs against the same warmed-up gateway.
- * Run: `taskset -c 1 node bench/check.ts` (BENCH_QUICK=1: 1 round of 3 s). Prints a Markdown
+ * Run: `taskset -c 1 node bench/check.ts` (BENCH_QUICK=1: 1 round of 3 s; BENCH_ROUNDS, BENCH_SECONDS). Prints a Markdown
  * report and writes it with the raw figures to bench/.work/check-results.{md,json}.
  */
 import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -86,7 +86,7 @@ http {
   scgi_temp_path tmp/scgi;
   keepalive_requests 1000000;
   upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 1000000; }
-  upstream keygate_check { server 127.0.0.1:${checkPort}; keepalive 128; keepalive_requests 1000000; }
+  upstream keygate_check { server 127.0.0.1:${checkPort}; keepalive 128; keepalive_requests 1000000; keepalive_timeout 4s; }
   server {
     listen 127.0.0.1:${nginxPort};
     location / {
