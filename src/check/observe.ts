@@ -30,10 +30,11 @@ export function createCheckMetrics(m: Metrics, hrtime: () => bigint = process.hr
 
 /**
  * `onDecided` of the decider: every decision into the audit trail and the metrics, and into the
- * access log as `check.accessLog` says — every one, or refusals only. In decision mode the
- * proxy in front writes its own access line for every request, and the audit trail already
- * has every decision with its principal, key, route and latency: an allowed decision's line
- * repeats both, at a tenth of a check's CPU (bench/check.ts, docs/benchmarks.md).
+ * access log as `check.accessLog` says. `refusals` leaves out the allowed decisions the audit
+ * trail records (an authenticated principal: `authNs` set, audit/event.ts): in decision mode the
+ * proxy in front writes its own access line for every request, and the audit event has the
+ * principal, key, route and latency, so the line would repeat both. An allowed decision the trail
+ * does not record (a public route) keeps its line.
  */
 export function createCheckObserver(deps: {
   accessLog: AccessLog;
@@ -43,7 +44,7 @@ export function createCheckObserver(deps: {
   const observeCheck = createCheckMetrics(deps.metrics);
   return function onDecided(ctx, mode, d) {
     const status = d.allowed ? 200 : d.status;
-    if (!d.allowed || ctx.gen.config.check.accessLog === 'all') deps.accessLog.request(ctx, status);
+    if (!d.allowed || ctx.authNs === null || ctx.gen.config.check.accessLog === 'all') deps.accessLog.request(ctx, status);
     deps.trail.recordRequest(ctx, status);
     observeCheck(ctx, mode, d);
   };

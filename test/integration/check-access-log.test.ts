@@ -19,6 +19,7 @@ ${audit}
 check: ${check}
 roles: { viewer: { actions: [application:view] } }
 routes:
+  - { name: health, path: /health, public: true }
   - { name: app-read, path: "/api/*", methods: [GET], action: application:view }
   - { name: app-edit, path: "/api/*", methods: [DELETE], action: application:edit }
 principals:
@@ -78,6 +79,12 @@ describe('check.accessLog', () => {
     expect(await audited(refusals, no.id)).toMatchObject({ decision: 'denied' });
     expect(await decisions(refusals, 'app-read', 'allowed')).toBe(1);
     expect(await decisions(refusals, 'app-edit', 'forbidden')).toBe(1);
+  });
+
+  it('refusals: an allowed decision the audit trail does not record (a public route) keeps its line', async () => {
+    const ok = await check(refusals, 'GET', '/health');
+    expect(ok.status).toBe(200);
+    expect(await accessLines(refusals)).toContainEqual(expect.objectContaining({ reqId: ok.id, status: 200 }));
   });
 
   for (const [name, gw] of [['all', () => all], ['unset with the audit trail off', () => unaudited]] as const) {
