@@ -283,6 +283,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     audit,
     policy: () => gen.config.keys,
     events: events.bus,
+    lastUsed: (id) => lastUsed.seen(id),
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
       sessions.invalidated(inv);
@@ -310,7 +311,6 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
-      principal: (id) => store.getPrincipal(id),
     },
   });
 
