@@ -30,3 +30,15 @@ export function checkSummary(config: GatewayConfig): string | null {
   const grpc = c.grpcPort === null ? '' : `   gRPC ${c.host}:${c.grpcPort}`;
   return `check      ${c.host}:${c.port} (/check, Envoy HTTP under ${c.pathPrefix}/)${grpc}   trusted ${c.trustedClients.join(', ')}`;
 }
+
+/**
+ * Routes nothing can serve: decision-only (no upstream) and refused by every check shape — a
+ * `body`-credential route while `check.withRequestBody` is off. Valid config, never an allowed
+ * request: `check-config` warns.
+ */
+export function unservableRoutes(config: GatewayConfig): { route: RouteConfig; message: string }[] {
+  return config.routes.filter((r) => servingModes(r, config).length === 0).map((route) => ({
+    route,
+    message: `route "${route.name}" can never be allowed: it has no upstream, and it reads body credentials, which only Envoy sends and only check.withRequestBody: true believes (docs/forward-auth.md)`,
+  }));
+}

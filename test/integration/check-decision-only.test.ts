@@ -81,8 +81,10 @@ describe('check-config', () => {
     writeFileSync(plain, YAML.replace(', withRequestBody: true', ''));
     const r = await runCli(['check-config', '--json', plain]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { summary: { routes: { name: string; servedBy: string[] }[] } };
+    const out = JSON.parse(r.stdout) as { warnings: { message: string }[]; summary: { routes: { name: string; servedBy: string[] }[] } };
     expect(Object.fromEntries(out.summary.routes.map((x) => [x.name, x.servedBy]))['scan']).toEqual([]);
+    // Valid, but never an allowed request: said, not failed.
+    expect(out.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/^route "scan" can never be allowed: .*check\.withRequestBody: true/)]);
   });
 
   it('says it in the text summary too', async () => {
