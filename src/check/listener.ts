@@ -153,7 +153,9 @@ export async function startCheckListener(decider: Decider, current: () => Genera
   let inflight = 0;
   let draining = false;
   let drained: (() => void) | null = null;
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+  // Before the handler: a decision on a cached key is answered inside the handler's own call,
+  // so Connection: close must already be set by then.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     inflight++;
     // While draining, answer what is in flight but tell keep-alive clients to go elsewhere.
     if (draining) res.setHeader('connection', 'close');
