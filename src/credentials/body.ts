@@ -4,6 +4,7 @@ import { applyEdits, createScanner, modify, parseTree } from 'jsonc-parser';
 /** jsonc-parser's SyntaxKind is a const enum, which type stripping cannot inline: its values. */
 const OPEN_BRACE = 1, CLOSE_BRACE = 2, OPEN_BRACKET = 3, CLOSE_BRACKET = 4, EOF = 17;
 import { GatewayError } from '../errors.ts';
+import { singleRawHeader } from './raw-headers.ts';
 
 export interface BodyCredential {
   /** The credential field's value (hashed by the caller at once). */
@@ -13,9 +14,14 @@ export interface BodyCredential {
   forward: Buffer;
 }
 
-/** Only JSON bodies carry a credential field (`application/json`, `application/*+json`). */
+/**
+ * Only JSON bodies carry a credential field (`application/json`, `application/*+json`). Media
+ * types are case-insensitive (RFC 9110 §8.3.1): an upstream reads `Application/JSON` as JSON, so
+ * keygate must too, or a body `userKey` would pass unchecked. Content-Type is read from the raw
+ * list: sent twice, Node keeps the first while both reach the upstream, which may take the last.
+ */
 export function isJson(req: RequestView): boolean {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''.toLowerCase();
+  const type = (singleRawHeader(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
