@@ -42,11 +42,18 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
       // CGI-style servers (WSGI, Rack, PHP) fold `_` and `-` together: `X_Authenticated_User`
       // and `Content_Length` reach them as the real thing. Dropped by default, as nginx does;
       // allowed, they still may not fold onto a header keygate controls.
-      if (!allowUnderscores || controlled(lower.replaceAll('_', '-'), ctx, named)) {
+      if (!allowUnderscores || controlled(folded(lower), ctx, named)) {
         drop(ctx, 'underscore');
         continue;
       }
       out.push(name, value);
+      continue;
+    }
+    // PHP registers `$_SERVER` names with `.` turned into `_` (php_register_variable), so behind a
+    // FastCGI front that passes names through (Caddy's php_fastcgi) `X.Authenticated.User` is
+    // read as the identity. Other dotted names pass (nginx would drop them all).
+    if (lower.includes('.') && controlled(folded(lower), ctx, named)) {
+      drop(ctx, 'underscore');
       continue;
     }
     // Host is the request's, not the connection's: `Connection: Host` must not take it away.
@@ -85,6 +92,9 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
   if (ctx.principal !== null && ctx.key !== null) out.push(...identityHeaders(cfg.identity, ctx.principal, ctx.key));
   return out;
 }
+
+/** A name as CGI and PHP fold it, in the header's own spelling: `_` and `.` read as `-`. */
+const folded = (lower: string): string => lower.replace(/[_.]/g, '-');
 
 function drop(ctx: RequestContext, reason: HeaderDropReason): void {
   (ctx.headerDrops ??= { underscore: 0, identity: 0, override: 0 })[reason]++;
