@@ -10,6 +10,7 @@ export const ERRORS = {
   invalid_request: { status: 400, message: 'The request is malformed' },
   ambiguous_credentials: { status: 400, message: 'The request carries more than one credential' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON' },
+  check_identity_spelling: { status: 400, message: 'The request carries an identity header under another spelling (X_Authenticated_User) that the proxy asking would pass to the backend' },
   check_override_header: { status: 400, message: 'The request carries a method or target override header that the proxy asking would pass to the backend' },
   check_original_missing: { status: 400, message: 'The check request does not name a valid original method and URI' },
   missing_credentials: { status: 401, message: 'No credentials were presented' },

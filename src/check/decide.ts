@@ -159,12 +159,22 @@ export function createDecider(deps: DeciderDeps): Decider {
     }
     const remove = new Set(credentialHeaders(ctx));
     const overrides: string[] = [];
+    const spoofs: string[] = [];
     for (const name of Object.keys(input.headers)) {
-      const folded = name.replaceAll('_', '-');
-      if (isIdentityHeader(folded, cfg)) remove.add(name);
+      // CGI-style backends (WSGI, Rack, PHP) read `_` as `-`, and PHP `.` as `_` too.
+      const folded = name.replace(/[_.]/g, '-');
+      if (isIdentityHeader(folded, cfg)) {
+        remove.add(name);
+        // The exact name is overwritten by what the proxy copies from this answer; a spelling
+        // that only folds onto it is not, and would reach the backend beside the real one.
+        if (folded !== name) spoofs.push(name);
+      }
       // The proxy removes these before forwarding (proxy/override-headers.ts); a method override
       // stays only where the route honoured it, and then it is the method that was authorized.
       if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) overrides.push(name);
+    }
+    if (spoofs.length > 0 && !REMOVES_HEADERS.has(input.mode)) {
+      throw new GatewayError('check_identity_spelling', `The request carries ${spoofs.join(', ')}, which this proxy would pass to the backend beside the identity`);
     }
     if (overrides.length > 0) {
       // Envoy removes what the answer lists; nginx, Traefik and Caddy would hand the header to
