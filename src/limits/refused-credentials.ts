@@ -5,6 +5,7 @@ import type { KeyResolver } from '../keystore/resolve.ts';
 import type { Stage } from '../stages.ts';
 import { GatewayError } from '../errors.ts';
 import { clientOf } from '../proxy/client-address.ts';
+import { addressBucket } from './address-bucket.ts';
 
 /** The client's address: the peer, or behind `server.trustedProxies` the original client. */
 export function clientAddress(ctx: RequestContext): string {
@@ -65,7 +66,7 @@ export function guardRefusedCredentials(
 
   function check(ctx: RequestContext): string | null {
     if (ctx.credential === null && ctx.malformedStyle === null) return null;
-    const client = clientAddress(ctx);
+    const client = addressBucket(clientAddress(ctx));
     const now = Date.now();
     const b = level(client, now);
     if (b === undefined || b.tokens >= 1) return client;
@@ -97,7 +98,7 @@ export function guardRefusedCredentials(
       client = check(ctx);
       r = steps.lookup(ctx);
     } catch (e) {
-      count(client ?? clientAddress(ctx), e);
+      count(client ?? addressBucket(clientAddress(ctx)), e);
     }
     if (r !== undefined) return r.catch((e: unknown) => count(client, e));
   };
