@@ -25,16 +25,12 @@ export interface RefusedCredentialsEvents {
 }
 
 /**
- * Before the key store is asked: a token bucket per client address of refused credentials
- * (unknown or malformed keys). An address that has spent it — a miss storm, a guessing flood —
- * gets 429 `too_many_failed_credentials` without a lookup until the bucket refills, unless the
- * answer is already in memory (a cached key or a cached "no such key" costs the store nothing,
- * so a valid client behind the same NAT keeps working). Buckets for at most `clients` addresses
- * are kept (least recently seen forgotten), so a spread of source addresses cannot grow memory.
+ * A token bucket per client address of refused credentials (unknown or malformed keys). Buckets
+ * for at most `clients` addresses are kept (least recently seen forgotten), so a spread of
+ * source addresses cannot grow memory. Shared by the request chain and the token exchange, so a
+ * guesser has one budget whichever door it knocks on.
  */
-export function guardRefusedCredentials(
-  resolver: KeyResolver, config: () => LimiterConfig, steps: { extract: Stage; lookup: Stage }, events: RefusedCredentialsEvents = {},
-): Stage {
+export function createRefusedCredentials(config: () => LimiterConfig, events: RefusedCredentialsEvents = {}) {
   let buckets: LRUCache<string, { tokens: number; at: number }> | null = null;
   let size = 0;
   const table = (clients: number) => {
@@ -56,30 +52,50 @@ export function guardRefusedCredentials(
     return b;
   }
 
-  function refused(client: string, now: number): void {
-    const rc = config().refusedCredentials;
-    if (rc === null) return;
-    const b = level(client, now);
-    if (b === undefined) table(rc.clients).set(client, { tokens: rc.burst - 1, at: now });
-    else b.tokens = Math.max(0, b.tokens - 1);
-  }
+  return {
+    /** The address's bucket key; throws 429 when it has spent its bucket and the answer is not in memory. */
+    admit(ctx: RequestContext, style: string, inMemory: () => boolean): string {
+      const client = addressBucket(clientAddress(ctx));
+      const now = Date.now();
+      const b = level(client, now);
+      if (b === undefined || b.tokens >= 1 || inMemory()) return client;
+      const rc = config().refusedCredentials;
+      const wait = rc === null ? 1 : Math.ceil(((1 - b.tokens) * rc.rate.periodMs) / rc.rate.count / 1000);
+      events.limited?.(style);
+      throw new GatewayError('too_many_failed_credentials', undefined, { headers: { 'retry-after': String(Math.max(1, wait)) } });
+    },
+    /** One refused credential from `client` (a bucket key from `admit`). */
+    refused(client: string): void {
+      const rc = config().refusedCredentials;
+      if (rc === null) return;
+      const now = Date.now();
+      const b = level(client, now);
+      if (b === undefined) table(rc.clients).set(client, { tokens: rc.burst - 1, at: now });
+      else b.tokens = Math.max(0, b.tokens - 1);
+    },
+  };
+}
 
+export type RefusedCredentials = ReturnType<typeof createRefusedCredentials>;
+
+/**
+ * Before the key store is asked: an address that has spent its bucket of refused credentials — a
+ * miss storm, a guessing flood — gets 429 `too_many_failed_credentials` without a lookup until
+ * the bucket refills, unless the answer is already in memory (a cached key or a cached "no such
+ * key" costs the store nothing, so a valid client behind the same NAT keeps working).
+ */
+export function guardRefusedCredentials(
+  resolver: KeyResolver, config: () => LimiterConfig, steps: { extract: Stage; lookup: Stage }, events: RefusedCredentialsEvents = {},
+  limiter: RefusedCredentials = createRefusedCredentials(config, events),
+): Stage {
   function check(ctx: RequestContext): string | null {
     if (ctx.credential === null && ctx.malformedStyle === null) return null;
-    const client = addressBucket(clientAddress(ctx));
-    const now = Date.now();
-    const b = level(client, now);
-    if (b === undefined || b.tokens >= 1) return client;
     const c = ctx.credential;
-    if (c !== null && c.token === undefined && resolver.inMemory?.(c.hash) === true) return client;
-    const rc = config().refusedCredentials;
-    const wait = rc === null ? 1 : Math.ceil(((1 - b.tokens) * rc.rate.periodMs) / rc.rate.count / 1000);
-    events.limited?.(c?.style ?? ctx.malformedStyle ?? 'none');
-    throw new GatewayError('too_many_failed_credentials', undefined, { headers: { 'retry-after': String(Math.max(1, wait)) } });
+    return limiter.admit(ctx, c?.style ?? ctx.malformedStyle ?? 'none', () => c !== null && c.token === undefined && resolver.inMemory?.(c.hash) === true);
   }
 
   function count(client: string | null, e: unknown): never {
-    if (client !== null && e instanceof GatewayError && GUESSES.has(e.code)) refused(client, Date.now());
+    if (client !== null && e instanceof GatewayError && GUESSES.has(e.code)) limiter.refused(client);
     throw e;
   }
 
