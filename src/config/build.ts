@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditConfig, CheckConfig, ConsoleConfig, ConsoleOidcConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
 import { bool, defined, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { parseDuration } from './duration.ts';
@@ -102,7 +103,16 @@ function buildKeys(raw: Obj, report: Report): KeysConfig {
   };
 }
 
-/** Names default to the URL's host and path (no credentials or query: the name is shown). */
+/**
+ * Names default to the URL's host and a digest of its path. The name is shown (delivery log,
+ * metrics labels, logs), and the path of a capability URL is the receiver's secret (Zapier's
+ * `/hooks/catch/<id>/<token>/`, Discord's, Slack's), as credentials and the query may be.
+ */
+export function defaultWebhookName(url: URL): string {
+  return url.pathname === '/' ? url.host : `${url.host}-${createHash('sha256').update(url.pathname).digest('hex').slice(0, 8)}`;
+}
+
+
 function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
   const names = new Set<string>();
   return raw.map(obj).map((w, i) => {
@@ -113,7 +123,7 @@ function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
       report(`/webhooks/${i}/url`, 'must be an absolute http(s) URL');
       url = new URL('http://invalid.invalid/');
     }
-    const name = str(w['name']) || `${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+    const name = str(w['name']) || defaultWebhookName(url);
     if (names.has(name)) report(`/webhooks/${i}/name`, `webhook name "${name}" is already used (give each receiver a name)`);
     names.add(name);
     const backoffMs = duration(w['backoff'], `/webhooks/${i}/backoff`, report);

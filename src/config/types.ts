@@ -130,7 +130,7 @@ export interface KeysConfig {
 
 /** One `webhooks[]` receiver of lifecycle events (src/webhooks/). */
 export interface WebhookConfig {
-  /** Delivery log and metrics label. @default the URL's host and path */
+  /** Delivery log and metrics label. @default the URL's host and a digest of its path (defaultWebhookName) */
   name: string;
   url: URL;
   /** HMAC-SHA256 key; never logged, never stored with a delivery. */
