@@ -20,3 +20,14 @@ export function withoutOwnCookies(value: string): string | null {
   const joined = kept.join(';');
   return joined.startsWith(' ') ? joined.slice(1) : joined;
 }
+
+/**
+ * Whether an upstream's Set-Cookie sets one of keygate's cookies. Browsers would store it for
+ * the console too (same host, any port): an upstream could plant its own session there, and the
+ * administrator would work, unawares, in the upstream's session (RFC 6265bis §8.6, cookie
+ * tossing). Such a header is not passed to the client.
+ */
+export function setsOwnCookie(value: string): boolean {
+  const eq = value.indexOf('=');
+  return eq > 0 && OWN.has(value.slice(0, eq).trim());
+}

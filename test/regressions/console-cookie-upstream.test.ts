@@ -3,12 +3,14 @@
  * at 127.0.0.1:<admin port> (the default) who then opens an app behind the proxy on the same
  * host sends `keygate_session` there too, and keygate forwarded it: the upstream could then ask
  * the session API for the CSRF token and write to /v1 as the administrator. keygate's own
- * cookies are now removed from the Cookie header on the way upstream; the app's own pass.
+ * cookies are now removed from the Cookie header on the way upstream; the app's own pass. The
+ * other way, an upstream's `Set-Cookie: keygate_session=…` planted its own session in the
+ * console (cookie tossing); such a Set-Cookie is no longer passed to the client.
  * Real chromium, `keygate serve`, a real upstream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, openPage, signIn, startRig, type ConsoleRig } from '../console/harness.ts';
-import { exchange } from '../helpers/console.ts';
+import { exchange, signIn as apiSignIn } from '../helpers/console.ts';
 
 let rig: ConsoleRig;
 
@@ -45,6 +47,31 @@ describe('the console session cookie never reaches an upstream', () => {
       expect(stolen.status).toBe(200);
       expect(typeof stolen.body.csrfToken).toBe('string');
     } finally {
+      await context.close();
+    }
+  });
+
+  it('an upstream cannot plant a keygate_session for the console', async () => {
+    const { context, page } = await openPage(rig);
+    try {
+      await signIn(page, rig, ADMIN_TOKEN);
+      const mine = (await context.cookies()).find((c) => c.name === 'keygate_session')?.value;
+      const planted = await apiSignIn(rig.adminUrl, ADMIN_TOKEN);
+      rig.upstream.setHandler((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': [`keygate_session=${planted.value}; Path=/console/api`, 'app_pref=light; Path=/'] });
+        res.end('ok');
+      });
+      const res = await page.goto(`${new URL(rig.proxyUrl).origin}/pub/plant`);
+      expect(res?.status()).toBe(200);
+      const jar = await context.cookies();
+      expect(jar.filter((c) => c.name === 'keygate_session').map((c) => c.value)).toEqual([mine]);
+      expect(jar.find((c) => c.name === 'app_pref')?.value).toBe('light');
+      // The console page still runs in its own session, not the planted one.
+      await page.goto(`${rig.adminUrl}/console/`);
+      const csrf = await page.evaluate(`fetch('/console/api/session').then((r) => r.json()).then((b) => b.csrfToken)`);
+      expect(csrf).not.toBe(planted.csrf);
+    } finally {
+      rig.upstream.setHandler(null);
       await context.close();
     }
   });
