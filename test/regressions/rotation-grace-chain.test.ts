@@ -9,7 +9,8 @@ import { adminApi, proxiedStatus } from '../helpers/admin.ts';
  * with a grace, and again, gave a person holding only `keygate:admin:keys:own` any number of
  * working keys (five with maxPerPrincipal 1, ten-year graces). A graced rotation is now refused
  * (409 `conflict`) while the key's own predecessor is still in its grace period; a rotation
- * without grace, which adds nothing, is not.
+ * without grace, which adds nothing, is not. Nor can a key already rotated out, still working in
+ * its grace, be rotated again (each time it gave one more key).
  */
 const TOKEN = 'rotation-grace-chain-admin-token-0123';
 let up: TestUpstream;
@@ -43,9 +44,14 @@ describe('rotating with a grace period, again and again', () => {
     expect(second.status).toBe(201);
     const third = await adminApi(gw.adminUrl, second.body.secret)<{ error: { code: string } }>('POST', `/v1/keys/${second.body.key.id}/rotate`, { grace: '3650d' });
     expect([third.status, third.body.error.code]).toEqual([409, 'conflict']);
+    // Nor can the key already rotated out (still working in its grace) be rotated again.
+    const again = await adminApi(gw.adminUrl, first.secret)<{ error: { code: string } }>('POST', `/v1/keys/${first.key.id}/rotate`, { grace: '3650d' });
+    expect([again.status, again.body.error.code]).toEqual([409, 'conflict']);
     const working = [];
     for (const s of [first.secret, second.body.secret]) working.push((await proxiedStatus(`${gw.url}/api/x`, s)).status);
     expect(working).toEqual([200, 200]);
+    const listed = await adminApi(gw.adminUrl, TOKEN)<{ items: unknown[] }>('GET', '/v1/keys?principal=alice');
+    expect(listed.body.items).toHaveLength(2);
   });
 
   it('without grace the rotation goes ahead (the old key ends at once), and so does a graced one once the predecessor is expired', async () => {
