@@ -22,6 +22,9 @@ export interface BodyCredential {
  */
 export function isJson(req: RequestView): boolean {
   const type = (singleRawHeader(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  // Two values joined (`text/plain, application/json`): how Envoy's gRPC check request and
+  // many stacks present a repeated header. Which one the upstream takes is anyone's guess.
+  if (type.includes(',')) throw new GatewayError('invalid_request', 'Content-Type has more than one value');
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 

@@ -12,7 +12,8 @@ import { rawExchange, statuses } from '../helpers/raw.ts';
  * `Content-Type: Application/JSON` — JSON to any upstream, media types being case-insensitive
  * (RFC 9110 §8.3.1) — streamed bob's `userKey` to a Mend-style upstream under alice's identity.
  * And a Content-Type sent twice was judged on the first (Node's `req.headers`) while both were
- * forwarded, so `text/plain` then `application/json` did the same.
+ * forwarded, so `text/plain` then `application/json` did the same; so did the two joined into one
+ * value, which is how the check listener hears a repeated header from Envoy.
  */
 const alice = newKey('alice_');
 const bob = newKey('bob_');
@@ -23,6 +24,7 @@ beforeAll(async () => {
   up = await startUpstream();
   gw = await startTestGateway(`
 log: { level: silent }
+check: { pathPrefix: /envoy }
 credentials:
   hideCredentials: true
   body: { enabled: true, field: userKey, orgField: orgToken, maxBytes: 2048 }
@@ -70,6 +72,23 @@ describe('the JSON media type in any letter case is read for a userKey', () => {
 });
 
 describe('Content-Type sent twice', () => {
+  it.each(['text/plain,application/json', 'text/plain, application/json'])('joined into one value (%s): 400, nothing forwarded', async (type) => {
+    const r = await send(type);
+    expect([r.status, r.code]).toEqual([400, 'invalid_request']);
+    expect(r.seen).toEqual([]);
+  });
+
+  it('on the check listener (Envoy, where a repeated header arrives joined): refused, not allowed as alice', async () => {
+    const res = await request(`${gw.checkUrl}/envoy/api/v1.4`, {
+      method: 'POST', body,
+      headers: { host: 'api.example.com', authorization: `Bearer ${alice.secret}`, 'content-type': 'text/plain,application/json', 'content-length': String(Buffer.byteLength(body)), 'x-envoy-auth-partial-body': 'false' },
+    });
+    const text = await res.body.text();
+    expect(res.statusCode).toBe(400);
+    expect(text).toContain('invalid_request');
+    expect(res.headers['x-authenticated-user']).toBeUndefined();
+  });
+
   it('text/plain then application/json: 400, nothing forwarded (the upstream may read the second)', async () => {
     const port = Number(new URL(gw.url).port);
     const before = up.received.length;
