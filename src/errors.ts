@@ -29,6 +29,7 @@ export const ERRORS = {
   route_not_found: { status: 404, message: 'No route matches this request' },
   request_timeout: { status: 408, message: 'The request was not received in time' },
   body_too_large: { status: 413, message: 'The request body is larger than credential extraction allows' },
+  body_buffers_full: { status: 503, message: 'Too many request bodies are being read for credentials at once; retry shortly' },
   rate_limited: { status: 429, message: 'Rate limit exceeded' },
   quota_exhausted: { status: 429, message: 'Quota exhausted' },
   too_many_failed_credentials: { status: 429, message: 'Too many refused credentials from this address; retry later' },

@@ -18,6 +18,9 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
   const keys = obj(data['keys']);
   const tokens = buildTokens(obj(data['tokens']), report);
   const credentials = buildCredentials(obj(data['credentials']));
+  if (credentials.body.maxBufferedBytes < credentials.body.maxBytes) {
+    report('/credentials/body/maxBufferedBytes', `smaller than maxBytes (${credentials.body.maxBytes}): no body of the largest size allowed could ever be read`);
+  }
   const roles = buildRoles(obj(data['roles']));
   const registry = new KeyRegistry(str(keys['pepper']), report, lineOf);
   const orgs = buildOrgs(obj(data['orgs']), registry);
@@ -240,7 +243,7 @@ function buildCredentials(raw: Obj): CredentialsConfig {
     hideCredentials: bool(raw['hideCredentials']),
     apiKey: { enabled: bool(apiKey['enabled']), scheme: str(apiKey['scheme']) },
     serviceKey: { enabled: bool(serviceKey['enabled']), orgHeader: str(serviceKey['orgHeader']), requireOrgKey: bool(serviceKey['requireOrgKey']) },
-    body: { enabled: bool(body['enabled']), field: str(body['field']), orgField: str(body['orgField']), maxBytes: num(body['maxBytes']), maxDepth: num(body['maxDepth']) },
+    body: { enabled: bool(body['enabled']), field: str(body['field']), orgField: str(body['orgField']), maxBytes: num(body['maxBytes']), maxDepth: num(body['maxDepth']), maxBufferedBytes: num(body['maxBufferedBytes']) },
     query: { enabled: bool(query['enabled']), param: str(query['param']) },
     requireUserKey: bool(raw['requireUserKey']),
   };
