@@ -16,6 +16,11 @@ export function clientAddress(ctx: RequestContext): string {
   return clientOf(Array.isArray(xff) ? xff.join(',') : xff, peer, trusted);
 }
 
+/** What the refused-credential limit counts a request by: its client address, an IPv6 one per /64. */
+export function clientBucket(ctx: RequestContext): string {
+  return addressBucket(clientAddress(ctx));
+}
+
 /** Refusals that say "no such key": unknown or malformed. Expired or revoked keys exist. */
 const GUESSES = new Set(['invalid_key', 'invalid_org_key']);
 
@@ -53,9 +58,11 @@ export function createRefusedCredentials(config: () => LimiterConfig, events: Re
   }
 
   return {
-    /** The address's bucket key; throws 429 when it has spent its bucket and the answer is not in memory. */
-    admit(ctx: RequestContext, style: string, inMemory: () => boolean): string {
-      const client = addressBucket(clientAddress(ctx));
+    /**
+     * Throws 429 when `client` (a bucket key: clientBucket, addressBucket) has spent its bucket
+     * and the answer is not in memory; returns it otherwise.
+     */
+    admit(client: string, style: string, inMemory: () => boolean): string {
       const now = Date.now();
       const b = level(client, now);
       if (b === undefined || b.tokens >= 1 || inMemory()) return client;
@@ -91,7 +98,7 @@ export function guardRefusedCredentials(
   function check(ctx: RequestContext): string | null {
     if (ctx.credential === null && ctx.malformedStyle === null) return null;
     const c = ctx.credential;
-    return limiter.admit(ctx, c?.style ?? ctx.malformedStyle ?? 'none', () => c !== null && c.token === undefined && resolver.inMemory?.(c.hash) === true);
+    return limiter.admit(clientBucket(ctx), c?.style ?? ctx.malformedStyle ?? 'none', () => c !== null && c.token === undefined && resolver.inMemory?.(c.hash) === true);
   }
 
   function count(client: string | null, e: unknown): never {
@@ -114,7 +121,7 @@ export function guardRefusedCredentials(
       client = check(ctx);
       r = steps.lookup(ctx);
     } catch (e) {
-      count(client ?? addressBucket(clientAddress(ctx)), e);
+      count(client ?? clientBucket(ctx), e);
     }
     if (r !== undefined) return r.catch((e: unknown) => count(client, e));
   };

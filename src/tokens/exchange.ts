@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../context.ts';
 import type { KeyResolver, Resolution } from '../keystore/resolve.ts';
 import { GatewayError } from '../errors.ts';
-import type { RefusedCredentials } from '../limits/refused-credentials.ts';
+import { clientBucket, type RefusedCredentials } from '../limits/refused-credentials.ts';
 
 const MAX_BODY = 4096;
 
@@ -57,7 +57,7 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
     // Each unknown id costs a key-store lookup, as an unknown key does on the proxy: the same
     // per-address budget of refused credentials (limiter.refusedCredentials) applies here. No
     // in-memory exception: a cached "no such key" for this secret says nothing about the id.
-    const client = refused.admit(ctx, 'exchange', () => false);
+    const client = refused.admit(clientBucket(ctx), 'exchange', () => false);
     let r: Resolution;
     try {
       r = await resolver.resolveId(id, now);

@@ -39,6 +39,7 @@ const WHY: Record<AdminErrorCode, string> = {
   unsupported_media_type: 'unsupported_media_type: a body that is not application/json',
   internal_error: 'internal_error',
   store_unavailable: 'store_unavailable: the key store is unavailable; nothing was changed',
+  too_many_failed_credentials: 'too_many_failed_credentials: this address sent too many wrong admin credentials lately (limiter.refusedCredentials); retry later',
   outcome_unknown: 'outcome_unknown: a write was sent but not confirmed; look up `error.resource` before retrying',
 };
 
