@@ -45,6 +45,7 @@ import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
 import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
+import { createRefusedCredentials } from './limits/refused-credentials.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -291,7 +292,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     },
   });
   const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
-  const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
+  const authDeps = {
+    token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id),
+    // One budget for the console's sign-in form and /v1 Bearer alike.
+    refused: createRefusedCredentials(() => gen.config.limiter, { limited: limits.onCredentialsLimited }), trusted: () => gen.config.server.trusted,
+  };
   const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), audit, version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({

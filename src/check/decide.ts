@@ -171,15 +171,23 @@ export function createDecider(deps: DeciderDeps): Decider {
     }
     const remove = credentialHeaders(ctx);
     let overrides: string[] | null = null;
+    let spoofs: string[] | null = null;
     const headers = input.headers;
     for (const name in headers) {
-      const folded = name.includes('_') ? name.replaceAll('_', '-') : name;
+      // CGI-style backends (WSGI, Rack, PHP) read `_` as `-`, and PHP `.` as `_` too.
+      const folded = name.includes('_') || name.includes('.') ? name.replace(/[_.]/g, '-') : name;
       if (isIdentityHeader(folded, cfg)) {
         if (!remove.includes(name)) remove.push(name);
+        // The exact name is overwritten by what the proxy copies from this answer; a spelling
+        // that only folds onto it is not, and would reach the backend beside the real one.
+        if (folded !== name) (spoofs ??= []).push(name);
       }
       // The proxy removes these before forwarding (proxy/override-headers.ts); a method override
       // stays only where the route honoured it, and then it is the method that was authorized.
       if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) (overrides ??= []).push(name);
+    }
+    if (spoofs !== null && !REMOVES_HEADERS.has(input.mode)) {
+      throw new GatewayError('check_identity_spelling', `The request carries ${spoofs.join(', ')}, which this proxy would pass to the backend beside the identity`);
     }
     if (overrides !== null) {
       // Envoy removes what the answer lists; nginx, Traefik and Caddy would hand the header to
