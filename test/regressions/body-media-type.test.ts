@@ -24,7 +24,8 @@ beforeAll(async () => {
   up = await startUpstream();
   gw = await startTestGateway(`
 log: { level: silent }
-check: { pathPrefix: /envoy }
+# withRequestBody: Envoy buffers the body here (with_request_body), so the check reads it too.
+check: { pathPrefix: /envoy, withRequestBody: true }
 credentials:
   hideCredentials: true
   body: { enabled: true, field: userKey, orgField: orgToken, maxBytes: 2048 }
