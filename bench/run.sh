@@ -47,6 +47,15 @@ for pkg in undici http-proxy-3 fastify @fastify/http-proxy; do
   fi
 done
 
+# The console's figure (issue 15: 1,000 principals rendered in Debian's chromium), its own section
+# of docs/benchmarks.md; needs /usr/bin/chromium. BENCH_SKIP_CONSOLE=1 (or BENCH_QUICK=1) skips it.
+if [ "${BENCH_SKIP_CONSOLE:-0}" != 1 ] && [ "${BENCH_QUICK:-0}" != 1 ]; then
+  node bench/console-principals.ts >&2 &
+  NODE_PID=$!
+  wait "$NODE_PID" || echo "console bench failed: docs/benchmarks.md keeps its previous console figures" >&2
+  NODE_PID=
+fi
+
 # In the background + wait, so a TERM/INT to this script is acted on at once (bash defers traps
 # while a foreground command runs) and the EXIT trap stops the bench and everything it started.
 # The audit-trail target (latency on/off on a Redis Stream) first: bench/proxy.ts reads its

@@ -114,6 +114,11 @@ export interface KeyUsage {
 export interface ConsoleConfig {
   oidc: { enabled: boolean; loginUrl: string };
   keys: { maxPerPrincipal: number; defaultLifetime?: string | number | null; maxLifetime?: string | number | null };
+  /** How keys are sent, for connection details (absent from older gateways). */
+  credentials?: {
+    serviceKey: { enabled: boolean; orgHeader: string };
+    tokens: { enabled: boolean; path: string };
+  };
   version: string;
 }
 
@@ -232,6 +237,8 @@ export const api = {
     } while (cursor !== undefined);
     return all;
   },
+  /** A page of every principal's keys (the API keys screen), in id order. */
+  allKeys: (cursor?: string) => call<Page<Key>>('GET', `/v1/keys${qs({ limit: String(PAGE_MAX), cursor })}`),
   keyLimits: (id: string) => call<Limits>('GET', `/v1/keys/${seg(id)}/limits`),
   key: (id: string) => call<Key>('GET', `/v1/keys/${seg(id)}`),
   createKey: (k: { principal: string; name?: string; purpose?: string; expiresIn?: string; scopes?: string[]; type?: 'api_key' | 'key_pair' }) =>

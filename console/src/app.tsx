@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, may, whenSessionLost, type ConsoleConfig, type Session } from './api.ts';
 import { href, useRoute, type Route } from './router.ts';
+import { ApiKeys } from './screens/api-keys.tsx';
 import { Groups } from './screens/groups.tsx';
 import { History } from './screens/history.tsx';
 import { KeyPage } from './screens/key.tsx';
@@ -87,6 +88,7 @@ function Shell(props: { session: Session; config: ConsoleConfig; onSignedOut: ()
   }
   const nav: { to: string; label: string; show: boolean }[] = [
     { to: 'principals', label: 'Principals', show: admin },
+    { to: 'keys', label: 'API keys', show: admin && can('keygate:admin:keys:read') },
     { to: 'groups', label: 'Groups', show: can('keygate:admin:groups:read') },
     { to: 'history', label: 'Request history', show: can('keygate:admin:audit:read') },
     { to: 'me', label: 'My keys', show: props.session.principal !== null },
@@ -123,6 +125,7 @@ function pick(route: Route, admin: boolean): { section: string; title: string; v
         : { section: first, title: 'Principal', view: <PrincipalPage key={id} id={id} /> };
     case 'keys':
       if (id !== undefined) return { section: admin ? 'principals' : 'me', title: 'Key', view: <KeyPage key={id} id={id} /> };
+      if (admin) return { section: first, title: 'API keys', view: <ApiKeys /> };
       break;
     case 'groups':
       return { section: first, title: 'Groups', view: <Groups /> };

@@ -45,3 +45,26 @@ export function quotaLeftText(q: Key['quotaLeft']): string {
   if (q === undefined || q === null) return '—';
   return q.resetsAt === null ? `${q.remaining} left` : `${q.remaining} left, resets ${when(q.resetsAt)}`;
 }
+
+/**
+ * How far off a future time is, in whole days ("in 30 days"), or hours or minutes under a day: what an
+ * expiry chosen "in days" reads as. Empty for a time already past.
+ */
+export function fromNow(iso: string | undefined, now = Date.now()): string {
+  if (iso === undefined) return '';
+  const ms = Date.parse(iso) - now;
+  if (Number.isNaN(ms) || ms <= 0) return '';
+  const days = Math.round(ms / 86_400_000);
+  if (days >= 1) return days === 1 ? 'in 1 day' : `in ${days} days`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours >= 1) return hours === 1 ? 'in 1 hour' : `in ${hours} hours`;
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  return minutes === 1 ? 'in 1 minute' : `in ${minutes} minutes`;
+}
+
+/** A key's expiry for a page: the time, and how far off it is. */
+export function expiryText(iso: string | undefined, now = Date.now()): string {
+  if (iso === undefined) return 'Never';
+  const off = fromNow(iso, now);
+  return off === '' ? when(iso) : `${when(iso)} (${off})`;
+}

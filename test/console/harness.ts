@@ -37,7 +37,17 @@ export const ADMIN_TOKEN = 'console-admin-token-0123456789abcdef';
  * Everything real: the console built from console/ by esbuild, `keygate serve` on a real Redis
  * with a real upstream behind its proxy, and Debian's chromium.
  */
-export async function startRig(opts: { extraYaml?: string; adminPort?: number } = {}): Promise<ConsoleRig> {
+export interface RigOptions {
+  /** Top-level YAML appended to the config (not `roles:` or `routes:`, which the rig writes). */
+  extraYaml?: string;
+  /** More roles, as YAML lines under `roles:` (`auditor: { actions: [report:view] }`). */
+  roles?: string[];
+  /** More routes, as YAML flow mappings under `routes:`, before the catch-all `/api/*`. */
+  routes?: string[];
+  adminPort?: number;
+}
+
+export async function startRig(opts: RigOptions = {}): Promise<ConsoleRig> {
   const build = await buildConsole();
   const redis = await startRedis();
   const upstream = await startUpstream();
@@ -54,8 +64,8 @@ upstreams: { app: { url: "${upstream.url}" } }
 roles:
   viewer: { actions: [application:view] }
   key-owner: { actions: [application:view, keygate:admin:keys:own] }
-routes:
-  - { name: app, path: "/api/*", upstream: app, action: application:view }
+${(opts.roles ?? []).map((r) => `  ${r}\n`).join('')}routes:
+${(opts.routes ?? []).map((r) => `  - ${r}\n`).join('')}  - { name: app, path: "/api/*", upstream: app, action: application:view }
 ${opts.extraYaml ?? ''}
 `);
   let gateway: ServeProcess | undefined;

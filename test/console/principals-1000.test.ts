@@ -3,19 +3,20 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { openPage, seriousA11y, shot, signIn, startRig, type ConsoleRig } from './harness.ts';
 
 /**
- * Issue 15's acceptance number: the principals page renders 1,000 principals in under 1 s in the
- * browser on loopback. Timed in the page (performance marks the console sets: from the request
- * to the frame that paints the rows), median of three loads; printed, and kept in docs/console.md.
+ * The principals page with more than a page of principals: the admin API serves 1,000 a page, so
+ * 1,010 principals are the first page plus what "More principals" loads. Every one is rendered,
+ * with its Type, and the filter covers them all. How fast it renders is measured by
+ * bench/console-principals.ts (docs/benchmarks.md), not here: tests assert behaviour, not timings.
  */
-const N = 1000;
-const ACCEPT_MS = 1_000;
+const N = 1010;
+const PAGE = 1000;
 let rig: ConsoleRig;
 let context: BrowserContext;
 let page: Page;
+const names = Array.from({ length: N }, (_, i) => `svc-${String(i).padStart(4, '0')}`);
 
 beforeAll(async () => {
   rig = await startRig();
-  const names = Array.from({ length: N }, (_, i) => `svc-${String(i).padStart(4, '0')}`);
   for (let i = 0; i < names.length; i += 25) {
     await Promise.all(names.slice(i, i + 25).map(async (name, j) => {
       const r = await rig.admin('POST', '/v1/principals', { name, kind: (i + j) % 3 === 0 ? 'user' : 'service', roles: ['viewer'] });
@@ -24,57 +25,50 @@ beforeAll(async () => {
   }
   ({ context, page } = await openPage(rig));
   await signIn(page, rig);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await context?.close();
   await rig?.stop();
 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const table = () => page.getByRole('table', { name: 'Principals' });
+/** The Name column's text, read in one evaluation (role queries over 1,000 rows are slow). */
+const renderedNames = () => table().locator('[role=row] > [role=cell]:first-child').allTextContents();
 
-describe('the principals page with 1,000 principals', () => {
-  it('lists all of them, and renders them in under a second (median of 3, in-browser)', async () => {
-    const load: number[] = [];
-    const render: number[] = [];
-    const commit: number[] = [];
-    for (let run = 0; run < 3; run++) {
-      await page.goto(`${rig.adminUrl}/console/#/groups`);
-      await page.getByRole('heading', { name: 'Groups' }).waitFor();
-      await page.evaluate('performance.clearMarks(); performance.clearMeasures()');
-      await page.evaluate('location.hash = "#/principals"');
-      // Wait on the console's own mark, cheaply: role queries over 1,000 rows while it renders
-      // would compete with it for the page's main thread and slow what is being timed.
-      await expect.poll(() => page.evaluate(`performance.getEntriesByName('keygate:principals:load').length`), { timeout: 10_000, interval: 100 }).toBe(1);
-      const rows = page.getByRole('table', { name: 'Principals' }).getByRole('row');
-      expect(await rows.count()).toBe(N + 1); // and the header row
-      const m = await page.evaluate(`({
-        load: performance.getEntriesByName('keygate:principals:load')[0]?.duration,
-        render: performance.getEntriesByName('keygate:principals:render')[0]?.duration,
-        commit: performance.getEntriesByName('keygate:principals:commit')[0]?.duration,
-      })`) as { load: number; render: number; commit: number };
-      load.push(m.load);
-      render.push(m.render);
-      commit.push(m.commit);
-    }
-    const typeCells = await page.getByRole('table', { name: 'Principals' }).locator('[role=row] > [role=cell]:nth-child(2)').allTextContents();
-    expect(typeCells).toHaveLength(N);
-    expect(new Set(typeCells)).toEqual(new Set(['User', 'Service (API-only)']));
-    console.log(`1,000 principals: fetch+render median ${median(load).toFixed(0)} ms (${load.map((x) => x.toFixed(0)).join(', ')}); render after data median ${median(render).toFixed(0)} ms (${render.map((x) => x.toFixed(0)).join(', ')}); DOM built median ${median(commit).toFixed(0)} ms`);
-    await shot(page, 'principals-1000');
-    // The issue's acceptance number, held loosely: the median of three, in the page, for the
-    // rendering (data in hand to rows painted: the console's part). With the request to the
-    // gateway included it is still checked, at twice that, since the store's answer time on this
-    // shared box (other suites' Redis and browsers) is not the console's doing. Measured: render
-    // 150-370 ms, request to painted 270-830 ms, at load averages of 16-23 on 2 cores.
-    expect(median(render)).toBeLessThan(ACCEPT_MS);
-    expect(median(load)).toBeLessThan(2 * ACCEPT_MS);
+describe('the principals page with more than a page of principals', () => {
+  it('renders the first page of 1,000, and says more are to load', async () => {
+    await page.getByRole('heading', { name: 'Principals' }).waitFor();
+    await expect.poll(() => table().getByRole('row').count(), { timeout: 20_000 }).toBe(PAGE + 1); // and the header row
+    await expect.poll(() => page.getByText(`${PAGE} of ${PAGE} loaded`).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'More principals' }).isVisible()).toBe(true);
+    // In id order, not name order: which 1,000 are first is the API's business; that they are
+    // 1,000 distinct principals of ours is the page's.
+    const first = await renderedNames();
+    expect(new Set(first).size).toBe(PAGE);
+    for (const n of first) expect(names).toContain(n);
   });
 
-  it('filters the list in the page', async () => {
-    await page.getByLabel('Filter').fill('svc-099');
-    const rows = page.getByRole('table', { name: 'Principals' }).getByRole('row');
-    await expect.poll(() => rows.count()).toBe(10 + 1);
+  it('"More principals" loads the rest: every principal is rendered once, with its Type', async () => {
+    await page.getByRole('button', { name: 'More principals' }).click();
+    await expect.poll(() => page.getByText(`${N} of ${N}`, { exact: true }).count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.getByRole('button', { name: 'More principals' }).count()).toBe(0);
+    const all = await renderedNames();
+    expect([...all].sort()).toEqual(names);
+    const typeCells = await table().locator('[role=row] > [role=cell]:nth-child(2)').allTextContents();
+    expect(typeCells).toHaveLength(N);
+    const kindOf = new Map(names.map((n, i) => [n, i % 3 === 0 ? 'User' : 'Service (API-only)']));
+    expect(typeCells).toEqual(all.map((n) => kindOf.get(n)));
+    await shot(page, 'principals-1000');
+  });
+
+  it('the filter covers every loaded page, and a principal found with it opens', async () => {
+    await page.getByLabel('Filter').fill('svc-100');
+    await expect.poll(() => table().getByRole('row').count()).toBe(10 + 1); // svc-1000 … svc-1009
     expect(await seriousA11y(page)).toEqual([]);
+    await page.getByLabel('Filter').fill('svc-1007');
+    await table().getByRole('link', { name: 'svc-1007', exact: true }).click();
+    await page.getByRole('heading', { name: 'svc-1007' }).waitFor();
+    expect((await rig.admin<{ name: string }>('GET', '/v1/principals/svc-1007')).body.name).toBe('svc-1007');
   });
 });

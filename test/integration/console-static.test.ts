@@ -132,6 +132,8 @@ describe('config', () => {
     expect(r.body).toEqual({
       oidc: { enabled: false, loginUrl: '/console/oidc/login' },
       keys: { maxPerPrincipal: 7, defaultLifetime: '30d', maxLifetime: '90d' },
+      // Names the page shows in connection details; never a secret (no org key, no signing key).
+      credentials: { serviceKey: { enabled: false, orgHeader: 'API-Key' }, tokens: { enabled: false, path: '/auth/token' } },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
     });
     expectConsoleHeaders(r.headers);

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, type Key, type KeyWithSecret } from '../api.ts';
-import { keyTypeLabel, when } from '../format.ts';
+import { expiryText, keyTypeLabel, when } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { useMay, useSession } from '../session.ts';
 import { ErrorText, Field, Loading, StatusBadge } from '../ui/bits.tsx';
@@ -43,7 +43,7 @@ export function KeyPage(props: { id: string }) {
             <Field label="Type">{keyTypeLabel(k)}</Field>
             <Field label="Id"><code>{k.id}</code></Field>
             <Field label="Created">{when(k.createdAt)}{k.createdBy === undefined ? '' : ` by ${k.createdBy}`}</Field>
-            <Field label="Expires">{k.expiresAt === undefined ? 'Never' : when(k.expiresAt)}</Field>
+            <Field label="Expires">{expiryText(k.expiresAt)}</Field>
             <Field label="Last used">{k.lastUsedAt === undefined ? 'Never' : when(k.lastUsedAt)}</Field>
             <Field label="Scopes">{k.scopes === undefined ? 'All of its principal\'s permissions' : k.scopes.join(', ') || 'none'}</Field>
             {k.rotatedTo !== undefined && <Field label="Replaced by"><a href={href(['keys', k.rotatedTo])}>{k.rotatedTo}</a></Field>}

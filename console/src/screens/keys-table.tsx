@@ -1,5 +1,5 @@
 import type { Key } from '../api.ts';
-import { hasLimits, keyTypeLabel, limitText, quotaLeftText, when } from '../format.ts';
+import { expiryText, hasLimits, keyTypeLabel, limitText, quotaLeftText, when } from '../format.ts';
 import { href } from '../router.ts';
 import { StatusBadge } from '../ui/bits.tsx';
 
@@ -36,7 +36,7 @@ export function KeysTable(props: { keys: Key[]; label: string }) {
               <td>{keyTypeLabel(k)}</td>
               <td>{when(k.createdAt)}</td>
               <td>{k.createdBy ?? ''}</td>
-              <td>{k.expiresAt === undefined ? 'Never' : when(k.expiresAt)}</td>
+              <td>{expiryText(k.expiresAt)}</td>
               <td>{k.lastUsedAt === undefined ? 'Never' : when(k.lastUsedAt)}</td>
               <td class="num">{k.requests7d === null || k.requests7d === undefined ? 'unknown' : k.requests7d}</td>
               <td><StatusBadge status={k.status} /></td>

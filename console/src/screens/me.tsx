@@ -45,7 +45,7 @@ export function MyKeys() {
       )}
       <ErrorText error={keys.error} />
       {keys.data === undefined ? keys.loading && <Loading what="your keys" /> : <KeysTable keys={keys.data} label="My keys" />}
-      {creating && <CreateKeyDialog principal={me.id} onClose={() => setCreating(false)} onCreated={keys.reload} />}
+      {creating && <CreateKeyDialog owner={{ id: me.id, name: me.name }} onClose={() => setCreating(false)} onCreated={keys.reload} />}
     </>
   );
 }

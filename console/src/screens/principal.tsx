@@ -58,7 +58,7 @@ export function PrincipalPage(props: { id: string }) {
         <ErrorText error={keys.error} />
         {keys.data === undefined ? keys.loading && <Loading what="keys" /> : <KeysTable keys={keys.data} label={`Keys of ${p?.name ?? props.id}`} />}
       </section>
-      {creating && p !== undefined && <CreateKeyDialog principal={p.id} onClose={() => setCreating(false)} onCreated={keys.reload} />}
+      {creating && p !== undefined && <CreateKeyDialog owner={{ id: p.id, name: p.name, org: p.org ?? null }} onClose={() => setCreating(false)} onCreated={keys.reload} />}
     </>
   );
 }

@@ -48,7 +48,7 @@ export function createConsole(p: ConsoleParts): { handle: ReturnType<typeof crea
   const handle = createConsoleHandler({
     settings: () => {
       const c = p.config();
-      return { console: c.console, keys: c.keys, trusted: c.server.trusted };
+      return { console: c.console, keys: c.keys, trusted: c.server.trusted, credentials: c.credentials, tokens: c.tokens };
     },
     sessions, check: p.check, audit: p.audit, oidc, files: createStaticFiles(p.assetsDir), version: p.version,
   });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConsoleConfig, KeysConfig, TrustedPeers } from '../../config/types.ts';
+import type { ConsoleConfig, CredentialsConfig, KeysConfig, TokensConfig, TrustedPeers } from '../../config/types.ts';
 import { AdminError } from '../../lifecycle/errors.ts';
 import { readJson, sendJson } from '../http.ts';
 import { permissionsOf, type AdminCaller, type CredentialCheck } from '../auth.ts';
@@ -25,7 +25,7 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
 export interface ConsoleDeps {
   /** Sign-ins and sign-outs go to the admin audit trail beside the writes made in the session. */
   audit: AdminAudit;
-  settings: () => { console: ConsoleConfig; keys: KeysConfig; trusted: TrustedPeers | null };
+  settings: () => { console: ConsoleConfig; keys: KeysConfig; trusted: TrustedPeers | null; credentials: CredentialsConfig; tokens: TokensConfig };
   sessions: Sessions;
   check: CredentialCheck;
   oidc: OidcLogin | null;
@@ -109,6 +109,12 @@ export function createConsoleHandler(deps: ConsoleDeps) {
       return sendJson(res, 200, {
         oidc: { enabled: deps.oidc !== null, loginUrl: '/console/oidc/login' },
         keys: { maxPerPrincipal: s.keys.maxPerPrincipal, defaultLifetime: lifetime(s.keys.defaultLifetimeMs), maxLifetime: lifetime(s.keys.maxLifetimeMs) },
+        // How a new key is sent (names, never secrets), so the page can show connection details
+        // for it: Contrast's service-key header pair, Okta ASA's token exchange.
+        credentials: {
+          serviceKey: { enabled: s.credentials.serviceKey.enabled, orgHeader: s.credentials.serviceKey.orgHeader },
+          tokens: { enabled: s.tokens.enabled, path: s.tokens.path },
+        },
         version: deps.version,
       });
     }
