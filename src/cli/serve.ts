@@ -4,6 +4,7 @@ import { createReloader } from '../config/reloader.ts';
 import { createLogger } from '../log/logger.ts';
 import { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
+import { compactHeap } from './compact-heap.ts';
 import { resolveServeConfig } from './serve-config.ts';
 
 /**
@@ -30,6 +31,8 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     logger.flush();
     return EXIT.failure;
   }
+  // The config load's garbage and the pages it grew the heap into, given back once (compact-heap.ts).
+  compactHeap();
   const reloader = createReloader({
     file, logger,
     onSwap: (config) => running.applyConfig(config),
