@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runInNewContext } from 'node:vm';
-import { compactHeap } from '../../../src/cli/compact-heap.ts';
+import { compactHeap } from '../../../src/memory/compact-heap.ts';
 
 describe('compactHeap (issue 12: idle RSS after start-up)', () => {
   it('collects without leaving a gc global, or the flag that makes one, behind', () => {
