@@ -289,6 +289,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     audit,
     policy: () => gen.config.keys,
     events: events.bus,
+    lastUsed: (id) => lastUsed.seen(id),
     invalidateLocal: async (inv) => {
       invalidateCache(inv);
       sessions.invalidated(inv);
@@ -316,7 +317,6 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       authenticate: createAdminAuth({ ...authDeps, ...(consoleUi === null ? {} : { sessions: consoleUi.sessions }) }),
       dispatch: createDispatcher(routes, createOwnKeysGuard(lifecycle)),
       openapi: () => openapi,
-      principal: (id) => store.getPrincipal(id),
     },
   });
 

@@ -7,6 +7,8 @@
 export interface Principal {
   id: string;
   name: string;
+  /** Free text for screens (a person's full name); rendered as text, never as markup. */
+  displayName?: string;
   kind: 'user' | 'service';
   roles: string[];
   groups: string[];
@@ -219,9 +221,10 @@ export const api = {
   /** A page of principals, the largest the API gives (1,000), in id order. */
   principals: (cursor?: string) => call<Page<Principal>>('GET', `/v1/principals${qs({ limit: String(PAGE_MAX), cursor })}`),
   principal: (id: string) => call<Principal>('GET', `/v1/principals/${seg(id)}`),
-  createPrincipal: (p: { name: string; kind: 'user' | 'service'; roles?: string[]; groups?: string[]; org?: string }) =>
+  createPrincipal: (p: { name: string; displayName?: string; kind: 'user' | 'service'; roles?: string[]; groups?: string[]; org?: string }) =>
     call<Principal>('POST', '/v1/principals', p),
-  updatePrincipal: (id: string, p: { roles?: string[]; groups?: string[]; org?: string }) =>
+  /** `displayName: null` removes it. */
+  updatePrincipal: (id: string, p: { displayName?: string | null; roles?: string[]; groups?: string[]; org?: string }) =>
     call<Principal>('PATCH', `/v1/principals/${seg(id)}`, p),
   setDisabled: (id: string, disabled: boolean) =>
     call<Principal>('POST', `/v1/principals/${seg(id)}/${disabled ? 'disable' : 'enable'}`),
@@ -249,7 +252,8 @@ export const api = {
   deleteKey: (id: string) => call<void>('DELETE', `/v1/keys/${seg(id)}`),
   usage: (id: string, days: number) => call<KeyUsage>('GET', `/v1/keys/${seg(id)}/usage${qs({ days: String(days) })}`),
 
-  groups: async (): Promise<Group[]> => (await call<{ items: Group[] }>('GET', '/v1/groups')).items,
+  /** A page of groups, the largest the API gives (1,000), in name order. */
+  groups: (cursor?: string) => call<Page<Group>>('GET', `/v1/groups${qs({ limit: String(PAGE_MAX), cursor })}`),
   createGroup: (g: { name: string; roles: string[]; resources: Record<string, string[]> }) => call<Group>('POST', '/v1/groups', g),
   updateGroup: (name: string, g: { roles?: string[]; resources?: Record<string, string[]> }) =>
     call<Group>('PATCH', `/v1/groups/${seg(name)}`, g),

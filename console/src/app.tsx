@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, may, whenSessionLost, type ConsoleConfig, type Session } from './api.ts';
-import { href, useRoute, type Route } from './router.ts';
+import { href, navigate, useRoute, type Route } from './router.ts';
+import { signInFailure } from './sign-in-failure.ts';
 import { ApiKeys } from './screens/api-keys.tsx';
 import { Groups } from './screens/groups.tsx';
 import { History } from './screens/history.tsx';
@@ -18,6 +19,7 @@ export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [ended, setEnded] = useState(false);
+  const route = useRoute();
   useEffect(() => {
     whenSessionLost(() => {
       setEnded(true);
@@ -38,9 +40,12 @@ export function App() {
         <SignIn
           config={config}
           notice={ended ? 'Your session ended (signed out elsewhere, idle or too old). Sign in again.' : ''}
+          failure={signInFailure(route)}
           onSignedIn={(s) => {
             setEnded(false);
             setSession(s);
+            // A failed SSO attempt brought the browser to #/sign-in; signed in now, start at the start.
+            if (route.parts[0] === 'sign-in') navigate(href([]));
           }}
         />
       </>
@@ -133,6 +138,12 @@ function pick(route: Route, admin: boolean): { section: string; title: string; v
       return { section: first, title: 'Request history', view: <History query={route.query} /> };
     case 'me':
       return { section: first, title: 'My keys', view: <MyKeys /> };
+    case 'sign-in':
+      // Already signed in (with a token, say) when an SSO attempt failed: say so, then go on.
+      return {
+        section: '', title: 'Sign-in failed',
+        view: <><h1>Sign-in with SSO failed</h1><p role="alert">{signInFailure(route) ?? 'No sign-in failed.'}</p><p><a href={href([])}>Go to the start</a>.</p></>,
+      };
   }
   return { section: '', title: 'Not found', view: <><h1>Not found</h1><p>No such page. <a href={href([])}>Go to the start</a>.</p></> };
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.ts';
 import { AdminError } from '../lifecycle/errors.ts';
-import { permissionsOf, type AdminCaller } from './auth.ts';
+import type { AdminCaller } from './auth.ts';
 import { sendAdminError, sendJson } from './http.ts';
 
 export type Readiness = { ready: true; checks: Record<string, string> } | { ready: false; checks: Record<string, string> };
@@ -14,8 +14,6 @@ export interface AdminDeps {
     authenticate(req: IncomingMessage): Promise<AdminCaller>;
     dispatch(req: IncomingMessage, res: ServerResponse, url: URL, caller: AdminCaller): Promise<void>;
     openapi(): object;
-    /** A principal record by id, for `/v1/me`. */
-    principal?(id: string): Promise<object | null>;
   };
   /** `/console` and everything under it (src/admin/console/handler.ts). Absent: 404. */
   console?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -45,15 +43,6 @@ export function createAdminServer(deps: AdminDeps): Server {
     }
     if (path === '/v1/openapi.json' && read && deps.api !== undefined) return sendJson(res, 200, deps.api.openapi());
     if ((path === '/console' || path.startsWith('/console/')) && deps.console !== undefined) return deps.console(req, res, url);
-    // Any admin caller may ask who it is and what it may do (the console's "My keys" starts here).
-    if (path === '/v1/me' && deps.api !== undefined) {
-      const caller = await deps.api.authenticate(req);
-      if (!read) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);
-      // The whole record (roles, groups, org) when it can be read; a principal may always see its own.
-      // Store down: the id, name and kind the credential check already has are still the truth.
-      const record = caller.principal === null || deps.api.principal === undefined ? null : await deps.api.principal(caller.principal.id).catch(() => null);
-      return sendJson(res, 200, { principal: record ?? caller.principal, permissions: permissionsOf(caller), via: caller.via, ...(caller.actor.keyId === undefined ? {} : { keyId: caller.actor.keyId }) });
-    }
     if (path.startsWith('/v1/') && deps.api !== undefined) {
       const caller = await deps.api.authenticate(req);
       return deps.api.dispatch(req, res, url, caller);

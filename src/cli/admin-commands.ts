@@ -78,8 +78,8 @@ const byText = (field: string) => (a: Row, b: Row): number => {
 };
 
 function principalTable(items: Row[]): string {
-  return table(['id', 'name', 'kind', 'roles', 'groups', 'org', 'disabled', 'source'],
-    items.map((p) => [p['id'], p['name'], p['kind'], (p['roles'] as string[]).join(','), (p['groups'] as string[]).join(','), p['org'] as string, p['disabled'] as boolean, p['source']] as string[]));
+  return table(['id', 'name', 'display name', 'kind', 'roles', 'groups', 'org', 'disabled', 'source'],
+    items.map((p) => [p['id'], p['name'], p['displayName'], p['kind'], (p['roles'] as string[]).join(','), (p['groups'] as string[]).join(','), p['org'] as string, p['disabled'] as boolean, p['source']] as string[]));
 }
 
 /**
@@ -137,14 +137,15 @@ async function principals(c: AdminClient, verb: string, args: string[]): Promise
     }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/principals/${enc(one(positionals, 'principal'))}`)) as Row; return print(values, d, () => principalTable([d])); }
     case 'create': {
-      const { values, positionals } = parse(args, { kind: { type: 'string' }, ...listOpts });
-      const body = defined({ name: one(positionals, 'NAME'), kind: values['kind'] ?? 'user', roles: values['role'], groups: values['group'], org: values['org'],
+      const { values, positionals } = parse(args, { kind: { type: 'string' }, 'display-name': { type: 'string' }, ...listOpts });
+      const body = defined({ name: one(positionals, 'NAME'), displayName: values['display-name'], kind: values['kind'] ?? 'user', roles: values['role'], groups: values['group'], org: values['org'],
         metadata: values['meta'] === undefined ? undefined : pairs(values['meta'] as string[], 'meta') });
       const d = (await c.call('POST', '/v1/principals', body)) as Row; return print(values, d, () => principalTable([d]));
     }
     case 'update': {
-      const { values, positionals } = parse(args, listOpts);
-      const body = defined({ roles: values['role'], groups: values['group'], org: values['org'], metadata: values['meta'] === undefined ? undefined : pairs(values['meta'] as string[], 'meta') });
+      const { values, positionals } = parse(args, { ...listOpts, 'display-name': { type: 'string' }, 'no-display-name': { type: 'boolean' } });
+      if (values['display-name'] !== undefined && values['no-display-name'] !== undefined) throw new CliUsageError('principals update takes --display-name or --no-display-name, not both');
+      const body = defined({ displayName: values['no-display-name'] === true ? null : values['display-name'], roles: values['role'], groups: values['group'], org: values['org'], metadata: values['meta'] === undefined ? undefined : pairs(values['meta'] as string[], 'meta') });
       const d = (await c.call('PATCH', `/v1/principals/${enc(one(positionals, 'principal'))}`, body)) as Row; return print(values, d, () => principalTable([d]));
     }
     case 'disable': case 'enable': {
@@ -219,7 +220,8 @@ function resources(list: string[] | undefined): Record<string, string[]> | undef
 async function groups(c: AdminClient, verb: string, args: string[]): Promise<void> {
   const opts = { role: { type: 'string', multiple: true }, resource: { type: 'string', multiple: true } } as const;
   switch (verb) {
-    case 'list': { const { values } = parse(args, {}); const d = (await c.call('GET', '/v1/groups')) as { items: Row[] }; return print(values, d, () => groupTable(d.items)); }
+    // Every page to the end; a server from before groups were paged answers one page without nextCursor.
+    case 'list': { const { values } = parse(args, {}); const d = { items: await listAll(c, '/v1/groups') }; return print(values, d, () => groupTable(d.items)); }
     case 'show': { const { values, positionals } = parse(args, {}); const d = (await c.call('GET', `/v1/groups/${enc(one(positionals, 'group'))}`)) as Row; return print(values, d, () => groupTable([d])); }
     case 'create': {
       const { values, positionals } = parse(args, opts);

@@ -67,6 +67,8 @@ export const TOP: Record<string, CommandHelp> = {
   },
 };
 
+const DISPLAY_NAME_OPT = '--display-name TEXT    a full name or description for screens (any Unicode, up to 200 characters; never sent upstream)';
+
 const PRINCIPAL_OPTS = [
   '--role R               a role (repeat for several)',
   '--group G              a group (repeat for several)',
@@ -79,11 +81,15 @@ export const VERBS: Record<'principals' | 'keys' | 'groups' | 'webhooks', Record
     list: { usage: 'keygate principals list', summary: 'every principal, declared and runtime (follows the API\'s pages to the end), by name', options: [JSON_OPT] },
     show: { usage: 'keygate principals show ID|NAME', summary: 'one principal', options: [JSON_OPT] },
     create: {
-      usage: 'keygate principals create NAME [--kind user|service] [--role R]... [--group G]... [--org O] [--meta k=v]...',
+      usage: 'keygate principals create NAME [--kind user|service] [--display-name TEXT] [--role R]... [--group G]... [--org O] [--meta k=v]...',
       summary: 'create a principal',
-      options: ['--kind K               user (default) or service', ...PRINCIPAL_OPTS, JSON_OPT],
+      options: ['--kind K               user (default) or service', DISPLAY_NAME_OPT, ...PRINCIPAL_OPTS, JSON_OPT],
     },
-    update: { usage: 'keygate principals update ID|NAME [--role R]... [--group G]... [--org O] [--meta k=v]...', summary: 'replace roles, groups, org or metadata; applies to its keys at once', options: [...PRINCIPAL_OPTS, JSON_OPT] },
+    update: {
+      usage: 'keygate principals update ID|NAME [--display-name TEXT | --no-display-name] [--role R]... [--group G]... [--org O] [--meta k=v]...',
+      summary: 'change the display name, or replace roles, groups, org or metadata; applies to its keys at once',
+      options: [DISPLAY_NAME_OPT, '--no-display-name      remove the display name', ...PRINCIPAL_OPTS, JSON_OPT],
+    },
     disable: { usage: 'keygate principals disable ID|NAME', summary: 'every key and token of the principal stops working at once', options: [JSON_OPT] },
     enable: { usage: 'keygate principals enable ID|NAME', summary: 'enable a disabled principal', options: [JSON_OPT] },
     delete: { usage: 'keygate principals delete ID|NAME', summary: 'delete a principal and all its keys' },
@@ -144,7 +150,7 @@ export const VERBS: Record<'principals' | 'keys' | 'groups' | 'webhooks', Record
     },
   },
   groups: {
-    list: { usage: 'keygate groups list', summary: 'every group', options: [JSON_OPT] },
+    list: { usage: 'keygate groups list', summary: 'every group (follows the API\'s pages to the end), by name', options: [JSON_OPT] },
     show: { usage: 'keygate groups show NAME', summary: 'one group', options: [JSON_OPT] },
     create: {
       usage: 'keygate groups create NAME [--role R]... [--resource type=id]...',

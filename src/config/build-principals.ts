@@ -1,4 +1,5 @@
 import type { DeclaredKey, DeclaredPrincipal, OrgConfig, RoleConfig } from './types.ts';
+import { displayNameProblem } from '../lifecycle/display-name.ts';
 import { bool, defined, list, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { readQuota } from './build-limits.ts';
 
@@ -100,6 +101,12 @@ export function buildPrincipals(raw: unknown[], roles: Map<string, RoleConfig>, 
     });
     const principal: DeclaredPrincipal = { name, kind, roles: pRoles, disabled: bool(p['disabled']), keys: registry.keys(p['keys'], `${at}/keys`) };
     if (p['org'] !== undefined) principal.org = str(p['org']);
+    if (p['displayName'] !== undefined) {
+      principal.displayName = str(p['displayName']);
+      // The admin API's rule, which the schema's pattern only approximates (blank text, code points).
+      const problem = displayNameProblem(principal.displayName);
+      if (problem !== null) report(`${at}/displayName`, `displayName: ${problem}`);
+    }
     const limit = limitOf(p);
     if (limit !== null) principal.limit = limit;
     const quota = readQuota(p['quota']);

@@ -323,6 +323,8 @@ export interface DeclaredKey {
 
 export interface DeclaredPrincipal {
   name: string;
+  /** Shown on screens only, never forwarded upstream. */
+  displayName?: string;
   kind: 'user' | 'service';
   roles: string[];
   org?: string;

@@ -5,7 +5,7 @@ import {
 } from './types.ts';
 
 /** Patchable fields, and which of them may be cleared (the optional ones). */
-const PRINCIPAL_PATCH = { roles: false, groups: false, metadata: false, disabled: false, org: true, limit: true, quota: true } as const satisfies Record<keyof PrincipalPatch, boolean>;
+const PRINCIPAL_PATCH = { displayName: true, roles: false, groups: false, metadata: false, disabled: false, org: true, limit: true, quota: true } as const satisfies Record<keyof PrincipalPatch, boolean>;
 const KEY_PATCH = { name: true, purpose: true, expiresAt: true, revokedAt: true, scopes: true, rotatedTo: true, limit: true, quota: true } as const satisfies Record<keyof KeyPatch, boolean>;
 
 /**
@@ -202,6 +202,12 @@ export class MemoryKeyStore implements KeyStore {
     return [...this.groups.values()].sort((a, b) => compare(a.name, b.name)).map(copy);
   }
 
+  async listGroupsPage(page: ListPage): Promise<StorePage<GroupRecord>> {
+    const { after } = page;
+    const rest = [...this.groups.values()].filter((g) => after === undefined || g.name > after).sort((a, b) => compare(a.name, b.name));
+    return { items: rest.slice(0, page.limit).map(copy), more: rest.length > page.limit };
+  }
+
   async deleteGroup(name: string): Promise<boolean> {
     if (!this.groups.delete(name)) return false;
     this.emit({ type: 'group', name });
@@ -281,6 +287,7 @@ export function declaredRecords(declared: DeclaredPrincipalInput[], now: Date): 
       id, name: d.name, kind: d.kind, roles: [...d.roles], groups: [], disabled: d.disabled,
       createdAt: new Date(now), metadata: {}, source: 'config',
       ...(d.org === undefined ? {} : { org: d.org }),
+      ...(d.displayName === undefined ? {} : { displayName: d.displayName }),
     };
     const keys = d.keys.map((k): KeyRecord => ({
       id: k.id, principalId: id, hash: stripAlgorithm(k.hash), createdAt: new Date(now), type: 'api_key',

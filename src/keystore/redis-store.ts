@@ -239,6 +239,10 @@ export function createRedisKeyStore(opts: RedisKeyStoreOptions): KeyStore {
       return all.sort((a, b) => compare(a.name, b.name));
     }),
 
+    // Group names are the ids of the groups set: the same paging as principals and keys.
+    listGroupsPage: (page) => call('listGroupsPage', async () =>
+      pageOfIds(await link.cmd.smembers(key.groups), page, 'g:', decodeGroup)),
+
     deleteGroup: (name) => call('deleteGroup', async () => (await run(DELETE_GROUP, [key.group(name), key.groups], [name])) === 1),
 
     onInvalidate(listener) {

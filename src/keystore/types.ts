@@ -22,6 +22,11 @@ export interface PrincipalRecord {
   id: string;
   /** Unique, forwarded upstream as the identity. */
   name: string;
+  /**
+   * A person's full name or a service's description, for screens only (Contrast's and
+   * ThreadFix's users carry one): free Unicode text, never forwarded upstream, never an identity.
+   */
+  displayName?: string;
   kind: PrincipalKind;
   roles: string[];
   /** Names of groups (roles granted on named resources). */
@@ -113,7 +118,7 @@ export class StoreUnavailableError extends Error {
 }
 
 /** Only the named fields change; an optional field given as `undefined` is cleared. */
-export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'groups' | 'metadata' | 'disabled' | 'org' | 'limit' | 'quota'>>;
+export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'displayName' | 'roles' | 'groups' | 'metadata' | 'disabled' | 'org' | 'limit' | 'quota'>>;
 export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'purpose' | 'expiresAt' | 'revokedAt' | 'scopes' | 'rotatedTo' | 'limit' | 'quota'>>;
 
 /**
@@ -192,6 +197,8 @@ export interface KeyStore {
   getGroup(name: string): Promise<GroupRecord | null>;
   /** Sorted by name. */
   listGroups(): Promise<GroupRecord[]>;
+  /** One page in name order (a group's name is its id; `after` is a name, see ListPage). */
+  listGroupsPage(page: ListPage): Promise<StorePage<GroupRecord>>;
   deleteGroup(name: string): Promise<boolean>;
 
   /**
@@ -218,6 +225,7 @@ export interface KeyStore {
 /** What the config layer hands the store for a declared principal (hashes only). */
 export interface DeclaredPrincipalInput {
   name: string;
+  displayName?: string;
   kind: PrincipalKind;
   roles: string[];
   org?: string;

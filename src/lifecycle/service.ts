@@ -10,6 +10,7 @@ import type { AdminAudit } from './audit.ts';
 import { checkExpiryState } from './expiry.ts';
 import { NO_POLICY, checkExpiryChange, lifetimeForNewKey, lifetimeForRotation, type LifetimePolicy } from './policy.ts';
 import type { EventBus } from '../events/bus.ts';
+import { displayNameProblem } from './display-name.ts';
 
 export interface LifecycleDeps {
   store: KeyStore;
@@ -31,6 +32,11 @@ export interface LifecycleDeps {
   policy?: () => LifetimePolicy;
   /** Where lifecycle events go (webhooks); emitting never blocks or throws. */
   events?: EventBus;
+  /**
+   * The latest use of a key this process saw and may not have written to the store yet
+   * (keystore/last-used.ts): what the admin API shows when it is newer than the store's.
+   */
+  lastUsed?: (keyId: string) => Date | undefined;
 }
 
 /** Who is making the change, for the audit trail and `createdBy`. */
@@ -45,6 +51,7 @@ export interface Actor {
 
 export interface NewPrincipal {
   name: string;
+  displayName?: string;
   kind: 'user' | 'service';
   roles?: string[];
   groups?: string[];
@@ -182,6 +189,13 @@ export function createLifecycle(deps: LifecycleDeps) {
     }
   }
 
+  /** `null` (PATCH: remove it) passes; text is checked with a message that says what is wrong. */
+  function checkDisplayName(value: string | null | undefined): void {
+    if (value === undefined || value === null) return;
+    const problem = displayNameProblem(value);
+    if (problem !== null) throw new AdminError('invalid_input', `displayName: ${problem}`, 'displayName');
+  }
+
   async function checkGroups(groups: string[]): Promise<void> {
     for (const g of groups) if ((await store.getGroup(g)) === null) throw new AdminError('invalid_input', `groups: unknown group "${g}"`, 'groups');
   }
@@ -197,10 +211,16 @@ export function createLifecycle(deps: LifecycleDeps) {
     if (p.source === 'config') throw new AdminError('read_only', `Principal "${p.name}" is declared in the config file; change it there`);
   }
 
+  /** The record with the newest last use known here: the store's, or this process's own if later. */
+  function withLastUse(k: KeyRecord): KeyRecord {
+    const seen = deps.lastUsed?.(k.id);
+    return seen !== undefined && (k.lastUsedAt === undefined || k.lastUsedAt < seen) ? { ...k, lastUsedAt: seen } : k;
+  }
+
   async function key(id: string): Promise<KeyRecord> {
     const k = await store.getKey(id);
     if (k === null) throw new AdminError('not_found', `No key "${id}"`);
-    return k;
+    return withLastUse(k);
   }
 
   /** Read-backs for `confirmed`: the record when the write's fields are in it, else null. */
@@ -229,24 +249,34 @@ export function createLifecycle(deps: LifecycleDeps) {
       const roles = input.roles ?? [];
       const groups = input.groups ?? [];
       checkRoles(roles, input.kind);
+      checkDisplayName(input.displayName);
       await checkGroups(groups);
       const p: PrincipalRecord = {
         id: `p_${randomUUID()}`, name: input.name, kind: input.kind, roles, groups, disabled: false,
         createdAt: now(), metadata: input.metadata ?? {}, source: 'api', ...(input.org === undefined ? {} : { org: input.org }),
+        ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
       };
       await confirmed(() => store.createPrincipal(p), async () => ((await store.getPrincipal(p.id)) === null ? null : { value: undefined }), { type: 'principal', id: p.id });
-      audit.record(actor, 'principal.create', p.id, { name: p.name, kind: p.kind, roles });
+      audit.record(actor, 'principal.create', p.id, { name: p.name, kind: p.kind, roles, ...(p.displayName === undefined ? {} : { displayName: p.displayName }) });
       return p;
     }),
-    update: (ref: string, patch: PrincipalPatch, actor: Actor) => guard(async () => {
+    /** `displayName: null` removes it (the request's way of saying "clear"). */
+    update: (ref: string, change: Omit<PrincipalPatch, 'displayName'> & { displayName?: string | null }, actor: Actor) => guard(async () => {
       const p = await principal(ref);
       writable(p);
-      if (patch.roles !== undefined) checkRoles(patch.roles, p.kind);
-      if (patch.groups !== undefined) await checkGroups(patch.groups);
+      if (change.roles !== undefined) checkRoles(change.roles, p.kind);
+      checkDisplayName(change.displayName);
+      if (change.groups !== undefined) await checkGroups(change.groups);
+      const { displayName, ...rest } = change;
+      const patch: PrincipalPatch = displayName === undefined ? rest : { ...rest, displayName: displayName ?? undefined };
       const updated = await confirmed(() => store.updatePrincipal(p.id, patch), () => principalCarries(p.id, patch), { type: 'principal', id: p.id });
       if (updated === null) throw new AdminError('not_found', `No principal "${ref}"`);
       await local({ type: 'principal', id: p.id });
-      audit.record(actor, 'principal.update', p.id, { fields: Object.keys(patch) });
+      // The display name is not secret and is what people search the trail for: old and new.
+      audit.record(actor, 'principal.update', p.id, {
+        fields: Object.keys(patch),
+        ...(displayName === undefined ? {} : { displayName: displayName ?? null, previousDisplayName: p.displayName ?? null }),
+      });
       return updated;
     }),
     setDisabled: (ref: string, disabled: boolean, actor: Actor) => guard(async () => {
@@ -297,7 +327,8 @@ export function createLifecycle(deps: LifecycleDeps) {
      * keys match or it runs out, so a page is short only at the end. `unusedForMs`: keys idle that
      * long — last used before `now − unusedForMs`, or never used and created before it (a key
      * issued yesterday is not "unused for 30 days"). Last use is recorded at most once a minute
-     * per key and flushed every few seconds (keystore/last-used.ts).
+     * per key and flushed every few seconds (keystore/last-used.ts); this process's own unflushed
+     * uses count at once.
      */
     page: (filter: { principal?: string; status?: KeyStatus; unusedForMs?: number }, page: ListPage) => guard(async (): Promise<Page<KeyRecord>> => {
       const principalId = filter.principal === undefined ? undefined : (await principal(filter.principal)).id;
@@ -310,7 +341,8 @@ export function createLifecycle(deps: LifecycleDeps) {
       let after = page.after;
       for (;;) {
         const got = await store.listKeysPage(where, { ...(after === undefined ? {} : { after }), limit: page.limit });
-        for (const [i, k] of got.items.entries()) {
+        for (const [i, stored] of got.items.entries()) {
+          const k = withLastUse(stored);
           if (!wanted(k)) continue;
           items.push(k);
           if (items.length === page.limit) return { items, last: i < got.items.length - 1 || got.more ? k.id : null };
@@ -359,7 +391,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         fields: Object.keys(patch),
         ...(expiresAt === undefined ? {} : { expiresAt: expiresAt?.toISOString() ?? null, previousExpiresAt: k.expiresAt?.toISOString() ?? null }),
       });
-      return updated;
+      return withLastUse(updated);
     }),
     /** Expire now: refused on every replica at once, with every token minted from it. */
     expire: (id: string, actor: Actor) => guard(async () => {
@@ -370,7 +402,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       await local({ type: 'key', hash: k.hash });
       audit.record(actor, 'key.expire', k.id, {});
       deps.events?.emit('key.revoked', { ...keyRef(updated), reason: 'expired_by_admin', by: actor.name });
-      return updated;
+      return withLastUse(updated);
     }),
     /**
      * New secret for the same principal; the old one works for `graceMs` more (default: not at
@@ -422,6 +454,11 @@ export function createLifecycle(deps: LifecycleDeps) {
   const groups = {
     get: (name: string) => guard(() => group(name)),
     list: () => guard(() => store.listGroups()),
+    /** A page of groups in name order (a group's name is its id). */
+    page: (page: ListPage) => guard(async (): Promise<Page<GroupRecord>> => {
+      const got = await store.listGroupsPage(page);
+      return { items: got.items, last: got.more ? (got.items.at(-1)?.name ?? null) : null };
+    }),
     create: (input: { name: string; roles?: string[]; resources?: Record<string, string[]> }, actor: Actor) => guard(async () => {
       checkRoles(input.roles ?? [], 'service');
       const g: GroupRecord = { name: input.name, roles: input.roles ?? [], resources: input.resources ?? {}, createdAt: now() };

@@ -15,8 +15,9 @@ let keyId = '';
 
 beforeAll(async () => {
   rig = await startRig();
-  // Principal names are header-safe by schema, so the payload goes everywhere free text may.
-  await rig.admin('POST', '/v1/principals', { name: 'xss-target', kind: 'user', roles: ['viewer'], metadata: { team: XSS } });
+  // Principal names are header-safe by schema, so the payload goes everywhere free text may:
+  // the display name (a person's full name), metadata, a key's name and purpose, a group's resources.
+  await rig.admin('POST', '/v1/principals', { name: 'xss-target', displayName: XSS, kind: 'user', roles: ['viewer'], metadata: { team: XSS } });
   const { body } = await rig.admin<{ key: { id: string } }>('POST', '/v1/keys', { principal: 'xss-target', name: XSS, purpose: XSS });
   keyId = body.key.id;
   await rig.admin('POST', '/v1/groups', { name: 'xss-group', roles: ['viewer'], resources: { application: [XSS] } });
@@ -46,6 +47,52 @@ describe('the console renders what users typed as text', () => {
     expect(await page.getByLabel('Purpose / notes').inputValue()).toBe(XSS);
     expect(await imgCount()).toBe(0);
     expect(keyId).not.toBe('');
+  });
+
+  it('a principal whose display name is exactly an <img onerror> tag: text in the principals table and on its page', async () => {
+    await page.goto(`${rig.adminUrl}/console/#/principals`);
+    const row = page.getByRole('table', { name: 'Principals' }).getByRole('row').filter({ has: page.getByRole('link', { name: 'xss-target', exact: true }) });
+    await row.getByRole('cell', { name: XSS, exact: true }).waitFor();
+    expect(await row.getByRole('cell', { name: XSS, exact: true }).textContent()).toBe(XSS);
+    expect(await imgCount()).toBe(0);
+    // The filter finds a principal by its display name too.
+    await page.getByLabel('Filter').fill('onerror');
+    await expect.poll(() => page.getByRole('table', { name: 'Principals' }).getByRole('link').allTextContents()).toEqual(['xss-target']);
+    expect(await imgCount()).toBe(0);
+
+    await page.goto(`${rig.adminUrl}/console/#/principals/xss-target`);
+    await page.getByRole('heading', { name: 'xss-target' }).waitFor();
+    await expect.poll(() => page.locator('dt:text-is("Display name") + dd').textContent()).toBe(XSS);
+    expect(await page.getByLabel('Display name').inputValue()).toBe(XSS);
+    expect(await imgCount()).toBe(0);
+    expect(watch.dialogs).toEqual([]);
+  });
+
+  it('an admin edits the display name on the principal page: saved through the API, shown as text, and can remove it', async () => {
+    const other = '<script>alert(2)</script><b onmouseover=alert(3)>Zoë</b>';
+    await page.goto(`${rig.adminUrl}/console/#/principals/xss-target`);
+    await page.getByLabel('Display name').fill(other);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await rig.admin<{ displayName?: string }>('GET', '/v1/principals/xss-target')).body.displayName).toBe(other);
+    await expect.poll(() => page.locator('dt:text-is("Display name") + dd').textContent()).toBe(other);
+    expect(await page.evaluate('document.querySelectorAll("main script, b").length')).toBe(0);
+    // A control character is refused by the API, and the console says so.
+    await page.getByLabel('Display name').fill('two\u0007bells');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('displayName');
+    expect((await rig.admin<{ displayName?: string }>('GET', '/v1/principals/xss-target')).body.displayName).toBe(other);
+    // Emptied: removed.
+    await page.getByLabel('Display name').fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await rig.admin<Record<string, unknown>>('GET', '/v1/principals/xss-target')).body).not.toHaveProperty('displayName');
+    // The page reloads the principal after a save: wait for it before typing again.
+    await expect.poll(() => page.locator('dt:text-is("Display name") + dd').textContent()).toBe('—');
+    // Back to the payload for the checks that follow.
+    await page.getByLabel('Display name').fill(XSS);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await rig.admin<{ displayName?: string }>('GET', '/v1/principals/xss-target')).body.displayName).toBe(XSS);
+    expect(await imgCount()).toBe(0);
+    expect(watch.dialogs).toEqual([]);
   });
 
   it('a group resource holding markup is text', async () => {

@@ -126,6 +126,16 @@ export function describeKeyStoreContract(name: string, makeStore: () => Promise<
         expect(await store.getPrincipal('p_nobody')).toBeNull();
       });
 
+      it('keeps a display name of any Unicode text, patches and clears it', async () => {
+        const shown = '<img src=x onerror=alert(1)> Zoë 李 🚀';
+        await store.createPrincipal(principal({ displayName: shown }));
+        expect(await store.getPrincipal('p_alice')).toStrictEqual(principal({ displayName: shown }));
+        expect((await store.listPrincipalsPage({ limit: 10 })).items).toStrictEqual([principal({ displayName: shown })]);
+        expect(await store.updatePrincipal('p_alice', { displayName: 'Alice Liddell' })).toStrictEqual(principal({ displayName: 'Alice Liddell' }));
+        expect(await store.updatePrincipal('p_alice', { displayName: undefined })).toStrictEqual(principal());
+        expect(await store.getPrincipal('p_alice')).toStrictEqual(principal());
+      });
+
       it('deletes a principal and frees its name', async () => {
         await store.createPrincipal(principal());
         expect(await store.deletePrincipal('p_alice')).toBe(true);
@@ -417,6 +427,25 @@ export function describeKeyStoreContract(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('group pages (cursor pagination of the admin API)', () => {
+      it('pages groups in name order, exact records, more=false on the last page; a gone cursor still places the page', async () => {
+        for (const n of ['ops', 'dev', 'team-b', 'audit', 'team-a']) await store.putGroup(group({ name: n }), { create: true });
+        const names = (p: { items: GroupRecord[] }) => p.items.map((g) => g.name);
+        const first = await store.listGroupsPage({ limit: 2 });
+        expect(first).toStrictEqual({ items: [group({ name: 'audit' }), group({ name: 'dev' })], more: true });
+        const second = await store.listGroupsPage({ after: 'dev', limit: 2 });
+        expect([names(second), second.more]).toEqual([['ops', 'team-a'], true]);
+        expect(await store.listGroupsPage({ after: 'team-a', limit: 2 })).toStrictEqual({ items: [group({ name: 'team-b' })], more: false });
+        expect(await store.listGroupsPage({ after: 'team-a', limit: 1 })).toMatchObject({ more: false });
+        expect(names(await store.listGroupsPage({ after: 'e', limit: 10 }))).toEqual(['ops', 'team-a', 'team-b']);
+        expect(await store.listGroupsPage({ after: 'zzz', limit: 10 })).toStrictEqual({ items: [], more: false });
+      });
+
+      it('an empty store gives one empty last page of groups', async () => {
+        expect(await store.listGroupsPage({ limit: 100 })).toStrictEqual({ items: [], more: false });
+      });
+    });
+
     describe('syncDeclarative', () => {
       const ci: DeclaredPrincipalInput = { name: 'ci', kind: 'service', roles: ['deployer'], org: 'acme', disabled: false, keys: [
         { id: 'k_ci1', hash: `sha256:${hex('1')}`, name: 'main', expiresAt: at(1000) },
@@ -440,6 +469,13 @@ export function describeKeyStoreContract(name: string, makeStore: () => Promise<
         });
         expect((await store.findByHash(hex('3')))?.principal.disabled).toBe(true);
         expect((await store.listKeys({ principalId: 'cfg:ci' })).map((k) => k.id).sort()).toEqual(['k_ci1', 'k_ci2']);
+      });
+
+      it('holds a declared display name, and a reload that drops it clears it', async () => {
+        await store.syncDeclarative([{ ...ci, displayName: 'CI — déploiements' }]);
+        expect((await store.getPrincipal('cfg:ci'))?.displayName).toBe('CI — déploiements');
+        await store.syncDeclarative([ci]);
+        expect(await store.getPrincipal('cfg:ci')).not.toHaveProperty('displayName');
       });
 
       it('replaces the config principals and leaves those created through the API alone', async () => {

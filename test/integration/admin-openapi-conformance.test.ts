@@ -189,7 +189,7 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
   let keySecret: string;
 
   it('principals: create, list (paged), show, update, disable, enable', async () => {
-    const created = await op('POST', '/v1/principals', '/v1/principals', { json: { name: 'svc-a', kind: 'service', roles: ['viewer'], org: 'acme' } });
+    const created = await op('POST', '/v1/principals', '/v1/principals', { json: { name: 'svc-a', displayName: 'Service A — <b>ops</b>', kind: 'service', roles: ['viewer'], org: 'acme' } });
     expect(created.status).toBe(201);
     pid = json(created)['id'] as string;
     expect((await op('POST', '/v1/principals', '/v1/principals', { json: { name: 'svc-a', kind: 'service' } })).status).toBe(409);
@@ -204,8 +204,24 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
     expect(ids).toEqual(expect.arrayContaining(kind === 'memory' ? [pid, 'cfg:ci-bot'] : [pid]));
     expect((await op('GET', '/v1/principals/{id}', '/v1/principals/svc-a')).status).toBe(200);
     expect(json(await op('PATCH', '/v1/principals/{id}', `/v1/principals/${pid}`, { json: { metadata: { team: 'data' } } }))['metadata']).toEqual({ team: 'data' });
+    expect(json(await op('PATCH', '/v1/principals/{id}', `/v1/principals/${pid}`, { json: { displayName: null } }))).not.toHaveProperty('displayName');
+    expect(code(await op('PATCH', '/v1/principals/{id}', `/v1/principals/${pid}`, { json: { displayName: 'a\u001bb' } }))).toEqual([400, 'invalid_input']);
     expect(json(await op('POST', '/v1/principals/{id}/disable', `/v1/principals/${pid}/disable`))['disabled']).toBe(true);
     expect(json(await op('POST', '/v1/principals/{id}/enable', `/v1/principals/${pid}/enable`))['disabled']).toBe(false);
+  });
+
+  it('GET /v1/me: the admin token, an admin key with its principal\'s record, a console session', async () => {
+    const token = json(await op('GET', '/v1/me', '/v1/me'));
+    expect(token).toMatchObject({ principal: null, via: 'bearer' });
+    expect(token['permissions']).toContain('keygate:admin:principals:write');
+    const key = json<{ principal: Rec; permissions: string[]; keyId: string }>(await op('GET', '/v1/me', '/v1/me', { auth: keysReader }));
+    expect([key.principal['name'], key.principal['roles'], key.permissions]).toEqual(['keys-reader', ['keys-reader'], ['keygate:admin:keys:read']]);
+    expect(key.keyId).toMatch(/^key_/);
+    // A key scoped to one admin action reads itself too: /v1/me needs no action of its own.
+    expect(json(await op('GET', '/v1/me', '/v1/me', { auth: scopedOwner }))['permissions']).toEqual(['keygate:admin:keys:own']);
+    // A principal without any admin action is no admin caller.
+    expect(code(await op('GET', '/v1/me', '/v1/me', { auth: declared.secret }))).toEqual([403, 'forbidden']);
+    expect((await send('POST', '/v1/me')).status).toBe(405);
   });
 
   it.runIf(kind === 'memory')('a principal declared in the config file is read-only: 409 read_only', async () => {
@@ -269,7 +285,7 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
   it('list parameters are checked: 400 invalid_input naming the parameter', async () => {
     for (const [template, query, field] of [
       ['/v1/principals', 'limit=0', 'limit'], ['/v1/principals', 'limit=1001', 'limit'], ['/v1/principals', 'limit=ten', 'limit'],
-      ['/v1/principals', 'cursor=%21%21', 'cursor'], ['/v1/keys', 'limit=1.5', 'limit'], ['/v1/keys', 'status=sleeping', 'status'],
+      ['/v1/principals', 'cursor=%21%21', 'cursor'], ['/v1/groups', 'limit=0', 'limit'], ['/v1/groups', 'cursor=%21', 'cursor'], ['/v1/keys', 'limit=1.5', 'limit'], ['/v1/keys', 'status=sleeping', 'status'],
       ['/v1/keys', 'cursor=a=b', 'cursor'], ['/v1/keys', 'unusedFor=soon', 'unusedFor'], ['/v1/audit', 'limit=0', 'limit'],
       ['/v1/keys/{id}/usage', 'days=0', 'days'], ['/v1/webhooks/deliveries', 'status=lost', 'status'], ['/v1/webhooks/deliveries', 'limit=0', 'limit'],
     ] as const) {
@@ -311,7 +327,12 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
   it('groups: create (and 409 on a duplicate), list, show, update, delete', async () => {
     expect((await op('POST', '/v1/groups', '/v1/groups', { json: { name: 'team-a', roles: ['viewer'], resources: { application: ['1'] } } })).status).toBe(201);
     expect((await op('POST', '/v1/groups', '/v1/groups', { json: { name: 'team-a' } })).status).toBe(409);
-    expect(json<{ items: Rec[] }>(await op('GET', '/v1/groups', '/v1/groups')).items.map((g) => g['name'])).toContain('team-a');
+    expect((await op('POST', '/v1/groups', '/v1/groups', { json: { name: 'team-b' } })).status).toBe(201);
+    const first = json<{ items: Rec[]; nextCursor: string | null }>(await op('GET', '/v1/groups', '/v1/groups?limit=1'));
+    expect([first.items.map((g) => g['name']), typeof first.nextCursor]).toEqual([['team-a'], 'string']);
+    const rest = json<{ items: Rec[]; nextCursor: string | null }>(await op('GET', '/v1/groups', `/v1/groups?cursor=${first.nextCursor}`));
+    expect([rest.items.map((g) => g['name']), rest.nextCursor]).toEqual([['team-b'], null]);
+    expect((await op('DELETE', '/v1/groups/{name}', '/v1/groups/team-b')).status).toBe(204);
     expect((await op('GET', '/v1/groups/{name}', '/v1/groups/team-a')).status).toBe(200);
     expect(json(await op('PATCH', '/v1/groups/{name}', '/v1/groups/team-a', { json: { roles: [] } }))['roles']).toEqual([]);
     expect((await op('DELETE', '/v1/groups/{name}', '/v1/groups/team-a')).status).toBe(204);
@@ -377,7 +398,8 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
 
   it('every operation: 403 for a key without its admin action', async () => {
     for (const [method, template, o] of operations()) {
-      const auth = o['x-keygate-action'] === 'keygate:admin:groups:read' ? keysReader : groupsReader;
+      // GET /v1/me needs no admin action of its own: only a principal holding none is refused.
+      const auth = template === '/v1/me' ? declared.secret : o['x-keygate-action'] === 'keygate:admin:groups:read' ? keysReader : groupsReader;
       const r = await op(method, template, concrete(template), { auth });
       expect([r.status, json<{ error: Rec }>(r).error['code']], `${method} ${template}`).toEqual([403, 'forbidden']);
     }
@@ -403,7 +425,9 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
     for (const [method, template, o] of operations()) {
       const body = o.requestBody === undefined ? undefined : validBody(method, template);
       const path = template.replace('{id}', template.startsWith('/v1/keys') ? id : 'keys-reader').replace('{name}', 'team-a');
-      const r = await op(method, template, path, body === undefined ? {} : { json: body });
+      // The admin token needs no store to know who it is: GET /v1/me answers it; a key it cannot check is a 503.
+      const auth = template === '/v1/me' ? newKey().secret : TOKEN;
+      const r = await op(method, template, path, { auth, ...(body === undefined ? {} : { json: body }) });
       expect([r.status, json<{ error: Rec }>(r).error['code']], `${method} ${template}`).toEqual([503, 'store_unavailable']);
     }
   });

@@ -1,5 +1,5 @@
 /**
- * Cursor pagination of GET /v1/principals and GET /v1/keys over the real admin API, and the CLI
+ * Cursor pagination of GET /v1/principals, /v1/keys and /v1/groups over the real admin API, and the CLI
  * listing everything by following the cursors (issue 11, item 6). The stores' page semantics
  * (id order, concurrent inserts and deletes) are in test/contract/keystore.contract.ts.
  */
@@ -23,9 +23,14 @@ const principal = (i: number): PrincipalRecord => ({
   disabled: false, createdAt: new Date(Date.UTC(2030, 0, 1) + i), metadata: {}, source: 'api',
 });
 
+const GROUPS = 1003;
+// Written in reverse so the store's insertion order is not the name order the API pages in.
+const group = (i: number) => ({ name: `g-${String(GROUPS - 1 - i).padStart(4, '0')}`, roles: [], resources: { application: [`app-${i}`] }, createdAt: new Date(Date.UTC(2030, 0, 1)) });
+
 beforeAll(async () => {
   const store = new MemoryKeyStore();
   for (let i = 0; i < PRINCIPALS; i++) await store.createPrincipal(principal(i));
+  for (let i = 0; i < GROUPS; i++) await store.putGroup(group(i), { create: true });
   const t = Date.now();
   for (let i = 0; i < 30; i++) {
     const k: KeyRecord = {
@@ -91,6 +96,33 @@ describe('GET /v1/principals pages', () => {
   });
 });
 
+describe('GET /v1/groups pages (by name: a group\'s name is its id)', () => {
+  it('100 a page by default, in name order, each group once, nextCursor null on the last', async () => {
+    const pages = await everyPage('/v1/groups');
+    expect(pages.map((p) => p.items.length)).toEqual([...Array(10).fill(100), 3]);
+    const names = pages.flatMap((p) => p.items.map((g) => g['name'] as string));
+    expect(names).toEqual(Array.from({ length: GROUPS }, (_, i) => `g-${String(i).padStart(4, '0')}`));
+    expect(pages[0]?.items[0]).toEqual({ name: 'g-0000', roles: [], resources: { application: [`app-${GROUPS - 1}`] }, createdAt: '2030-01-01T00:00:00.000Z' });
+  });
+
+  it('limit 1 to 1000, an opaque cursor, and groups created between pages do not shift the others', async () => {
+    const first = (await call<Page>('GET', '/v1/groups?limit=1000')).body;
+    expect(first.items).toHaveLength(1000);
+    expect(first.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect((await call('POST', '/v1/groups', { name: 'a-late' })).status).toBe(201); // sorts before the cursor
+    expect((await call('POST', '/v1/groups', { name: 'z-late' })).status).toBe(201); // after it
+    const rest = (await call<Page>('GET', `/v1/groups?limit=1000&cursor=${first.nextCursor}`)).body;
+    expect([rest.items.map((g) => g['name']), rest.nextCursor]).toEqual([['g-1000', 'g-1001', 'g-1002', 'z-late'], null]);
+    expect((await call<Page>('GET', '/v1/groups?limit=1')).body.items.map((g) => g['name'])).toEqual(['a-late']);
+    for (const q of ['limit=0', 'limit=1001', 'cursor=%21']) {
+      const r = await call<{ error: { code: string; field: string } }>('GET', `/v1/groups?${q}`);
+      expect([r.status, r.body.error.code, r.body.error.field], q).toEqual([400, 'invalid_input', q.split('=')[0]]);
+    }
+    expect((await call('DELETE', '/v1/groups/a-late')).status).toBe(204);
+    expect((await call('DELETE', '/v1/groups/z-late')).status).toBe(204);
+  });
+});
+
 describe('GET /v1/keys pages', () => {
   it('a status filter fills each page until the keys run out', async () => {
     const pages = await everyPage('/v1/keys?principal=p_0007&status=expired&limit=4');
@@ -124,6 +156,18 @@ describe('the CLI follows the cursors', () => {
     expect(names.length).toBeGreaterThanOrEqual(PRINCIPALS);
     expect(names).toEqual([...names].sort());
     for (const i of [0, 999, 1000, PRINCIPALS - 1]) expect(names).toContain(principal(i).name);
+  });
+
+  it('groups list shows every group (more than one page of 1000), by name, as { items }', async () => {
+    const r = await runCli(['groups', 'list', '--json'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as Rec;
+    expect(Object.keys(body)).toEqual(['items']); // the shape scripts read before groups were paged
+    const names = (body['items'] as Rec[]).map((g) => g['name'] as string);
+    expect(names).toEqual(Array.from({ length: GROUPS }, (_, i) => `g-${String(i).padStart(4, '0')}`));
+    const table = await runCli(['groups', 'list'], { env: env() });
+    expect(table.stdout).toContain('g-1002');
+    expect(table.stdout).toContain('application:app-0');
   });
 
   it('keys list shows every key oldest first; keys update changes and clears the expiry', async () => {

@@ -43,6 +43,12 @@ async function startProvider(redirects: { id: string; uri: string; secret?: stri
       const p = provider;
       void (async () => {
         const details = await p.interactionDetails(req, res);
+        // A person who says no at the provider (or a provider that fails), with words of its own.
+        if (nextAccount.startsWith('error:')) {
+          const [, error = '', description = ''] = nextAccount.split(':', 3);
+          await p.interactionFinished(req, res, { error, error_description: description }, { mergeWithLastSubmission: false });
+          return;
+        }
         const grant = new p.Grant({ accountId: nextAccount, clientId: String(details.params['client_id']) });
         grant.addOIDCScope(String(details.params['scope']));
         const grantId = await grant.save();
@@ -112,6 +118,13 @@ async function signInThroughIdp(gw: TestGateway, account: string): Promise<Login
     url = next.href;
   }
   throw new Error('too many redirects');
+}
+
+/** A failed sign-in sends the browser back to the console's sign-in screen with the code, and opens no session. */
+function expectSignInError(r: ConsoleResponse, code: string): void {
+  expect([r.status, r.headers.location], r.text).toEqual([302, `/console/#/sign-in?error=${code}`]);
+  expect(r.headers['cache-control']).toBe('no-store');
+  expect(r.setCookies.some((c) => parseSetCookie(c).name === 'keygate_session' && parseSetCookie(c).value !== '')).toBe(false);
 }
 
 function sessionCookieOf(r: ConsoleResponse): string {
@@ -198,33 +211,45 @@ describe('OIDC sign-in', () => {
 
   it('refuses an email the provider does not call verified, and creates nobody', async () => {
     const { callback } = await signInThroughIdp(byEmail, 'sub-mallory');
-    expect(callback.status).toBe(401);
-    expect(callback.body).toMatchObject({ error: { code: 'oidc_failed' } });
+    expectSignInError(callback, 'oidc_email_unverified');
     expect(callback.setCookies.some((c) => parseSetCookie(c).name === 'keygate_session')).toBe(false);
     expect((await admin('GET', '/v1/principals/mallory@example.com')).status).toBe(404);
   });
 
   it('refuses a service principal of the same name', async () => {
     const { callback } = await signInThroughIdp(byEmail, 'sub-svc');
-    expect(callback.status).toBe(401);
-    expect(callback.body).toMatchObject({ error: { code: 'oidc_failed' } });
+    expectSignInError(callback, 'oidc_not_user');
   });
 
   it('a callback is used once, and only in the browser that started the login', async () => {
     const first = await signInThroughIdp(byEmail, 'sub-alice');
     expect(first.callback.status).toBe(302);
     const replay = await exchange(first.callbackUrl, { headers: { cookie: first.loginCookie } });
-    expect(replay.status).toBe(401);
-    expect(replay.body).toMatchObject({ error: { code: 'oidc_failed' } });
+    expectSignInError(replay, 'oidc_login_expired');
     // Another browser (no login cookie, or its own) presenting a code meant for someone else.
     nextAccount = 'sub-alice';
     const start = await exchange(`${byEmail.adminUrl}/console/oidc/login`);
     const elsewhere = await exchange(first.callbackUrl);
-    expect(elsewhere.status).toBe(401);
+    expectSignInError(elsewhere, 'oidc_no_login');
     const otherBrowser = `keygate_oidc=${parseSetCookie(start.setCookies[0] as string).value}`;
     const stolen = await exchange(first.callbackUrl, { headers: { cookie: otherBrowser } });
-    expect(stolen.status).toBe(401);
-    expect(stolen.setCookies.some((c) => parseSetCookie(c).name === 'keygate_session' && parseSetCookie(c).value !== '')).toBe(false);
+    expectSignInError(stolen, 'oidc_state_mismatch');
+  });
+
+  it('a person who denies consent lands on the sign-in screen as oidc_denied; the provider\'s words are not passed on', async () => {
+    const words = '<img src=x onerror=alert(1)> You said no';
+    const { callback, callbackUrl } = await signInThroughIdp(byEmail, `error:access_denied:${words}`);
+    // The provider did send its description back to keygate...
+    expect(new URL(callbackUrl).searchParams.get('error_description')).toBe(words);
+    // ...and keygate keeps it to itself.
+    expectSignInError(callback, 'oidc_denied');
+    expect(callback.text).not.toContain('onerror');
+  });
+
+  it('any other provider error is oidc_provider_error', async () => {
+    const { callback } = await signInThroughIdp(byEmail, 'error:server_error:<script>alert(1)</script>');
+    expectSignInError(callback, 'oidc_provider_error');
+    expect(callback.text).not.toContain('script');
   });
 
   it('refuses a tampered state', async () => {
@@ -245,8 +270,7 @@ describe('OIDC sign-in', () => {
     }
     expect(back?.searchParams.get('state')).toBe('attacker-chosen-state-0000000000');
     const r = await exchange(String(back), { headers: { cookie } });
-    expect(r.status).toBe(401);
-    expect(r.body).toMatchObject({ error: { code: 'oidc_failed' } });
+    expectSignInError(r, 'oidc_state_mismatch');
   });
 });
 
@@ -260,19 +284,17 @@ describe('OIDC by sub, matched in metadata, public client', () => {
 
   it('refuses an unknown sub when creating users is off', async () => {
     const { callback } = await signInThroughIdp(bySub, 'sub-mallory');
-    expect(callback.status).toBe(401);
-    expect(callback.body).toMatchObject({ error: { code: 'oidc_failed', message: expect.stringContaining('administrator') } });
+    expectSignInError(callback, 'oidc_unknown_user');
   });
 
   it('refuses a person whose roles hold no admin action at all', async () => {
     const { callback } = await signInThroughIdp(bySub, 'sub-carol');
-    expect(callback.status).toBe(403);
-    expect(callback.body).toMatchObject({ error: { code: 'forbidden' } });
+    expectSignInError(callback, 'oidc_no_admin_access');
   });
 });
 
 describe('OIDC provider unreachable', () => {
-  it('login answers 503 oidc_unavailable (and sets no login cookie)', async () => {
+  it('login sends the browser back to the sign-in screen with oidc_unavailable (and sets no login cookie)', async () => {
     const dead = await freePort();
     const gw = await startTestGateway(`
 admin: { token: "${TOKEN}" }
@@ -284,8 +306,7 @@ console:
 `);
     try {
       const r = await exchange(`${gw.adminUrl}/console/oidc/login`);
-      expect(r.status).toBe(503);
-      expect(r.body).toMatchObject({ error: { code: 'oidc_unavailable' } });
+      expectSignInError(r, 'oidc_unavailable');
       expect(r.setCookies).toEqual([]);
     } finally {
       await gw.close();

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { api, type Group } from '../api.ts';
 import { listOf, when } from '../format.ts';
 import { useMay } from '../session.ts';
@@ -25,14 +25,42 @@ export function resourcesText(r: Record<string, string[]>): string {
 /** Groups: roles granted on named resources (Contrast's access groups). */
 export function Groups() {
   const may = useMay();
-  const groups = useLoad(() => api.groups(), []);
+  const first = useLoad(() => api.groups(), []);
+  // Later pages (1,000 each, in name order), appended by "More groups" like the principals list.
+  const [more, setMore] = useState<{ items: Group[]; cursor: string | null } | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(undefined);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const all = useMemo(() => (first.data === undefined ? undefined : [...first.data.items, ...(more?.items ?? [])]), [first.data, more]);
+  const cursor = more === null ? (first.data?.nextCursor ?? null) : more.cursor;
+  const groups = { data: all, error: first.error, loading: first.loading };
+  // After a write the list starts again from the first page: the change may be on any page.
+  const reload = () => {
+    setMore(null);
+    first.reload();
+  };
+  async function loadMore() {
+    if (cursor === null) return;
+    setLoadingMore(true);
+    setMoreError(undefined);
+    try {
+      const page = await api.groups(cursor);
+      setMore((m) => ({ items: [...(m?.items ?? []), ...page.items], cursor: page.nextCursor }));
+    } catch (e) {
+      setMoreError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
   const write = may('keygate:admin:groups:write');
   return (
     <>
       <h1>Groups</h1>
       <p class="muted">A group grants its roles on the resources it lists; principals in the group hold those roles there only.</p>
-      {write && <GroupForm onSaved={groups.reload} />}
+      {write && <GroupForm onSaved={reload} />}
       <ErrorText error={groups.error} />
+      {groups.data !== undefined && groups.data.length > 0 && (
+        <p class="muted" aria-live="polite">{groups.data.length} groups{cursor === null ? '' : ' loaded'}</p>
+      )}
       {groups.data === undefined ? (
         groups.loading && <Loading what="groups" />
       ) : groups.data.length === 0 ? (
@@ -49,9 +77,15 @@ export function Groups() {
             </tr>
           </thead>
           <tbody>
-            {groups.data.map((g) => <GroupRow key={g.name} g={g} write={write} onChanged={groups.reload} />)}
+            {groups.data.map((g) => <GroupRow key={g.name} g={g} write={write} onChanged={reload} />)}
           </tbody>
         </table>
+      )}
+      <ErrorText error={moreError} />
+      {cursor !== null && (
+        <p>
+          <button type="button" class="secondary" disabled={loadingMore} onClick={() => void loadMore()}>More groups</button>
+        </p>
       )}
     </>
   );

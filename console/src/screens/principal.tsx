@@ -25,6 +25,8 @@ export function PrincipalPage(props: { id: string }) {
         <>
           <h1>{p.name}</h1>
           <dl class="facts">
+            {/* Free text from the API, as a text node: markup in it shows as written. */}
+            <Field label="Display name">{p.displayName ?? '—'}</Field>
             <Field label="Type">{kindLabel(p)}</Field>
             <Field label="Id"><code>{p.id}</code></Field>
             <Field label="Created">{when(p.createdAt)}</Field>
@@ -65,6 +67,7 @@ export function PrincipalPage(props: { id: string }) {
 
 function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
   const p = props.principal;
+  const [displayName, setDisplayName] = useState(p.displayName ?? '');
   const [roles, setRoles] = useState(p.roles.join(', '));
   const [groups, setGroups] = useState(p.groups.join(', '));
   const [org, setOrg] = useState(p.org ?? '');
@@ -74,6 +77,7 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
   const [saved, setSaved] = useState('');
   const [busy, setBusy] = useState(false);
   useEffect(() => {
+    setDisplayName(p.displayName ?? '');
     setRoles(p.roles.join(', '));
     setGroups(p.groups.join(', '));
     setOrg(p.org ?? '');
@@ -97,10 +101,15 @@ function EditPrincipal(props: { principal: Principal; onSaved: () => void }) {
   }
   const submit = (e: Event) => {
     e.preventDefault();
-    void run(() => api.updatePrincipal(p.id, { roles: listOf(roles), groups: listOf(groups), ...(org.trim() === '' ? {} : { org: org.trim() }) }), 'Saved.');
+    // An emptied display name removes it; one never set stays absent.
+    const shown = displayName.trim();
+    const name = shown !== '' ? { displayName: shown } : p.displayName === undefined ? {} : { displayName: null };
+    void run(() => api.updatePrincipal(p.id, { ...name, roles: listOf(roles), groups: listOf(groups), ...(org.trim() === '' ? {} : { org: org.trim() }) }), 'Saved.');
   };
   return (
     <form onSubmit={submit} class="grid card">
+      <label for="ep-display-name">Display name</label>
+      <input id="ep-display-name" value={displayName} maxLength={200} onInput={(e) => setDisplayName(e.currentTarget.value)} />
       <label for="ep-roles">Roles</label>
       <input id="ep-roles" value={roles} onInput={(e) => setRoles(e.currentTarget.value)} />
       <label for="ep-groups">Groups</label>

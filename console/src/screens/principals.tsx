@@ -47,7 +47,7 @@ export function Principals() {
   const shown = useMemo(() => {
     const f = filter.trim().toLowerCase();
     const items = all ?? [];
-    return f === '' ? items : items.filter((p) => p.name.toLowerCase().includes(f) || p.id.toLowerCase().includes(f) || (p.org ?? '').toLowerCase().includes(f));
+    return f === '' ? items : items.filter((p) => p.name.toLowerCase().includes(f) || (p.displayName ?? '').toLowerCase().includes(f) || p.id.toLowerCase().includes(f) || (p.org ?? '').toLowerCase().includes(f));
   }, [all, filter]);
 
   // The layout effect runs as the DOM is built; a timeout queued from the next animation frame
@@ -90,7 +90,8 @@ export function Principals() {
   );
 }
 
-const COLUMNS = ['Name', 'Type', 'Roles', 'Groups', 'Org', 'Status', 'Created'];
+// Name and Type stay first and second: the columns scripts and tests read by position.
+const COLUMNS = ['Name', 'Type', 'Display name', 'Roles', 'Groups', 'Org', 'Status', 'Created'];
 
 function PrincipalTable(props: { items: Principal[] }) {
   return (
@@ -102,6 +103,8 @@ function PrincipalTable(props: { items: Principal[] }) {
       cells={(p) => [
         <a href={href(['principals', p.id])}>{p.name}</a>,
         kindLabel(p),
+        // Free text from the API: a text child, which Preact sets as a text node (never parsed as HTML).
+        p.displayName ?? '',
         p.roles.join(', '),
         p.groups.join(', '),
         p.org ?? '',
@@ -114,6 +117,7 @@ function PrincipalTable(props: { items: Principal[] }) {
 
 function CreatePrincipal(props: { onCreated: (p: Principal) => void }) {
   const [name, setName] = useState('');
+  const [displayName, setDisplayName] = useState('');
   const [kind, setKind] = useState<'user' | 'service'>('service');
   const [roles, setRoles] = useState('');
   const [org, setOrg] = useState('');
@@ -124,7 +128,11 @@ function CreatePrincipal(props: { onCreated: (p: Principal) => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      const p = await api.createPrincipal({ name: name.trim(), kind, roles: listOf(roles), ...(org.trim() === '' ? {} : { org: org.trim() }) });
+      const p = await api.createPrincipal({
+        name: name.trim(), kind, roles: listOf(roles),
+        ...(displayName.trim() === '' ? {} : { displayName: displayName.trim() }),
+        ...(org.trim() === '' ? {} : { org: org.trim() }),
+      });
       props.onCreated(p);
     } catch (err) {
       setError(err);
@@ -137,7 +145,10 @@ function CreatePrincipal(props: { onCreated: (p: Principal) => void }) {
       <summary>New principal</summary>
       <form onSubmit={submit} class="grid">
         <label for="np-name">Name</label>
-        <input id="np-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <input id="np-name" required value={name} aria-describedby="np-name-hint" onInput={(e) => setName(e.currentTarget.value)} />
+        <span id="np-name-hint" class="muted span">The identity sent upstream: letters, digits and . _ @ - only.</span>
+        <label for="np-display-name">Display name</label>
+        <input id="np-display-name" value={displayName} maxLength={200} placeholder="Ada Lovelace" onInput={(e) => setDisplayName(e.currentTarget.value)} />
         <label for="np-kind">Type</label>
         <select id="np-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value === 'user' ? 'user' : 'service')}>
           <option value="service">Service (API-only)</option>

@@ -3,7 +3,7 @@ import { api, type ConsoleConfig, type Session } from '../api.ts';
 import { ErrorText } from '../ui/bits.tsx';
 
 /** Sign-in: the admin token or an admin key (bootstrap), or OpenID Connect for people. */
-export function SignIn(props: { config: ConsoleConfig | undefined; notice?: string; onSignedIn: (s: Session) => void }) {
+export function SignIn(props: { config: ConsoleConfig | undefined; notice?: string; failure?: string | undefined; onSignedIn: (s: Session) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -25,6 +25,12 @@ export function SignIn(props: { config: ConsoleConfig | undefined; notice?: stri
     <main class="signin" id="main">
       <h1>keygate console</h1>
       {props.notice !== undefined && props.notice !== '' && <p role="status" class="card notice">{props.notice}</p>}
+      {props.failure !== undefined && (
+        <div role="alert" class="card error" aria-labelledby="sign-in-failed">
+          <h2 id="sign-in-failed">Sign-in with SSO failed</h2>
+          <p>{props.failure}</p>
+        </div>
+      )}
       <form onSubmit={submit} class="card">
         <label for="admin-token">Admin token</label>
         <input

@@ -50,7 +50,7 @@ export function createConsole(p: ConsoleParts): { handle: ReturnType<typeof crea
       const c = p.config();
       return { console: c.console, keys: c.keys, trusted: c.server.trusted, credentials: c.credentials, tokens: c.tokens };
     },
-    sessions, check: p.check, audit: p.audit, oidc, files: createStaticFiles(p.assetsDir), version: p.version,
+    sessions, check: p.check, audit: p.audit, oidc, files: createStaticFiles(p.assetsDir), version: p.version, logger: p.logger,
   });
   return { handle, sessions, close: () => store.close() };
 }

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConsoleConfig, CredentialsConfig, KeysConfig, TokensConfig, TrustedPeers } from '../../config/types.ts';
 import { AdminError } from '../../lifecycle/errors.ts';
+import { StoreUnavailableError } from '../../keystore/types.ts';
 import { readJson, sendJson } from '../http.ts';
 import { permissionsOf, type AdminCaller, type CredentialCheck } from '../auth.ts';
 import { csrfMatches, type SessionCredential, type Sessions } from './sessions.ts';
-import type { OidcLogin } from './oidc.ts';
+import { SignInFailure, type OidcLogin } from './oidc.ts';
+import { signInFailedLocation, type SignInErrorCode } from './sign-in-errors.ts';
 import { LOGIN_COOKIE, SESSION_COOKIE, cookie, secureRequest, setCookie } from './cookies.ts';
 import { LOGIN_TTL_MS } from './oidc.ts';
 import type { createStaticFiles } from './static.ts';
@@ -31,6 +33,8 @@ export interface ConsoleDeps {
   oidc: OidcLogin | null;
   files: ReturnType<typeof createStaticFiles>;
   version: string;
+  /** Why a sign-in failed (the page only gets a code). */
+  logger: { info(o: object, m: string): void; error(o: object, m: string): void };
 }
 
 const SAFE = new Set(['GET', 'HEAD']);
@@ -49,6 +53,20 @@ export function lifetime(ms: number | null): string | null {
  * signs in with, and the OIDC redirects. Everything else the console does goes to /v1 like any
  * other client, with the session cookie as its credential.
  */
+/** What a failed sign-in is called on the console's sign-in screen. */
+function signInCodeOf(e: unknown): SignInErrorCode {
+  if (e instanceof SignInFailure) return e.reason;
+  if (e instanceof StoreUnavailableError) return 'oidc_store_unavailable'; // looking the person up
+  if (!(e instanceof AdminError)) return 'oidc_internal_error';
+  switch (e.code) {
+    case 'oidc_unavailable': return 'oidc_unavailable';
+    case 'store_unavailable': return 'oidc_store_unavailable';
+    case 'forbidden': return 'oidc_no_admin_access'; // roles without any admin action
+    case 'session_required': case 'unauthorized': return 'oidc_user_disabled'; // gone or disabled between lookup and session
+    default: return 'oidc_internal_error';
+  }
+}
+
 export function createConsoleHandler(deps: ConsoleDeps) {
   function cookieFlags(req: IncomingMessage) {
     const s = deps.settings();
@@ -154,23 +172,45 @@ export function createConsoleHandler(deps: ConsoleDeps) {
     throw new AdminError('method_not_allowed', `${method} is not allowed here`);
   }
 
+  /**
+   * A person's browser whose sign-in failed goes back to the console's sign-in screen with a
+   * stable code (sign-in-errors.ts), not to a JSON page: the reason is in the gateway log, and
+   * nothing the provider wrote is reflected.
+   */
+  function backToSignIn(res: ServerResponse, e: unknown): void {
+    const code = signInCodeOf(e);
+    if (code === 'oidc_internal_error') deps.logger.error({ err: e }, 'OIDC sign-in failed');
+    else deps.logger.info({ code, reason: e instanceof Error ? e.message : String(e) }, 'OIDC sign-in failed');
+    res.writeHead(302, { location: signInFailedLocation(code), 'cache-control': 'no-store' });
+    res.end();
+  }
+
   async function oidc(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const o = deps.oidc;
     if (o === null) throw new AdminError('not_found', 'OpenID Connect sign-in is not configured (console.oidc)');
     if (!SAFE.has(req.method ?? '')) throw new AdminError('method_not_allowed', `${req.method} is not allowed here`);
     const login = { ...cookieFlags(req), sameSite: 'Lax' as const, path: '/console/oidc/' };
     if (url.pathname === '/console/oidc/login') {
-      const { location, binding } = await o.begin();
-      res.writeHead(302, { location, 'cache-control': 'no-store', 'set-cookie': setCookie(LOGIN_COOKIE, binding, { ...login, maxAge: LOGIN_TTL_MS / 1000 }) });
+      let begun: Awaited<ReturnType<OidcLogin['begin']>>;
+      try {
+        begun = await o.begin();
+      } catch (e) {
+        return backToSignIn(res, e);
+      }
+      res.writeHead(302, { location: begun.location, 'cache-control': 'no-store', 'set-cookie': setCookie(LOGIN_COOKIE, begun.binding, { ...login, maxAge: LOGIN_TTL_MS / 1000 }) });
       return void res.end();
     }
     if (url.pathname === '/console/oidc/callback') {
       res.appendHeader('set-cookie', setCookie(LOGIN_COOKIE, '', { ...login, maxAge: 0 }));
       const a = req.socket.remoteAddress;
-      const p = await o.complete(cookie(req, LOGIN_COOKIE), url.searchParams, { name: 'oidc', ...(a === undefined ? {} : { client: a }) });
-      const credential: SessionCredential = { type: 'principal', principalId: p.id };
-      // Refused here (no admin action at all) rather than after landing on an empty console.
-      await open(req, res, await deps.check.session(credential, req), credential);
+      try {
+        const p = await o.complete(cookie(req, LOGIN_COOKIE), url.searchParams, { name: 'oidc', ...(a === undefined ? {} : { client: a }) });
+        const credential: SessionCredential = { type: 'principal', principalId: p.id };
+        // Refused here (no admin action at all) rather than after landing on an empty console.
+        await open(req, res, await deps.check.session(credential, req), credential);
+      } catch (e) {
+        return backToSignIn(res, e);
+      }
       res.writeHead(302, { location: '/console/', 'cache-control': 'no-store' });
       return void res.end();
     }

@@ -5,6 +5,7 @@ import type { Actor, NewPrincipal } from '../../lifecycle/service.ts';
 import { AdminError } from '../../lifecycle/errors.ts';
 import type { SessionStore } from './session-store.ts';
 import { randomToken, storeId } from './sessions.ts';
+import type { SignInErrorCode } from './sign-in-errors.ts';
 
 export interface OidcDeps {
   store: SessionStore;
@@ -33,7 +34,30 @@ function loopback(u: URL): boolean {
 /** The admin API's principal name rule (v1/schemas.ts). */
 const PRINCIPAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
-const failed = (why: string) => new AdminError('oidc_failed', why);
+/**
+ * A sign-in refused for a reason the console names (sign-in-errors.ts). Still an `oidc_failed`
+ * AdminError for the log; `message` may carry the provider's words, the redirect never does.
+ */
+export class SignInFailure extends AdminError {
+  readonly reason: SignInErrorCode;
+  constructor(reason: SignInErrorCode, message: string) {
+    super('oidc_failed', message);
+    this.reason = reason;
+  }
+}
+
+const failed = (reason: SignInErrorCode, why: string) => new SignInFailure(reason, why);
+
+/** The provider's `error` parameter → the console's code: a person saying no is not a fault. */
+function providerFailure(e: unknown): SignInErrorCode {
+  if (e instanceof client.AuthorizationResponseError) return e.error === 'access_denied' ? 'oidc_denied' : 'oidc_provider_error';
+  // oauth4webapi checks `state` before anything else in the response (RFC 6749 §10.12); openid-client
+  // wraps its refusal ("invalid response encountered"), the original, naming "state", is the cause.
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) {
+    if (/"state"/.test(c.message)) return 'oidc_state_mismatch';
+  }
+  return 'oidc_verification_failed';
+}
 
 /**
  * openid-client, imported with the first login's discovery rather than with the program: most
@@ -76,16 +100,16 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
       ? await deps.findByName(value)
       : (await deps.list()).find((p) => p.kind === 'user' && p.metadata[f.field] === value) ?? null;
     if (found !== null) {
-      if (found.kind !== 'user') throw failed(`"${value}" is a service principal; only user principals sign in to the console`);
-      if (found.disabled) throw failed(`Principal "${found.name}" is disabled`);
+      if (found.kind !== 'user') throw failed('oidc_not_user', `"${value}" is a service principal; only user principals sign in to the console`);
+      if (found.disabled) throw failed('oidc_user_disabled', `Principal "${found.name}" is disabled`);
       return found;
     }
-    if (!cfg.createUsers) throw failed(`No user principal for ${cfg.claim} "${value}"; an administrator must create it first`);
+    if (!cfg.createUsers) throw failed('oidc_unknown_user', `No user principal for ${cfg.claim} "${value}"; an administrator must create it first`);
     // Principal names are header-safe (schemas.ts). Matched by name, the claim must be one;
     // matched in metadata, the name is only a label and is made safe.
     let name = value;
     if (!PRINCIPAL_NAME.test(value)) {
-      if (f.type === 'name') throw failed(`${cfg.claim} "${value}" cannot be a principal name; match it in metadata (console.oidc.principalField: metadata.<field>)`);
+      if (f.type === 'name') throw failed('oidc_name_invalid', `${cfg.claim} "${value}" cannot be a principal name; match it in metadata (console.oidc.principalField: metadata.<field>)`);
       name = value.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9._@-]/g, '-').slice(0, 128) || 'oidc-user';
     }
     try {
@@ -94,7 +118,7 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
         ...(f.type === 'metadata' ? { metadata: { [f.field]: value } } : {}),
       }, actor);
     } catch (e) {
-      if (e instanceof AdminError && e.code === 'conflict') throw failed(`A principal named "${value}" exists but does not match this sign-in`);
+      if (e instanceof AdminError && e.code === 'conflict') throw failed('oidc_principal_conflict', `A principal named "${value}" exists but does not match this sign-in`);
       throw e;
     }
   }
@@ -122,9 +146,9 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
      * issuer, audience, expiry, nonce), then the configured claim mapped to a user principal.
      */
     async complete(binding: string | undefined, query: URLSearchParams, actor: Actor): Promise<PrincipalRecord> {
-      if (binding === undefined || !/^[A-Za-z0-9_-]{43}$/.test(binding)) throw failed('No login in progress in this browser (start again from the console)');
+      if (binding === undefined || !/^[A-Za-z0-9_-]{43}$/.test(binding)) throw failed('oidc_no_login', 'No login in progress in this browser (start again from the console)');
       const raw = await deps.store.take(NS, storeId(binding));
-      if (raw === null) throw failed('This login expired or was already used; start again from the console');
+      if (raw === null) throw failed('oidc_login_expired', 'This login expired or was already used; start again from the console');
       const pending = JSON.parse(raw) as Pending;
       const config = await configuration();
       const current = new URL(cfg.redirectUri);
@@ -142,16 +166,18 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
         if (cfg.claim === 'email' && id['email'] === undefined) claims = { ...(await client.fetchUserInfo(config, tokens.access_token, id.sub)), sub: id.sub };
       } catch (e) {
         // The provider's own words (access_denied, invalid_grant, a state mismatch) help; no token material is in them.
-        const why = e instanceof Error ? e.message : String(e);
-        deps.logger.info({ reason: why }, 'OIDC sign-in refused');
-        throw failed(`The sign-in could not be verified: ${why}`);
+        const why = e instanceof Error ? `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}` : String(e);
+        // The provider's description is logged, never sent to the page (it is the provider's text, not ours).
+        const description = e instanceof client.AuthorizationResponseError ? { error: e.error, description: e.error_description } : {};
+        deps.logger.info({ reason: why, ...description }, 'OIDC sign-in refused');
+        throw failed(providerFailure(e), `The sign-in could not be verified: ${why}`);
       }
       let value: unknown;
       if (cfg.claim === 'email') {
-        if (claims['email_verified'] !== true) throw failed('The provider does not say this email address is verified');
+        if (claims['email_verified'] !== true) throw failed('oidc_email_unverified', 'The provider does not say this email address is verified');
         value = claims['email'];
       } else value = claims.sub;
-      if (typeof value !== 'string' || value === '') throw failed(`The ID token has no ${cfg.claim} claim`);
+      if (typeof value !== 'string' || value === '') throw failed('oidc_claim_missing', `The ID token has no ${cfg.claim} claim`);
       return principalFor(value, actor);
     },
   };

@@ -11,8 +11,8 @@ import type { OwnKeysGuard } from './own-keys.ts';
 
 interface Compiled {
   route: AdminRoute;
-  /** The admin action this endpoint requires (`keygate:admin:keys:write`, …). */
-  action: string;
+  /** The admin action this endpoint requires (`keygate:admin:keys:write`, …); null: any admin caller. */
+  action: string | null;
   segments: string[];
   validate: ValidateFunction | null;
 }
@@ -52,7 +52,7 @@ export function createDispatcher(routes: AdminRoute[], ownKeys?: OwnKeysGuard) {
   for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
   const compiled: Compiled[] = routes.map((route) => ({
     route,
-    action: adminActionOf(route.method, route.path),
+    action: route.access === 'any-admin' ? null : adminActionOf(route.method, route.path),
     segments: route.path.split('/'),
     validate: route.body === undefined ? null : (ajv.getSchema(`#/components/schemas/${route.body satisfies SchemaName}`) ?? null),
   }));
@@ -66,12 +66,13 @@ export function createDispatcher(routes: AdminRoute[], ownKeys?: OwnKeysGuard) {
       if (c.route.method !== req.method) { allowed = true; continue; }
       // Before the body is read: a refused caller's upload is never parsed.
       // keygate:admin:keys:own: the caller's own keys only (own-keys.ts narrows or refuses below).
-      const own = !caller.may(c.action) && ownKeys !== undefined && ownKeys.applies(c.route, caller);
-      if (!caller.may(c.action) && !own) throw new AdminError('forbidden', `Missing admin permission: ${c.action} (a key's scopes narrow its principal's roles)`);
+      const may = c.action === null || caller.may(c.action);
+      const own = !may && ownKeys !== undefined && ownKeys.applies(c.route, caller);
+      if (!may && !own) throw new AdminError('forbidden', `Missing admin permission: ${c.action} (a key's scopes narrow its principal's roles)`);
       const body = await readJson(req);
       if (c.validate !== null && !c.validate(body)) throw firstProblem(c.validate);
       if (c.validate === null && Object.keys(body).length > 0) throw new AdminError('invalid_input', 'This operation takes no body');
-      const call: Call = { params, query: url.searchParams, headers: req.headers, body, actor: caller.actor };
+      const call: Call = { params, query: url.searchParams, headers: req.headers, body, actor: caller.actor, caller };
       if (own) await ownKeys?.check(c.route, call, caller);
       const result = await c.route.handle(call);
       if (c.route.ok.status === 204) {

@@ -14,7 +14,7 @@ const RECORD: Record<string, { type: 'principal' | 'key' | 'group'; name: string
  * A representative refusal of `code` by `route`: the error is built as the code builds it and
  * rendered by the same function that renders real ones, so the examples have the real shape.
  */
-export function exampleError(code: AdminErrorCode, route: AdminRoute, action: string): AdminError {
+export function exampleError(code: AdminErrorCode, route: AdminRoute, action: string | null): AdminError {
   const resource = route.path.split('/')[2] ?? '';
   const rec = RECORD[resource] ?? { type: 'key' as const, name: 'Record', id: 'x' };
   switch (code) {
@@ -29,7 +29,10 @@ export function exampleError(code: AdminErrorCode, route: AdminRoute, action: st
     case 'key_lifetime_exceeded': return new AdminError(code, 'expiresIn: 400d is longer than keys.maxLifetime (365d)', 'expiresIn');
     case 'key_expiry_required': return new AdminError(code, 'Keys must expire (keys.requireExpiry); send expiresIn of at most 365d', 'expiresIn');
     case 'key_pair_secret_not_credential': return new AdminError(code, 'A key pair secret is not a credential; exchange it for a short-lived token');
-    case 'forbidden': return new AdminError('forbidden', `Missing admin permission: ${action} (a key's scopes narrow its principal's roles)`);
+    case 'forbidden':
+      return action === null
+        ? new AdminError('forbidden', 'The principal holds no admin action (keygate:admin or keygate:admin:…)')
+        : new AdminError('forbidden', `Missing admin permission: ${action} (a key's scopes narrow its principal's roles)`);
     case 'not_found': return new AdminError('not_found', `No ${rec.type} "${rec.id}"`);
     case 'conflict':
       if (route.path.endsWith('/rotate')) return new AdminError(code, `Key "${rec.id}" is not active and cannot be rotated`);
@@ -47,6 +50,6 @@ export function exampleError(code: AdminErrorCode, route: AdminRoute, action: st
   }
 }
 
-export function exampleBody(code: AdminErrorCode, route: AdminRoute, action: string): object {
+export function exampleBody(code: AdminErrorCode, route: AdminRoute, action: string | null): object {
   return adminErrorBody(exampleError(code, route, action));
 }

@@ -106,15 +106,16 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
     }));
     const okName = okSchemaName(r);
     const example = okExample(r);
+    const examples = r.okExamples ?? (example === undefined ? undefined : { example: { value: example } });
     const okContent = okName === null ? undefined
       : {
-        'application/json': { schema: ref(okName), ...(example === undefined ? {} : { examples: { example: { value: example } } }) },
+        'application/json': { schema: ref(okName), ...(examples === undefined ? {} : { examples }) },
         ...Object.fromEntries((r.produces ?? []).map((t) => [t, { schema: { type: 'string' } }])),
       };
     const responses: Record<string, object> = {
       [String(r.ok.status)]: { description: 'Success', ...(okContent === undefined ? {} : { content: okContent }) },
     };
-    const action = adminActionOf(r.method, r.path);
+    const action = r.access === 'any-admin' ? null : adminActionOf(r.method, r.path);
     const byStatus = new Map<number, AdminErrorCode[]>();
     for (const code of refusalsOf(r)) byStatus.set(ADMIN_ERRORS[code], [...(byStatus.get(ADMIN_ERRORS[code]) ?? []), code]);
     for (const [status, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
@@ -130,8 +131,9 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
     }
     (paths[r.path] ??= {})[r.method.toLowerCase()] = {
       summary: r.summary,
-      description: `Requires \`${action}\` (or \`keygate:admin\`).`,
-      'x-keygate-action': action,
+      ...(action === null
+        ? { description: 'Any authenticated admin caller: the admin token, or a key or console session whose principal (narrowed by the key\'s scopes) holds at least one admin action.', 'x-keygate-access': 'any-admin' }
+        : { description: `Requires \`${action}\` (or \`keygate:admin\`).`, 'x-keygate-action': action }),
       operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)/g, (_m, c: string) => c.toUpperCase())}`,
       parameters: [...params, ...query],
       ...(r.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: ref(r.body) } } } }),
@@ -140,7 +142,7 @@ export function openApiDocument(routes: AdminRoute[], version: string): object {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'keygate admin API', version, description: 'Principals, keys and groups. Authenticate with `Authorization: Bearer <KEYGATE_ADMIN_TOKEN>` or a keygate key whose principal holds the operation\'s admin action (`x-keygate-action`, or `keygate:admin` for all); a key\'s scopes narrow it further. Lists of principals and keys are paginated: `?limit=` (1-1000, default 100) and `?cursor=` (the previous page\'s `nextCursor`), in a stable order (by id) that concurrent writes do not shift.' },
+    info: { title: 'keygate admin API', version, description: 'Principals, keys and groups. Authenticate with `Authorization: Bearer <KEYGATE_ADMIN_TOKEN>` or a keygate key whose principal holds the operation\'s admin action (`x-keygate-action`, or `keygate:admin` for all); a key\'s scopes narrow it further. Lists of principals, keys and groups are paginated: `?limit=` (1-1000, default 100) and `?cursor=` (the previous page\'s `nextCursor`), in a stable order (by id; groups by name) that concurrent writes do not shift.' },
     servers: [{ url: '/' }],
     // The cookie is the console's (same origin, with X-CSRF-Token on writes); scripts use bearer.
     security: [{ bearer: [] }, { session: [] }],

@@ -10,6 +10,8 @@ import type { UsageCounter } from '../../usage/counter.ts';
 import type { Actor } from '../../lifecycle/service.ts';
 import type { SchemaName } from './schemas.ts';
 import { must } from '../../must.ts';
+import type { AdminCaller } from '../auth.ts';
+import { meRoute } from './me-route.ts';
 
 /** A path parameter the route's template names (the router only calls a handler with all of them). */
 function param(c: Call, name: string): string {
@@ -24,6 +26,8 @@ export interface Call {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
   actor: Actor;
+  /** The authenticated caller (`GET /v1/me` describes it). */
+  caller: AdminCaller;
 }
 
 export interface AdminRoute {
@@ -31,6 +35,11 @@ export interface AdminRoute {
   /** OpenAPI-style template: `/v1/keys/{id}/rotate`. */
   path: string;
   summary: string;
+  /**
+   * `any-admin`: any authenticated admin caller may call it (`GET /v1/me`), no admin action of
+   * its own. Absent: the action derived from method and path (permissions.ts adminActionOf).
+   */
+  access?: 'any-admin';
   body?: SchemaName;
   /** Status and response schema of success; `null` schema for 204; `page`: `{ items, nextCursor }`. */
   ok: { status: number; schema: SchemaName | { list: SchemaName } | { page: SchemaName } | null };
@@ -41,6 +50,8 @@ export interface AdminRoute {
    * document lists each with an example, and the conformance test fails on any other.
    */
   refuses?: AdminErrorCode[];
+  /** Named examples of the success body (OpenAPI), instead of the one SUCCESS_EXAMPLES has for its schema. */
+  okExamples?: Record<string, { summary: string; value: unknown }>;
   /** Media types the success response may have besides application/json (OpenAPI). */
   produces?: string[];
   handle(call: Call): Promise<unknown>;
@@ -88,6 +99,8 @@ export function adminRoutes(
   quotaLeft?: (k: KeyRecord, p: PrincipalRecord | null) => Promise<{ remaining: number; resetsAt: string | null } | null>,
 ): AdminRoute[] {
   return [
+    // Its own principal by id; any failure to read it is answered with what authentication already knows.
+    meRoute((id) => lc.principals.get(id)),
     { method: 'GET', path: '/v1/principals', summary: 'List principals, a page at a time (in id order)', ok: { status: 200, schema: { page: 'Principal' } },
       query: PAGE_QUERY,
       handle: async (c) => paged(await lc.principals.page(parsePageQuery(c.query)), principalView) },
@@ -96,7 +109,7 @@ export function adminRoutes(
       handle: async (c) => principalView(await lc.principals.create(c.body as never, c.actor)) },
     { method: 'GET', path: '/v1/principals/{id}', summary: 'Show a principal (by id or name)', ok: { status: 200, schema: 'Principal' },
       handle: async (c) => principalView(await lc.principals.get(param(c, 'id'))) },
-    { method: 'PATCH', path: '/v1/principals/{id}', summary: 'Change roles, groups, org or metadata; applies to existing keys at once', body: 'PrincipalUpdate', ok: { status: 200, schema: 'Principal' },
+    { method: 'PATCH', path: '/v1/principals/{id}', summary: 'Change the display name, roles, groups, org or metadata; applies to existing keys at once', body: 'PrincipalUpdate', ok: { status: 200, schema: 'Principal' },
       refuses: ['read_only'],
       handle: async (c) => principalView(await lc.principals.update(param(c, 'id'), c.body, c.actor)) },
     { method: 'DELETE', path: '/v1/principals/{id}', summary: 'Delete a principal and all its keys', ok: { status: 204, schema: null },
@@ -172,8 +185,9 @@ export function adminRoutes(
         return { key: keyView(key), secret, notice: ONCE };
       } },
 
-    { method: 'GET', path: '/v1/groups', summary: 'List groups', ok: { status: 200, schema: { list: 'Group' } },
-      handle: async () => ({ items: (await lc.groups.list()).map(groupView) }) },
+    { method: 'GET', path: '/v1/groups', summary: 'List groups, a page at a time (in name order)', ok: { status: 200, schema: { page: 'Group' } },
+      query: PAGE_QUERY,
+      handle: async (c) => paged(await lc.groups.page(parsePageQuery(c.query)), groupView) },
     { method: 'POST', path: '/v1/groups', summary: 'Create a group: roles granted on named resources', body: 'GroupCreate', ok: { status: 201, schema: 'Group' },
       refuses: ['conflict'],
       handle: async (c) => groupView(await lc.groups.create(c.body as never, c.actor)) },

@@ -8,6 +8,11 @@ import { webhookSchemas } from './webhook-routes.ts';
 import { limitSchemas } from './limit-routes.ts';
 
 const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$', description: 'Unique name; header-safe characters only' };
+/** Free text for screens (lifecycle/display-name.ts checks control and bidi characters, naming the one it refuses). */
+const displayName = {
+  type: 'string', minLength: 1, maxLength: 200,
+  description: 'Full name or description, for screens only: any Unicode text up to 200 characters except control and bidirectional-override characters (400 invalid_input, field displayName). Never forwarded upstream; `name` is the identity.',
+};
 const text = { type: 'string', maxLength: 512, pattern: '^[^\\u0000-\\u001f\\u007f]*$' };
 const action = { type: 'string', pattern: '^(\\*|[a-z0-9][a-z0-9._-]*(:([a-z0-9][a-z0-9._-]*|\\*))*)$' };
 const stringList = (item: object) => ({ type: 'array', items: item, maxItems: 100, uniqueItems: true });
@@ -34,11 +39,14 @@ const metadata = {
 export const schemas = {
   PrincipalCreate: {
     type: 'object', additionalProperties: false, required: ['name', 'kind'],
-    properties: { name, kind: principalKind, roles: stringList(name), groups: stringList(name), org: name, metadata },
+    properties: { name, displayName, kind: principalKind, roles: stringList(name), groups: stringList(name), org: name, metadata },
   },
   PrincipalUpdate: {
     type: 'object', additionalProperties: false, minProperties: 1,
-    properties: { roles: stringList(name), groups: stringList(name), org: name, metadata },
+    properties: {
+      displayName: { ...displayName, type: ['string', 'null'], description: `${displayName.description} null removes it.` },
+      roles: stringList(name), groups: stringList(name), org: name, metadata,
+    },
   },
   KeyCreate: {
     type: 'object', additionalProperties: false, required: ['principal'],
@@ -83,7 +91,7 @@ export const schemas = {
   Principal: {
     type: 'object', required: ['id', 'name', 'kind', 'roles', 'groups', 'disabled', 'createdAt', 'metadata', 'source'],
     properties: {
-      id: { type: 'string' }, name: { type: 'string' }, kind: principalKind, roles: { type: 'array', items: { type: 'string' } },
+      id: { type: 'string' }, name: { type: 'string' }, displayName: { type: 'string', description: 'For screens only; absent when none was given' }, kind: principalKind, roles: { type: 'array', items: { type: 'string' } },
       groups: { type: 'array', items: { type: 'string' } }, org: { type: 'string' }, disabled: { type: 'boolean' }, createdAt: dateTime,
       metadata: { type: 'object', additionalProperties: { type: 'string' } }, source: { enum: ['config', 'api'] },
     },
@@ -118,6 +126,23 @@ export const schemas = {
   Group: {
     type: 'object', required: ['name', 'roles', 'resources', 'createdAt'],
     properties: { name: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } }, resources, createdAt: dateTime },
+  },
+  Me: {
+    type: 'object', required: ['principal', 'permissions', 'via'],
+    description: 'GET /v1/me: the caller',
+    properties: {
+      principal: {
+        description: 'The caller\'s principal: the whole record, or only its id, name and kind when the store cannot be read; null for the admin token',
+        anyOf: [
+          { $ref: '#/components/schemas/Principal' },
+          { type: 'object', required: ['id', 'name', 'kind'], properties: { id: { type: 'string' }, name: { type: 'string' }, kind: principalKind } },
+          { type: 'null' },
+        ],
+      },
+      permissions: { type: 'array', items: { type: 'string' }, description: 'The admin actions the caller may take (its principal\'s roles narrowed by its key\'s scopes), each spelled out' },
+      via: { enum: ['bearer', 'session'], description: 'How the caller authenticated: Authorization: Bearer, or the console\'s session cookie' },
+      keyId: { type: 'string', description: 'The key the caller authenticated with, directly or by the session it opened; absent for the admin token and OIDC sessions' },
+    },
   },
   Error: {
     type: 'object', required: ['error'],

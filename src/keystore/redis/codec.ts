@@ -13,7 +13,7 @@ type FieldKind = 'string' | 'date' | 'bool' | 'json';
 type Schema<T> = { readonly [K in keyof Required<T>]: FieldKind };
 
 const PRINCIPAL: Schema<PrincipalRecord> = {
-  id: 'string', name: 'string', kind: 'string', roles: 'json', groups: 'json', org: 'string',
+  id: 'string', name: 'string', displayName: 'string', kind: 'string', roles: 'json', groups: 'json', org: 'string',
   disabled: 'bool', createdAt: 'date', metadata: 'json', source: 'string', limit: 'json', quota: 'json',
 };
 const KEY: Schema<KeyRecord> = {
@@ -29,7 +29,7 @@ const KEY_REQUIRED = ['id', 'principalId', 'hash', 'createdAt', 'type'] as const
 const GROUP_REQUIRED = ['name', 'roles', 'resources', 'createdAt'] as const;
 
 /** Only these may change through a patch; anything else a caller smuggles in is ignored. */
-const PRINCIPAL_PATCHABLE = ['roles', 'groups', 'metadata', 'disabled', 'org', 'limit', 'quota'] as const satisfies readonly (keyof PrincipalPatch)[];
+const PRINCIPAL_PATCHABLE = ['displayName', 'roles', 'groups', 'metadata', 'disabled', 'org', 'limit', 'quota'] as const satisfies readonly (keyof PrincipalPatch)[];
 const KEY_PATCHABLE = ['name', 'purpose', 'expiresAt', 'revokedAt', 'scopes', 'rotatedTo', 'limit', 'quota'] as const satisfies readonly (keyof KeyPatch)[];
 
 /** A stored record could not be read back: corrupt or written by an incompatible version. */
