@@ -100,16 +100,28 @@ for (let r = 1; r <= CFG.rounds; r++) {
   rounds.push({ embedded, declared, load });
 }
 
-const streams: { size: number; direction: 'upload' | 'download'; peak: number; verified: boolean; detail: string }[] = [];
+/**
+ * Streams: VmHWM is reset (`/proc/<pid>/clear_refs` 5: to the current RSS) just before the
+ * transfer, so the peak is the transfer's own. Without it a fresh process's start-up peak (the
+ * 10k-key config load) hides any stream that stays below it, and 1 GiB vs 100 MiB would compare
+ * two start-ups.
+ */
+const streams: { size: number; direction: 'upload' | 'download'; before: number; startPeak: number; peak: number; verified: boolean; detail: string }[] = [];
+const resetPeak = (pid: number) => writeFileSync(`/proc/${pid}/clear_refs`, '5');
 for (const size of [100 * 2 ** 20, 2 ** 30]) {
   for (const direction of ['upload', 'download'] as const) {
     const port = await freePort();
     log(`stream: ${direction} ${size / 2 ** 20} MiB ...`);
     const s = await keygate.start(port, ctx);
     try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const startPeak = treePeakRssMiB(s.pid);
+      const before = treeRssMiB(s.pid);
+      resetPeak(s.pid);
       const t = await transfer(`http://127.0.0.1:${port}`, secrets[1] as string, direction, size);
-      streams.push({ size, direction, peak: treePeakRssMiB(s.pid), verified: t.verified, detail: t.detail });
-      log(`  ${t.detail}, ${fmt(t.mibPerSec, 0)} MiB/s, peak RSS ${fmt(treePeakRssMiB(s.pid))} MiB`);
+      const peak = treePeakRssMiB(s.pid);
+      streams.push({ size, direction, before, startPeak, peak, verified: t.verified, detail: t.detail });
+      log(`  ${t.detail}, ${fmt(t.mibPerSec, 0)} MiB/s, RSS before ${fmt(before)} MiB, peak during the transfer ${fmt(peak)} MiB (start-up peak ${fmt(startPeak)})`);
     } finally {
       await stopGroup(s);
     }
@@ -136,7 +148,7 @@ const perRound = rounds.map((r, i) => [
   String(i + 1), fmt(r.embedded.rss), fmt(r.embedded.peak), fmt(r.declared.rss), fmt(r.declared.peak),
   fmt(r.load.rps, 0), `${r.load.rate}`, fmt(r.load.rssEnd), fmt(r.load.peak), String(r.load.errors),
 ]);
-const streamRows = streams.map((s) => [s.direction, `${s.size / 2 ** 20} MiB`, s.verified ? 'yes' : `NO (${s.detail})`, fmt(s.peak)]);
+const streamRows = streams.map((s) => [s.direction, `${s.size / 2 ** 20} MiB`, s.verified ? 'yes' : `NO (${s.detail})`, fmt(s.before), fmt(s.peak), fmt(s.startPeak)]);
 
 const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 const ver = (cmd: string, args: string[]) => `${spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? ''}`.trim();
@@ -154,7 +166,7 @@ const md = `## Memory (bench/memory.ts, issue 12 target 4)
 - keygate pinned to core 0, the upstream, wrk and the clients on core 1; loopback only. RSS is VmRSS, peak is VmHWM (/proc/<pid>/status).
 - Idle: a fresh \`keygate serve\`, left alone after its admin port opens until two readings 1 s apart agree within 1 MiB. "Embedded default": config/keygate.yaml, no Redis. "10k declared keys": the proxy bench's config (100 service principals × 100 \`sha256:\` hashes, info log).
 - Under load: the proxy bench's keygate run — a fresh process with the 10k-key config, checked (200 / 401), wrk ${CFG.warmSeconds} s warm-up, \`wrk -t1 -c${CFG.connections} -d${CFG.seconds}s\` rotating over the 10k keys, then ${CFG.latSeconds} s at a fixed half of the measured req/s; its VmHWM at the end is the peak over the whole run, start-up included.
-- Streaming: one fresh process per transfer, 100 MiB and 1 GiB each way, byte counts verified.
+- Streaming: one fresh process per transfer (the 10k-key config), 100 MiB and 1 GiB each way, byte counts verified. VmHWM is reset just before the transfer (\`/proc/<pid>/clear_refs\` 5), so "peak during the transfer" is the transfer's own and the target compares those; the start-up peak would otherwise hide every stream below it.
 - ${CFG.rounds} round(s); idle figures are medians, the load peak is the highest round.
 
 ### Per round (MiB)
@@ -163,7 +175,7 @@ ${table(['round', 'idle embedded', 'its start-up peak', 'idle 10k keys', 'its st
 
 ### Streaming
 
-${table(['direction', 'size', 'verified', 'peak RSS MiB'], streamRows)}
+${table(['direction', 'size', 'verified', 'RSS before MiB', 'peak during the transfer MiB', 'start-up peak MiB'], streamRows)}
 
 ### Targets
 

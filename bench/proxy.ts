@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.ts';
-import { TICK_US, coreTicks, killAll, setPidsFile, startPinned, stopGroup, treeCpuMicros, treePeakRssMiB, waitForPort } from './lib/procs.ts';
+import { TICK_US, coreTicks, killAll, setPidsFile, startPinned, stopGroup, tree, treeCpuMicros, treePeakRssMiB, waitForPort } from './lib/procs.ts';
 import { idleRss } from './lib/idle-rss.ts';
 import { makeSecrets, writeKeygateConfig } from './lib/keygate-config.ts';
 import { ROOT, SYSTEMS, type Ctx, type System } from './lib/systems.ts';
@@ -150,7 +150,7 @@ for (let r = 1; r <= CFG.rounds; r++) {
   rounds.push(round);
 }
 
-/** Streaming: a fresh process per transfer, so VmHWM is that transfer's peak and nothing else's. */
+/** Streaming: a fresh process per transfer, VmHWM reset just before it, so the peak is that transfer's and nothing else's. */
 const streams: StreamRow[] = [];
 for (const sys of SYSTEMS.filter((s) => s.id === 'keygate' || s.id === 'undici')) {
   const why = sys.unavailable?.() ?? null;
@@ -162,6 +162,9 @@ for (const sys of SYSTEMS.filter((s) => s.id === 'keygate' || s.id === 'undici')
       let s: Awaited<ReturnType<System['start']>> | undefined;
       try {
         s = await sys.start(port, ctx);
+        // The transfer's own peak: VmHWM reset to the current RSS first, or keygate's start-up
+        // peak (the 10k-key config load) would hide any stream that stays below it (bench/memory.ts).
+        for (const pid of tree(s.pid)) writeFileSync(`/proc/${pid}/clear_refs`, '5');
         const t = await transfer(`http://127.0.0.1:${port}`, secrets[1] as string, direction, size);
         streams.push({ system: sys.id, size, direction, ...t, rssMiB: treePeakRssMiB(s.pid) });
         log(`  ${t.detail}, ${t.mibPerSec.toFixed(0)} MiB/s, peak RSS ${treePeakRssMiB(s.pid).toFixed(1)} MiB`);
