@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.ts';
 import { killAll, setPidsFile, startPinned, stopGroup, treePeakRssMiB, treeRssMiB, waitForPort } from './lib/procs.ts';
@@ -158,8 +158,8 @@ const md = `## Memory (bench/memory.ts, issue 12 target 4)
 
 - Command: \`${env}npm run bench:memory\` (= \`bash bench/run.sh memory\`)${QUICK ? ' — QUICK smoke mode, not for quoting' : ''}
 - Date: ${new Date().toISOString()}
-- keygate: commit ${ver('git', ['rev-parse', '--short', 'HEAD'])}${dirty}, run as shipped: \`node ${KEYGATE_BIN} serve\` (compiled by bench/run.sh), which re-executes itself with its own V8 flags (src/cli/runtime-flags.ts) and compacts the heap once after start (src/cli/compact-heap.ts)
-- Machine: ${machine()}
+- keygate: commit ${ver('git', ['rev-parse', '--short', 'HEAD'])}${dirty}, run as shipped: \`node ${KEYGATE_BIN} serve\` (compiled by bench/run.sh), which re-executes itself with its own V8 flags (src/cli/runtime-flags.ts), compacts the heap once after start and collects streamed buffers by bytes (src/memory/)
+- Machine: ${machine()}, ${cpus().length} cores; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min: other work on the machine)
 
 ### Method
 
@@ -168,6 +168,7 @@ const md = `## Memory (bench/memory.ts, issue 12 target 4)
 - Under load: the proxy bench's keygate run — a fresh process with the 10k-key config, checked (200 / 401), wrk ${CFG.warmSeconds} s warm-up, \`wrk -t1 -c${CFG.connections} -d${CFG.seconds}s\` rotating over the 10k keys, then ${CFG.latSeconds} s at a fixed half of the measured req/s; its VmHWM at the end is the peak over the whole run, start-up included.
 - Streaming: one fresh process per transfer (the 10k-key config), 100 MiB and 1 GiB each way, byte counts verified. VmHWM is reset just before the transfer (\`/proc/<pid>/clear_refs\` 5), so "peak during the transfer" is the transfer's own and the target compares those; the start-up peak would otherwise hide every stream below it.
 - ${CFG.rounds} round(s); idle figures are medians, the load peak is the highest round.
+- The peak under load depends a little on throughput: the embedded audit ring grows with the events it holds (≈11 MiB at its 100k cap), which a slow run on a busy machine reaches later or not at all; the start-up peak (loading the 10k-key file) is the same at any speed.
 
 ### Per round (MiB)
 
