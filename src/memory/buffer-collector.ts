@@ -7,12 +7,12 @@
  * collections by JS allocation, which a stream barely does (a few hundred bytes per 64 KiB
  * chunk), and forces one only when young buffers reach ≈32 MiB; buffers still in flight at a
  * collection are promoted and then wait for a full one. So dead buffers pile up by tens of MiB,
- * more the faster and the longer the stream: measured (dist, one download, same machine) 100 MiB
- * peaked at +40 MiB over idle RSS and 1 GiB at +56 to +96 MiB, the largest at 279 MiB/s.
+ * more the faster and the longer the stream: measured (bench/memory.ts, the transfer's own peak
+ * over idle RSS) +47 to +63 MiB for 100 MiB and +76 to +94 MiB for 1 GiB.
  *
  * Here a young-generation collection is asked for whenever external memory (ArrayBuffers) has
- * grown by `stepBytes` since the last look that found it lower, checked every `everyMs`. That
- * measured +34 MiB for 100 MiB and +41 MiB for 1 GiB at 330–400 MiB/s. The check is one
+ * grown by `stepBytes` since the last look that found it lower, checked every `everyMs`. With
+ * it: +23 to +36 MiB for 100 MiB and +23 to +46 MiB for 1 GiB. The check is one
  * `v8.getHeapStatistics()` (≈1 µs) per tick; a gateway serving small requests never grows its
  * buffers by 8 MiB in 20 ms, so it never collects here; a stream pays one scavenge (a fraction
  * of a millisecond: the young generation holds little) per `stepBytes` forwarded.
