@@ -109,7 +109,7 @@ async function withBody(ctx: DecisionContext, found: PresentedCredential[]): Pro
     ctx.res?.writeContinue();
     ctx.expectContinue = false;
   }
-  const r = await readBodyCredential(ctx.req, { ...b, hide: ctx.gen.config.credentials.hideCredentials });
+  const r = await readBodyCredential(ctx.req, { ...b, hide: ctx.gen.config.credentials.hideCredentials, budget: ctx.gen.bodyBudget });
   ctx.body = r.forward;
   if (r.orgKey !== null) {
     const hash = ctx.gen.hasher(r.orgKey);

@@ -9,6 +9,7 @@ import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
 import { sendErrorOnSocket } from '../respond.ts';
 import { closeFrame, FrameGate } from './websocket-frames.ts';
 import { must } from '../must.ts';
+import { setsOwnCookie } from './own-cookies.ts';
 
 /** An open WebSocket session, for ending it when its credential stops being valid. */
 export interface WebSocketSession {
@@ -36,6 +37,14 @@ const CLOSE_GRACE_MS = 1000;
  * (request-headers.ts), so both paths strip and inject alike. http-proxy-3 copies
  * `req.headers`, so the built list replaces them; its own X-Forwarded-* (xfwd) stay off.
  */
+function withoutOwnSetCookies(res: IncomingMessage): void {
+  const sc = res.headers['set-cookie'];
+  if (sc === undefined) return;
+  const kept = sc.filter((v) => !setsOwnCookie(v));
+  if (kept.length === 0) delete res.headers['set-cookie'];
+  else res.headers['set-cookie'] = kept;
+}
+
 export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
   // The status of each handshake in flight, reported once: 101, the upstream's refusal, or ours.
   const pending = new WeakMap<IncomingMessage, (status: number) => void>();
@@ -56,6 +65,10 @@ export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
     agent = new Agent({ keepAlive: true });
     const p = (proxy = createProxyServer({ agent, xfwd: false, ws: true }));
     p.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      // Registered before http-proxy-3's own listeners, which write `res.headers` to the client:
+      // the 101, or a refusal, must not set keygate's own cookies (own-cookies.ts).
+      proxyReq.once('upgrade', withoutOwnSetCookies);
+      proxyReq.once('response', withoutOwnSetCookies);
       const report = pending.get(req);
       if (report === undefined) return;
       proxyReq.once('upgrade', () => report(101));

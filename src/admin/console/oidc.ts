@@ -129,7 +129,10 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
       const config = await configuration();
       const pending: Pending = { state: client.randomState(), nonce: client.randomNonce(), verifier: client.randomPKCECodeVerifier() };
       const binding = randomToken();
-      await deps.store.put(NS, storeId(binding), JSON.stringify(pending), LOGIN_TTL_MS);
+      // Anyone may start a login: bounded, so a flood cannot fill the Redis that holds the keys.
+      if (!(await deps.store.putBounded(NS, storeId(binding), JSON.stringify(pending), LOGIN_TTL_MS))) {
+        throw new AdminError('oidc_unavailable', 'Too many sign-ins were started in the last minutes; try again shortly');
+      }
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: cfg.redirectUri,
         scope: cfg.scopes.join(' '),
