@@ -4,6 +4,8 @@ import { createReloader } from '../config/reloader.ts';
 import { createLogger } from '../log/logger.ts';
 import { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
+import { compactHeap } from '../memory/compact-heap.ts';
+import { startBufferCollector } from '../memory/buffer-collector.ts';
 import { resolveServeConfig } from './serve-config.ts';
 
 /**
@@ -30,6 +32,10 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     logger.flush();
     return EXIT.failure;
   }
+  // The config load's garbage and the pages it grew the heap into, given back once; then dead
+  // stream buffers collected by bytes, not left to pile up (src/memory/, issue 12).
+  compactHeap();
+  const buffers = startBufferCollector();
   const reloader = createReloader({
     file, logger,
     onSwap: (config) => running.applyConfig(config),
@@ -44,6 +50,7 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     stopping = true;
     logger.info({ signal }, 'draining');
     reloader.close();
+    buffers?.stop();
     running.shutdown().then(
       () => logger.flush(() => process.exit(EXIT.ok)),
       (e: unknown) => {

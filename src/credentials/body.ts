@@ -1,5 +1,12 @@
+import { createRequire } from 'node:module';
 import type { RequestView } from '../context.ts';
-import { applyEdits, createScanner, modify, parseTree } from 'jsonc-parser';
+
+/**
+ * jsonc-parser, loaded with the first body credential read rather than with the program: only
+ * routes that list `body` credentials use it (issue 12: idle RSS). CommonJS, so `require`.
+ */
+let lib: typeof import('jsonc-parser') | null = null;
+const jsonc = (): typeof import('jsonc-parser') => (lib ??= createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser'));
 
 /** jsonc-parser's SyntaxKind is a const enum, which type stripping cannot inline: its values. */
 const OPEN_BRACE = 1, CLOSE_BRACE = 2, OPEN_BRACKET = 3, CLOSE_BRACKET = 4, EOF = 17;
@@ -57,7 +64,7 @@ async function readLimited(req: RequestView, maxBytes: number, budget: BodyBudge
  * built: a body of 100 000 `[` must not exhaust the stack of whatever parses it next.
  */
 function tooDeep(text: string, maxDepth: number): boolean {
-  const scanner = createScanner(text, true);
+  const scanner = jsonc().createScanner(text, true);
   let depth = 0;
   for (let t: number = scanner.scan(); t !== EOF; t = scanner.scan()) {
     if (t === OPEN_BRACE || t === OPEN_BRACKET) {
@@ -86,7 +93,7 @@ export async function readBodyCredential(
   } catch {
     throw new GatewayError('invalid_json');
   }
-  const tree = parseTree(text);
+  const tree = jsonc().parseTree(text);
   if (tree === undefined || tree.type !== 'object') return { key: null, orgKey: null, forward: raw };
   const values = new Map<string, unknown[]>();
   for (const prop of tree.children ?? []) {
@@ -104,6 +111,7 @@ export async function readBodyCredential(
   const key = one(opts.field);
   const orgKey = one(opts.orgField);
   if (!opts.hide || key === null) return { key, orgKey, forward: raw };
+  const { applyEdits, modify } = jsonc();
   const edited = applyEdits(text, modify(text, [opts.field], undefined, {}));
   return { key, orgKey, forward: Buffer.from(edited, 'utf8') };
 }
