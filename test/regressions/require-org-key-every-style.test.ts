@@ -211,3 +211,40 @@ describe('the check listener decides by the same rule', () => {
     expect(r.headers['x-authenticated-user']).toBe('plain-bot');
   });
 });
+
+describe('requireOrgKey with the service-key style off', () => {
+  it('the org header is still read (and removed): a Bearer key of an org principal needs it', async () => {
+    const g = await startTestGateway(`
+store: { redis: "${redis.url}" }
+credentials:
+  hideCredentials: true
+  serviceKey: { enabled: false, requireOrgKey: true }
+orgs:
+  acme: { keys: [{ id: acme-1, hash: "${acmeOrg.hash}" }] }
+upstreams: { app: { url: "${up.url}" } }
+roles:
+  viewer: { actions: [application:view] }
+routes:
+  - { name: app, path: "/api/applications/:appId/*", upstream: app, action: application:view }
+`);
+    try {
+      const at = async (headers: Record<string, string>) => {
+        const before = up.received.length;
+        const res = await request(`${g.url}/api/applications/a1/x`, { headers });
+        const text = await res.body.text();
+        return { status: res.statusCode, text, seen: res.statusCode === 200 ? (up.received[before] ?? null) : null, forwarded: up.received.length > before };
+      };
+      const bearer = `Bearer ${keys['acme']!.secret}`;
+      const refused = await at({ authorization: bearer });
+      expect([refused.status, refused.forwarded]).toEqual([401, false]);
+      expect(refused.text).toContain('"invalid_org_key"');
+      const ok = await at({ authorization: bearer, 'api-key': acmeOrg.secret });
+      expect(ok.status).toBe(200);
+      expect(ok.seen!.headers.get('x-authenticated-org')).toEqual(['acme']);
+      expectClean(ok.seen, keys['acme']!.secret, acmeOrg.secret);
+      expect((await at({ authorization: `Bearer ${keys['plain']!.secret}` })).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+});
