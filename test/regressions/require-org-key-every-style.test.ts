@@ -5,6 +5,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { adminApi } from '../helpers/admin.ts';
 import { newKey } from '../helpers/keys.ts';
+import { checkClient, okHeaders } from '../helpers/grpc-check.ts';
 
 /**
  * Security review (h-attack2): `credentials.serviceKey.requireOrgKey: true` was only enforced for
@@ -30,7 +31,7 @@ beforeAll(async () => {
   gw = await startTestGateway(`
 admin: { token: "${TOKEN}" }
 store: { redis: "${redis.url}" }
-check: {}
+check: { grpcPort: 9191 }
 limiter: { refusedCredentials: { burst: 10000 } }
 credentials:
   hideCredentials: true
@@ -203,6 +204,26 @@ describe('the check listener decides by the same rule', () => {
     expect(e.status).toBe(200);
     // Envoy removes the org key with the credential before the backend sees the request.
     expect(String(e.headers['x-envoy-auth-headers-to-remove']).split(',').sort()).toEqual(['api-key', 'authorization']);
+  });
+
+  it('the Envoy gRPC Check service too: denied without the org key, allowed with it, the org key removed', async () => {
+    const client = checkClient(`127.0.0.1:${gw.grpcCheckPort!}`);
+    try {
+      const ask = (headers: Record<string, string>) => client.check({
+        attributes: { request: { http: { method: 'GET', path: '/api/applications/a1/x', host: 'api.example.com', scheme: 'http', protocol: 'HTTP/1.1', headers: { ':authority': 'api.example.com', ':method': 'GET', ':path': '/api/applications/a1/x', ':scheme': 'http', ...headers } } } },
+      });
+      const bearer = `Bearer ${keys['acme']!.secret}`;
+      const denied = await ask({ authorization: bearer });
+      expect(denied.http_response).toBe('denied_response');
+      expect(denied.denied_response?.status?.code).toBe('Unauthorized');
+      expect(denied.denied_response?.body).toContain('"invalid_org_key"');
+      const ok = await ask({ authorization: bearer, 'api-key': acmeOrg.secret });
+      expect(ok.http_response).toBe('ok_response');
+      expect(okHeaders(ok)['x-authenticated-org']).toBe('acme');
+      expect(ok.ok_response?.headers_to_remove).toEqual(expect.arrayContaining(['authorization', 'api-key']));
+    } finally {
+      client.close();
+    }
   });
 
   it('a principal without an org is allowed on a Bearer key alone', async () => {
