@@ -269,3 +269,40 @@ routes:
     }
   });
 });
+
+describe('org keys guessed at the token exchange', () => {
+  it('spend the refused-credential budget of the address, as on the proxy', async () => {
+    const g = await startTestGateway(`
+store: { redis: "${redis.url}" }
+log: { level: silent }
+server: { trustedProxies: ["127.0.0.1"] }
+limiter: { refusedCredentials: { rate: 1/h, burst: 2 } }
+credentials:
+  serviceKey: { enabled: true, requireOrgKey: true }
+tokens: { enabled: true, ttl: 10m, signingKeys: [{ id: k1, secret: "require-org-key-signing-secret-0123456" }] }
+orgs:
+  acme: { keys: [{ id: acme-1, hash: "${acmeOrg.hash}" }] }
+upstreams: { app: { url: "${up.url}" } }
+roles:
+  viewer: { actions: [application:view] }
+routes:
+  - { name: app, path: "/api/applications/:appId/*", upstream: app, action: application:view }
+`);
+    try {
+      const exchange = async (xff: string, org: string) => {
+        const res = await request(`${g.url}/auth/token`, {
+          method: 'POST', headers: { ...json, 'x-forwarded-for': xff, 'api-key': org }, body: JSON.stringify({ key_id: keys['acmePair']!.id, key_secret: keys['acmePair']!.secret }),
+        });
+        const body = (await res.body.json()) as { bearer_token?: string; error?: { code: string } };
+        return body.error?.code ?? (typeof body.bearer_token === 'string' ? 'issued' : null);
+      };
+      const codes = [];
+      for (let i = 0; i < 3; i++) codes.push(await exchange('203.0.113.20', newKey('org_guess_').secret));
+      expect(codes).toEqual(['invalid_org_key', 'invalid_org_key', 'too_many_failed_credentials']);
+      // Another address with the right org key still gets its token.
+      expect(await exchange('198.51.100.20', acmeOrg.secret)).toBe('issued');
+    } finally {
+      await g.close();
+    }
+  });
+});
