@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../context.ts';
 import type { KeyResolver, Resolution } from '../keystore/resolve.ts';
 import { GatewayError } from '../errors.ts';
+import { checkOrgKey, orgKeyFromHeader } from '../credentials/org-key.ts';
 import { clientBucket, type RefusedCredentials } from '../limits/refused-credentials.ts';
 
 const MAX_BODY = 4096;
@@ -26,7 +27,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   throw new GatewayError('invalid_json');
 }
 
-function refuse(code: 'invalid_key' | 'key_expired' | 'key_revoked' | 'principal_disabled'): GatewayError {
+function refuse(code: 'invalid_key' | 'invalid_org_key' | 'key_expired' | 'key_revoked' | 'principal_disabled'): GatewayError {
   return new GatewayError(code);
 }
 
@@ -80,6 +81,15 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
       onResult(r.status === 'principal_disabled' ? 'disabled' : 'expired');
       throw refuse(r.status === 'expired' ? 'key_expired' : r.status === 'revoked' ? 'key_revoked' : r.status === 'principal_disabled' ? 'principal_disabled' : 'invalid_key');
     }
+    // The org rule of the proxy (credentials/org-key.ts), here too: a token is not a way for an
+    // org's principal to get around requireOrgKey, nor an org key guessed without a budget.
+    const org = checkOrgKey(ctx.gen, orgKeyFromHeader(ctx.gen, ctx.req), r.principal.org, false);
+    if (org.refused) {
+      onResult('invalid');
+      refused.refused(client);
+      throw refuse('invalid_org_key');
+    }
+    ctx.org = org.org;
     const tokens = ctx.gen.config.tokens;
     const ttl = Math.min(tokens.ttlMs, tokens.maxTtlMs);
     const expiresAt = Math.min(now + ttl, r.key.expiresAt?.getTime() ?? Infinity);
