@@ -110,8 +110,12 @@ export async function readBodyCredential(
   };
   const key = one(opts.field);
   const orgKey = one(opts.orgField);
-  if (!opts.hide || key === null) return { key, orgKey, forward: raw };
+  if (!opts.hide || (key === null && orgKey === null)) return { key, orgKey, forward: raw };
   const { applyEdits, modify } = jsonc();
-  const edited = applyEdits(text, modify(text, [opts.field], undefined, {}));
+  // The org key is a secret too: removed as the API-Key header is, so neither reaches the upstream.
+  let edited = text;
+  for (const [field, v] of [[opts.field, key], [opts.orgField, orgKey]] as const) {
+    if (v !== null) edited = applyEdits(edited, modify(edited, [field], undefined, {}));
+  }
   return { key, orgKey, forward: Buffer.from(edited, 'utf8') };
 }
