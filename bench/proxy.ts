@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.ts';
-import { TICK_US, coreTicks, killAll, setPidsFile, startPinned, stopGroup, treeCpuMicros, treePeakRssMiB, treeRssMiB, waitForPort } from './lib/procs.ts';
+import { TICK_US, coreTicks, killAll, setPidsFile, startPinned, stopGroup, tree, treeCpuMicros, treePeakRssMiB, waitForPort } from './lib/procs.ts';
+import { idleRss } from './lib/idle-rss.ts';
 import { makeSecrets, writeKeygateConfig } from './lib/keygate-config.ts';
 import { ROOT, SYSTEMS, type Ctx, type System } from './lib/systems.ts';
 import { wrk } from './lib/wrk.ts';
@@ -125,37 +126,6 @@ if (CFG.rate <= 0) {
   log(`keygate capacity ${capacity.toFixed(0)} req/s: latency runs at ${CFG.rate} req/s`);
 }
 
-/**
- * Idle RSS of keygate: a fresh process, started and left alone until its RSS settles.
- * `configFile` writes the config for the given ports (null: the embedded default, whose ports
- * come from KEYGATE_PORT / KEYGATE_ADMIN_PORT).
- */
-async function idleRss(configFile: ((port: number, adminPort: number) => string) | null): Promise<number> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const file = configFile === null ? join(ROOT, 'config/keygate.yaml') : configFile(port, adminPort);
-  process.env['KEYGATE_PORT'] = String(port);
-  process.env['KEYGATE_ADMIN_PORT'] = String(adminPort);
-  const s = startPinned(SUT_CORE, [process.execPath, 'src/cli/main.ts', 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
-  try {
-    await waitForAdmin(adminPort, s);
-    // A GC cycle or two after start-up: sample until two readings 1 s apart agree within 1 MiB.
-    let last = treeRssMiB(s.pid);
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const now = treeRssMiB(s.pid);
-      if (Math.abs(now - last) < 1) return now;
-      last = now;
-    }
-    return last;
-  } finally {
-    await stopGroup(s);
-  }
-}
-async function waitForAdmin(adminPort: number, s: Awaited<ReturnType<typeof startPinned>>): Promise<void> {
-  await waitForPort(adminPort, s, 60_000);
-}
-
 const rounds: Round[] = [];
 const idle: { embedded: number; declared: number }[] = [];
 for (let r = 1; r <= CFG.rounds; r++) {
@@ -172,15 +142,15 @@ for (let r = 1; r <= CFG.rounds; r++) {
       writeKeygateConfig(f, { port, adminPort, upstream: ctx.upstream, secrets, logLevel: 'info' });
       return f;
     };
-    const embedded = await idleRss(null);
-    const declared = await idleRss(tenK);
+    const embedded = (await idleRss(SUT_CORE, null)).rss;
+    const declared = (await idleRss(SUT_CORE, tenK)).rss;
     idle.push({ embedded, declared });
     log(`  idle RSS: embedded default ${embedded.toFixed(1)} MiB, 10k declared keys ${declared.toFixed(1)} MiB`);
   }
   rounds.push(round);
 }
 
-/** Streaming: a fresh process per transfer, so VmHWM is that transfer's peak and nothing else's. */
+/** Streaming: a fresh process per transfer, VmHWM reset just before it, so the peak is that transfer's and nothing else's. */
 const streams: StreamRow[] = [];
 for (const sys of SYSTEMS.filter((s) => s.id === 'keygate' || s.id === 'undici')) {
   const why = sys.unavailable?.() ?? null;
@@ -192,6 +162,9 @@ for (const sys of SYSTEMS.filter((s) => s.id === 'keygate' || s.id === 'undici')
       let s: Awaited<ReturnType<System['start']>> | undefined;
       try {
         s = await sys.start(port, ctx);
+        // The transfer's own peak: VmHWM reset to the current RSS first, or keygate's start-up
+        // peak (the 10k-key config load) would hide any stream that stays below it (bench/memory.ts).
+        for (const pid of tree(s.pid)) writeFileSync(`/proc/${pid}/clear_refs`, '5');
         const t = await transfer(`http://127.0.0.1:${port}`, secrets[1] as string, direction, size);
         streams.push({ system: sys.id, size, direction, ...t, rssMiB: treePeakRssMiB(s.pid) });
         log(`  ${t.detail}, ${t.mibPerSec.toFixed(0)} MiB/s, peak RSS ${treePeakRssMiB(s.pid).toFixed(1)} MiB`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proxy bench entry point: `npm run bench`, or `BENCH_QUICK=1 npm run bench` for a ~2-minute
-# smoke run. Installs what is missing (wrk, nginx-light via apt when root), then runs
+# smoke run; `bash bench/run.sh memory` (npm run bench:memory) runs only the memory targets.
+# Installs what is missing (wrk, nginx-light via apt when root), compiles dist/, then runs
 # bench/proxy.ts pinned to core 1; it pins every system under test to core 0 itself.
 # Loopback only; every load run is bounded; everything started is killed on exit, even on failure.
 set -euo pipefail
@@ -46,6 +47,20 @@ for pkg in undici http-proxy-3 fastify @fastify/http-proxy; do
     break
   fi
 done
+
+# keygate is measured as it ships (issue 12): the compiled dist/ that the npm package's bin and
+# the image run, not the .ts sources (bench/lib/keygate-entry.ts).
+echo "compiling dist/ (tsc -p tsconfig.build.json)" >&2
+node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+# `bash bench/run.sh memory` (npm run bench:memory): the memory targets alone (bench/memory.ts).
+if [ "${1:-}" = memory ]; then
+  if [ "$(nproc --all)" -ge 2 ]; then taskset -c 1 node bench/memory.ts & else node bench/memory.ts & fi
+  NODE_PID=$!
+  wait "$NODE_PID"
+  NODE_PID=
+  exit 0
+fi
 
 # The console's figure (issue 15: 1,000 principals rendered in Debian's chromium), its own section
 # of docs/benchmarks.md; needs /usr/bin/chromium. BENCH_SKIP_CONSOLE=1 (or BENCH_QUICK=1) skips it.

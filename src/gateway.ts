@@ -12,7 +12,7 @@ import { extractCredential } from './credentials/extract.ts';
 import { authenticate } from './keystore/authenticate.ts';
 import { authorizeRoute } from './authz/check-route.ts';
 import { forward } from './proxy/forward.ts';
-import { guardRefusedCredentials } from './limits/refused-credentials.ts';
+import { createRefusedCredentials, guardRefusedCredentials, type RefusedCredentials } from './limits/refused-credentials.ts';
 import { enforceLimits, type LimitRefusal } from './limits/stage.ts';
 import type { Limiter } from './limits/limiter.ts';
 import { requestIdOf } from './log/request-id.ts';
@@ -35,7 +35,7 @@ export interface GatewayDeps {
   /** A credential refused before lookup by limiter.refusedCredentials, by style. */
   onCredentialsLimited?: (style: string) => void;
   /** The built-in token exchange endpoint (tokens.path), when tokens are enabled. */
-  tokenExchange?: (ctx: RequestContext, res: ServerResponse) => Promise<void>;
+  tokenExchange?: (ctx: RequestContext, res: ServerResponse, refused: RefusedCredentials) => Promise<void>;
 }
 
 export interface Gateway {
@@ -73,7 +73,10 @@ export const frontStages: readonly Stage[] = [checkHeaderCount, checkHost, norma
  * The decision: which route, whose credential, allowed or not. The proxy goes on to forward;
  * the check listener (src/check/decide.ts) answers with the identity instead.
  */
-export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated' | 'current' | 'limiter' | 'onLimited' | 'onCredentialsLimited'>, afterMatch: readonly Stage[] = []): Stage[] {
+export function decisionStages(
+  deps: Pick<GatewayDeps, 'resolver' | 'onAuthenticated' | 'current' | 'limiter' | 'onLimited' | 'onCredentialsLimited'>, afterMatch: readonly Stage[] = [],
+  refused: RefusedCredentials = createRefusedCredentials(() => deps.current().config.limiter, { limited: deps.onCredentialsLimited }),
+): Stage[] {
   return [
     matchRoute,
     ...afterMatch,
@@ -82,7 +85,7 @@ export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthentic
       guardRefusedCredentials(deps.resolver, () => deps.current().config.limiter, {
         extract: extractCredential,
         lookup: authenticate(deps.resolver, deps.onAuthenticated),
-      }, { limited: deps.onCredentialsLimited }),
+      }, { limited: deps.onCredentialsLimited }, refused),
       authorizeRoute,
     ]),
     // Rate limits and quotas count authorized requests only.
@@ -93,7 +96,9 @@ export function decisionStages(deps: Pick<GatewayDeps, 'resolver' | 'onAuthentic
 export function createGateway(deps: GatewayDeps): Gateway {
   // The request path, in order. Reading these lists tells the whole story of a request.
   const front = frontStages;
-  const chain: Stage[] = [...decisionStages(deps, [requireUpstream]), continueUpload];
+  // One budget of refused credentials per address, for the chain and the token exchange alike.
+  const refused = createRefusedCredentials(() => deps.current().config.limiter, { limited: deps.onCredentialsLimited });
+  const chain: Stage[] = [...decisionStages(deps, [requireUpstream], refused), continueUpload];
 
   function newContext(req: IncomingMessage, res: ServerResponse | undefined, expectContinue: boolean): RequestContext {
     const gen = deps.current();
@@ -113,7 +118,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const tokens = ctx.gen.config.tokens;
       if (tokens.enabled && deps.tokenExchange !== undefined && ctx.path === tokens.path) {
         if (ctx.expectContinue) res.writeContinue();
-        await deps.tokenExchange(ctx, res);
+        await deps.tokenExchange(ctx, res, refused);
         deps.onFinished(ctx, finalStatus(res));
         return;
       }

@@ -7,6 +7,7 @@ import type { UpstreamPool, UpstreamPools } from './proxy/pools.ts';
 import { createHasher, type Hasher } from './credentials/hash.ts';
 import { TokenSigner } from './tokens/signer.ts';
 import { stripAlgorithm } from './keystore/memory-store.ts';
+import { BodyBudget } from './credentials/body-budget.ts';
 
 /**
  * Everything derived from one config file load, built once and swapped in whole on reload.
@@ -26,6 +27,8 @@ export interface Generation {
   tokens: TokenSigner;
   /** Org keys declared in the config: hash → org name. */
   orgKeys: Map<string, string>;
+  /** Body bytes being read for credentials right now (credentials.body.maxBufferedBytes). */
+  bodyBudget: BodyBudget;
 }
 
 export function buildGeneration(config: GatewayConfig, seq: number, pools: UpstreamPools, groups: GroupDirectory | null = null): Generation {
@@ -38,5 +41,6 @@ export function buildGeneration(config: GatewayConfig, seq: number, pools: Upstr
     hasher: createHasher(config.keys.pepper),
     tokens: new TokenSigner(config.tokens),
     orgKeys: new Map([...config.orgs.values()].flatMap((o) => o.keys.map((k) => [stripAlgorithm(k.hash), o.name] as const))),
+    bodyBudget: new BodyBudget(config.credentials.body.maxBufferedBytes),
   };
 }

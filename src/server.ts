@@ -40,11 +40,12 @@ import { createLimits } from './limits/create.ts';
 import { keyQuotaLookup, limitRoutes } from './admin/v1/limit-routes.ts';
 import { createDecider } from './check/decide.ts';
 import { startCheckListener, type CheckListener } from './check/listener.ts';
-import { createCheckMetrics } from './check/observe.ts';
-import { startGrpcCheck, type RunningGrpcCheck } from './check/grpc/server.ts';
+import { createCheckObserver } from './check/observe.ts';
+import type { RunningGrpcCheck } from './check/grpc/server.ts';
 import { startLifecycleEvents } from './events/start.ts';
 import type { EventBus } from './events/bus.ts';
 import { webhookRoutes } from './admin/v1/webhook-routes.ts';
+import { createRefusedCredentials } from './limits/refused-credentials.ts';
 
 export interface RunningGateway {
   /** Bound ports (useful with port 0 in tests). */
@@ -181,7 +182,6 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     tokenExchange: createTokenExchange(resolver, (result) => metrics.tokenExchanges.labels(result).inc()),
   });
   // Decision mode: the same stages, answered with the identity instead of forwarded.
-  const observeCheck = createCheckMetrics(metrics);
   const decider = createDecider({
     current: () => gen,
     resolver,
@@ -193,12 +193,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       lastUsed.touch(key.id, now);
       usage.touch(key.id, now);
     },
-    onDecided: (ctx, mode, d) => {
-      const status = d.allowed ? 200 : d.status;
-      accessLog.request(ctx, status);
-      trail.recordRequest(ctx, status);
-      observeCheck(ctx, mode, d);
-    },
+    onDecided: createCheckObserver({ accessLog, trail, metrics }),
     onUntrusted: (mode) => metrics.checkUntrusted.labels(mode).inc(),
     onFault: (ctx, err) => accessLog.fault(ctx, err),
   });
@@ -309,7 +304,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     },
   });
   const routes = [...adminRoutes(lifecycle, usage, keyQuotaLookup({ limiter: limits.limiter, config: () => gen.config })), ...limitRoutes({ lifecycle, limiter: limits.limiter, config: () => gen.config, declared }), ...auditRoutes({ trail, usage, getKey: (id) => lifecycle.keys.get(id) }), ...webhookRoutes(events.deliveries)];
-  const authDeps = { token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id) };
+  const authDeps = {
+    token: () => gen.config.admin.token, hasher: () => gen.hasher, resolver, authorizer: () => gen.authorizer, principalById: (id: string) => store.getPrincipal(id),
+    // One budget for the console's sign-in form and /v1 Bearer alike.
+    refused: createRefusedCredentials(() => gen.config.limiter, { limited: limits.onCredentialsLimited }), trusted: () => gen.config.server.trusted,
+  };
   const consoleUi = createConsole({ config: () => gen.config, store: side, keyStore: store, lifecycle, check: createCredentialCheck(authDeps), audit, version: VERSION, logger, ...(opts.consoleAssets === undefined ? {} : { assetsDir: opts.consoleAssets }) });
   const openapi = openApiDocument(routes, VERSION);
   const admin = createAdminServer({
@@ -339,8 +338,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const check: CheckListener | null = config0.check.enabled ? await startCheckListener(decider, () => gen) : null;
   const checkPort = check?.port ?? null;
   // Envoy ext_authz over gRPC: the same decider, on its own HTTP/2 port beside the check listener.
+  // grpc-js and the protos are loaded only then (≈5 MiB of RSS otherwise held for nothing, issue 12).
   const grpcCheck: RunningGrpcCheck | null = config0.check.enabled && config0.check.grpcPort !== null
-    ? await startGrpcCheck({ decider, host: config0.check.host, port: config0.check.grpcPort, onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'grpc check fault') })
+    ? await (await import('./check/grpc/server.ts')).startGrpcCheck({ decider, host: config0.check.host, port: config0.check.grpcPort, onFault: (e) => logger.error({ err: e instanceof Error ? e.message : String(e) }, 'grpc check fault') })
     : null;
   const grpcCheckPort = grpcCheck?.port ?? null;
   // A worker's line is not "keygate listening": the primary says that once every worker is.

@@ -155,7 +155,7 @@ Per round (req/s, CPU µs/request, p99):
 
 ${table(['system', ...rounds.map((_, i) => `round ${i + 1}`)], perRound)}
 
-### Streaming (one fresh process per transfer; undici client on core 1; byte counts verified)
+### Streaming (one fresh process per transfer, VmHWM reset just before it: peak RSS is the transfer's own; undici client on core 1; byte counts verified)
 
 ${table(['system', 'direction', 'size', 'verified', 'MiB/s', 'seconds', 'peak RSS MiB'], streamRows)}
 

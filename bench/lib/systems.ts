@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/ports.ts';
 import { startPinned, waitForPort, type Started } from './procs.ts';
 import { writeKeygateConfig } from './keygate-config.ts';
 import { writeNginxConfig } from './nginx-config.ts';
+import { KEYGATE_BIN, keygateUnavailable } from './keygate-entry.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const node = process.execPath;
@@ -65,24 +66,24 @@ export const SYSTEMS: System[] = [
   },
   {
     id: 'keygate', label: 'keygate (auth, 10k keys, info log → /dev/null)',
-    unavailable: () => (existsSync(join(ROOT, 'src/cli/main.ts')) ? null : 'keygate not available: src/cli/main.ts does not exist yet'),
+    unavailable: keygateUnavailable,
     async start(port, ctx) {
       const file = join(ctx.work, 'keygate.yaml');
       writeKeygateConfig(file, { port, adminPort: await freePort(), upstream: ctx.upstream, secrets: ctx.secrets, logLevel: process.env['BENCH_KEYGATE_LOG'] ?? 'info' });
       // stdout (the JSON access log) to /dev/null: the logging cost is measured, not a terminal's.
-      const s = startPinned(ctx.core, [node, 'src/cli/main.ts', 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
+      const s = startPinned(ctx.core, [node, KEYGATE_BIN, 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
       await waitForPort(port, s, 60_000);
       return s;
     },
   },
   {
     id: 'keygate-nolog', label: 'keygate, access log off (log.level warn)',
-    unavailable: () => (existsSync(join(ROOT, 'src/cli/main.ts')) ? null : 'keygate not available: src/cli/main.ts does not exist yet'),
+    unavailable: keygateUnavailable,
     async start(port, ctx) {
       const file = join(ctx.work, 'keygate.yaml');
       writeKeygateConfig(file, { port, adminPort: await freePort(), upstream: ctx.upstream, secrets: ctx.secrets, logLevel: 'warn' });
       // The same gateway without its per-request log line: what that line costs.
-      const s = startPinned(ctx.core, [node, 'src/cli/main.ts', 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
+      const s = startPinned(ctx.core, [node, KEYGATE_BIN, 'serve', '--config', file], { cwd: ROOT, stdout: 'ignore' });
       await waitForPort(port, s, 60_000);
       return s;
     },

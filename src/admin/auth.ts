@@ -10,6 +10,11 @@ import { ActionSet } from '../authz/actions.ts';
 import { ADMIN_ACTION, ADMIN_ACTIONS, anyAdmin, coversAdmin } from './permissions.ts';
 import { csrfMatches, type SessionCredential, type Sessions } from './console/sessions.ts';
 import { SESSION_COOKIE, cookie } from './console/cookies.ts';
+import { addressBucket } from '../limits/address-bucket.ts';
+import type { RefusedCredentials } from '../limits/refused-credentials.ts';
+import { clientOf } from '../proxy/client-address.ts';
+import type { TrustedPeers } from '../config/types.ts';
+import { GatewayError } from '../errors.ts';
 
 export { ADMIN_ACTION };
 
@@ -24,6 +29,14 @@ export interface AdminAuthDeps {
   principalById?: (id: string) => Promise<PrincipalRecord | null>;
   /** Console sessions: the `keygate_session` cookie is then a credential too. */
   sessions?: Sessions;
+  /**
+   * limiter.refusedCredentials for admin credentials (Bearer and the console's sign-in form):
+   * wrong ones are counted per client address, as on the proxy, so the admin token cannot be
+   * guessed at line rate once the admin listener is reachable (a console for people).
+   */
+  refused?: RefusedCredentials;
+  /** server.trustedProxies: who may name the client in X-Forwarded-For. */
+  trusted?: () => TrustedPeers | null;
 }
 
 /** An authenticated admin caller: who (for the audit trail) and which admin actions it may take. */
@@ -124,13 +137,37 @@ export function createCredentialCheck(deps: AdminAuthDeps) {
     return principalCaller(p, granted, null, { name: p.name, id: p.id, ...client(req) }, 'session');
   }
 
+  /** The bucket the refused-credential limit counts this request in (the proxy's rule). */
+  function bucketOf(req: IncomingMessage): string {
+    const peer = req.socket.remoteAddress ?? '';
+    const trusted = deps.trusted?.() ?? null;
+    if (trusted === null || !trusted.has(peer)) return addressBucket(peer);
+    const xff = req.headers['x-forwarded-for'];
+    return addressBucket(clientOf(Array.isArray(xff) ? xff.join(',') : xff, peer, trusted));
+  }
+
   return {
     /** A presented secret (Bearer, or the console's sign-in form) → the caller, and what a session made from it re-checks. */
     async secret(presented: string, req: IncomingMessage, via: AdminCaller['via']): Promise<{ caller: AdminCaller; credential: SessionCredential }> {
       const token = deps.token();
-      if (token !== '' && sameSecret(presented, token)) return { caller: tokenCaller(req, via), credential: { type: 'token', tokenDigest: hashSecret(token) } };
+      const isToken = token !== '' && sameSecret(presented, token);
       const keyHash = deps.hasher()(presented);
-      return { caller: await keyCaller(keyHash, req, via, false), credential: { type: 'key', keyHash } };
+      const client = bucketOf(req);
+      try {
+        // The right admin token, or a key already in memory, is answered even from an address
+        // that has spent its budget: only guesses are held back.
+        deps.refused?.admit(client, 'admin', () => isToken || deps.resolver.inMemory?.(keyHash) === true);
+      } catch (e) {
+        if (e instanceof GatewayError) throw new AdminError('too_many_failed_credentials', 'Too many wrong admin credentials from this address; retry later');
+        throw e;
+      }
+      if (isToken) return { caller: tokenCaller(req, via), credential: { type: 'token', tokenDigest: hashSecret(token) } };
+      try {
+        return { caller: await keyCaller(keyHash, req, via, false), credential: { type: 'key', keyHash } };
+      } catch (e) {
+        if (e instanceof AdminError && e.code === 'unauthorized') deps.refused?.refused(client);
+        throw e;
+      }
     },
     /** What signed a session in, checked again now. */
     async session(c: SessionCredential, req: IncomingMessage): Promise<AdminCaller> {

@@ -22,22 +22,30 @@ type Text = (typeof TEXT)[number];
  * objects (with an ISO time string and a boxed latency each) were 40 MiB of old-space heap that
  * every major GC walked. (Interning the strings saved more but its map lookups cost more CPU
  * per event than the object did: measured in bench/micro/audit-ring.ts.)
+ *
+ * The columns grow as events arrive (doubling, up to `capacity`), not allocated whole at start:
+ * a full 100k-event ring is ≈11 MiB of columns, which an idle or lightly used gateway would
+ * otherwise hold from its first second (issue 12's idle-RSS target). Until the ring is full no
+ * slot wraps, so growing only ever copies a prefix; once full it never grows again.
  */
 export class MemoryAuditSink {
   private readonly capacity: number;
   /** Sequence number of the next event; event `s` lives at slot `s % capacity`. */
   private next = 0;
   private readonly times = new IsoTimes();
-  private readonly timeMs: Float64Array;
+  /** Slots allocated in the typed columns so far (≤ capacity). */
+  private allocated: number;
+  private timeMs: Float64Array;
   /** Times not in toISOString's exact form, by slot (rare: only events built by hand). */
   private readonly timeText = new Map<number, string>();
-  private readonly kind: Uint8Array;
-  private readonly decision: Uint8Array;
+  private kind: Uint8Array;
+  private decision: Uint8Array;
   /** -1: null. */
-  private readonly status: Int32Array;
+  private status: Int32Array;
   /** NaN: null. */
-  private readonly latency: Float64Array;
-  private readonly requestId: (string | undefined)[];
+  private latency: Float64Array;
+  /** Plain arrays written in slot order, so V8 grows them itself and keeps them packed. */
+  private readonly requestId: (string | undefined)[] = [];
   private readonly text: Record<Text, (string | null)[]>;
   /** Admin writes' details, by slot. */
   private readonly details = new Map<number, Record<string, unknown>>();
@@ -45,18 +53,35 @@ export class MemoryAuditSink {
   constructor(capacity = 10_000) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('audit ring: capacity must be a positive integer');
     this.capacity = capacity;
-    this.timeMs = new Float64Array(capacity);
-    this.kind = new Uint8Array(capacity);
-    this.decision = new Uint8Array(capacity);
-    this.status = new Int32Array(capacity);
-    this.latency = new Float64Array(capacity);
-    this.requestId = new Array<string | undefined>(capacity);
-    this.text = Object.fromEntries(TEXT.map((f) => [f, new Array<string | null>(capacity).fill(null)])) as Record<Text, (string | null)[]>;
+    const n = (this.allocated = Math.min(capacity, FIRST_SLOTS));
+    this.timeMs = new Float64Array(n);
+    this.kind = new Uint8Array(n);
+    this.decision = new Uint8Array(n);
+    this.status = new Int32Array(n);
+    this.latency = new Float64Array(n);
+    this.text = Object.fromEntries(TEXT.map((f) => [f, []])) as unknown as Record<Text, (string | null)[]>;
+  }
+
+  /** Doubles the typed columns (capped at capacity); only reached before the ring first fills. */
+  private grow(): void {
+    const n = Math.min(this.capacity, this.allocated * 2);
+    const widen = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(n);
+      b.set(a);
+      return b;
+    };
+    this.timeMs = widen(this.timeMs, Float64Array);
+    this.kind = widen(this.kind, Uint8Array);
+    this.decision = widen(this.decision, Uint8Array);
+    this.status = widen(this.status, Int32Array);
+    this.latency = widen(this.latency, Float64Array);
+    this.allocated = n;
   }
 
   write(e: AuditEvent): void {
     const slot = this.next % this.capacity;
     const overwrite = this.next >= this.capacity;
+    if (slot >= this.allocated) this.grow();
     const ms = this.times.toMs(e.time);
     this.timeMs[slot] = ms;
     if (Number.isNaN(ms)) this.timeText.set(slot, e.time);
@@ -136,6 +161,8 @@ export class MemoryAuditSink {
   }
 }
 
+/** Typed-column slots allocated up front; doubled as events arrive. */
+const FIRST_SLOTS = 1024;
 /** Tolerance for a clock stepped backwards while events were written. */
 const CLOCK_SLACK_MS = 60_000;
 /** Most events one query looks at before it returns a page with a cursor. */

@@ -8,6 +8,7 @@ import { createBatchQueue, type DropReason } from './queue.ts';
 import type { AuditFilter, AuditPage } from './query.ts';
 import { createRedisAuditSink } from './redis-sink.ts';
 import { createAnonymousLimit } from './anonymous-limit.ts';
+import { addressBucket } from '../limits/address-bucket.ts';
 
 export const AUDIT_DEFAULTS: AuditConfig = {
   enabled: true, maxLen: 1_000_000, retentionMs: 30 * 86_400_000, queueSize: 10_000, batchSize: 128, flushIntervalMs: 250, anonymousRate: 10,
@@ -86,7 +87,9 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
       return;
     }
     if (e === null) return;
-    if (e.principalId === null && e.decision === 'denied' && !anonymous(e.client)) {
+    // Per /64 for IPv6 clients, as the refused-credential limit counts them: a host picks any
+    // address of its /64, and per address each refusal would get a fresh bucket.
+    if (e.principalId === null && e.decision === 'denied' && !anonymous(e.client === null ? null : addressBucket(e.client))) {
       drop(1, 'rate_limited');
       return;
     }

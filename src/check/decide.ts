@@ -58,7 +58,12 @@ export type CheckDecision =
   };
 
 export interface Decider {
-  decide(input: CheckInput): Promise<CheckDecision>;
+  /**
+   * The decision; synchronous when every stage was (a cached key, no limiter lease to wait
+   * for): the answer is then written in the same tick that parsed the check request, with no
+   * promise and no microtask per decision.
+   */
+  decide(input: CheckInput): CheckDecision | Promise<CheckDecision>;
 }
 
 export interface DeciderDeps extends Pick<GatewayDeps, 'limiter' | 'onLimited' | 'onCredentialsLimited'> {
@@ -108,7 +113,11 @@ function originalMissing(what: string): GatewayError {
  */
 function requireBody(ctx: DecisionContext): void {
   const route = must(ctx.match, 'matchRoute ran first').route;
-  if (!route.public && route.accepts.has('body') && ctx.body === null) throw new GatewayError('check_body_unavailable');
+  if (route.public || !route.accepts.has('body') || ctx.body !== null) return;
+  if (!ctx.gen.config.check.withRequestBody) {
+    throw new GatewayError('check_body_unavailable', 'This route reads a credential from the request body; check.withRequestBody is off, so no proxy\'s body is believed');
+  }
+  throw new GatewayError('check_body_unavailable');
 }
 
 /** Header names of the credential that decided, for the proxy to remove. */
@@ -143,7 +152,10 @@ export function createDecider(deps: DeciderDeps): Decider {
       id: requestIdOf(req, gen.config), start: process.hrtime.bigint(), gen, req, res: undefined, expectContinue: false,
       path: '', query: '', match: null, credential: null, malformedStyle: null, orgKey: null, org: null,
       // A body the proxy sent is the body the stages read; null says "not sent" to requireBody.
-      body: input.body ?? null,
+      // Only with check.withRequestBody: Envoy's "whole body" mark is a request header, and
+      // where Envoy buffers nothing it is whatever the client sent (an empty body would then let
+      // a header key decide a route whose body's userKey nobody checked).
+      body: gen.config.check.withRequestBody ? input.body ?? null : null,
       principal: null, key: null, errorCode: null,
       authNs: null, upstreamStart: null, forwarded: false, upstreamError: null, upstreamRetry: null,
       methodOverride: null, headerDrops: null,
@@ -157,28 +169,64 @@ export function createDecider(deps: DeciderDeps): Decider {
       const flat = identityHeaders(cfg, ctx.principal, ctx.key);
       for (let i = 0; i < flat.length; i += 2) identity[flat[i] as string] = flat[i + 1] as string;
     }
-    const remove = new Set(credentialHeaders(ctx));
-    const overrides: string[] = [];
-    for (const name of Object.keys(input.headers)) {
-      const folded = name.replaceAll('_', '-');
-      if (isIdentityHeader(folded, cfg)) remove.add(name);
+    const remove = credentialHeaders(ctx);
+    let overrides: string[] | null = null;
+    let spoofs: string[] | null = null;
+    const headers = input.headers;
+    for (const name in headers) {
+      // CGI-style backends (WSGI, Rack, PHP) read `_` as `-`, and PHP `.` as `_` too.
+      const folded = name.includes('_') || name.includes('.') ? name.replace(/[_.]/g, '-') : name;
+      if (isIdentityHeader(folded, cfg)) {
+        if (!remove.includes(name)) remove.push(name);
+        // The exact name is overwritten by what the proxy copies from this answer; a spelling
+        // that only folds onto it is not, and would reach the backend beside the real one.
+        if (folded !== name) (spoofs ??= []).push(name);
+      }
       // The proxy removes these before forwarding (proxy/override-headers.ts); a method override
       // stays only where the route honoured it, and then it is the method that was authorized.
-      if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) overrides.push(name);
+      if (TARGET_OVERRIDES.has(folded) || (isMethodOverride(folded) && ctx.methodOverride === null)) (overrides ??= []).push(name);
     }
-    if (overrides.length > 0) {
+    if (spoofs !== null && !REMOVES_HEADERS.has(input.mode)) {
+      throw new GatewayError('check_identity_spelling', `The request carries ${spoofs.join(', ')}, which this proxy would pass to the backend beside the identity`);
+    }
+    if (overrides !== null) {
       // Envoy removes what the answer lists; nginx, Traefik and Caddy would hand the header to
       // a backend that may serve another path or method than the one decided.
       if (!REMOVES_HEADERS.has(input.mode)) throw new GatewayError('check_override_header', `The request carries ${overrides.join(', ')}, which this proxy would pass to the backend`);
-      for (const name of overrides) remove.add(name);
+      for (const name of overrides) if (!remove.includes(name)) remove.push(name);
     }
-    return { allowed: true, identity, removeHeaders: [...remove], requestId: ctx.id };
+    return { allowed: true, identity, removeHeaders: remove, requestId: ctx.id };
   }
 
-  async function decide(input: CheckInput): Promise<CheckDecision> {
+  function refusal(ctx: DecisionContext, e: unknown): CheckDecision {
+    const err = toGatewayError(e);
+    ctx.errorCode = err.code;
+    if (err.code === 'internal_error') deps.onFault?.(ctx, err);
+    return {
+      allowed: false, status: err.status, code: err.code, body: errorBody(err.code, err.message, ctx.id),
+      headers: { ...err.headers }, requestId: ctx.id,
+    };
+  }
+
+  function decided(ctx: DecisionContext, input: CheckInput, decision: CheckDecision): CheckDecision {
+    deps.onDecided(ctx, input.mode, decision);
+    return decision;
+  }
+
+  /** After the stages passed: allowed, or refused (an override the proxy asking cannot remove). */
+  function finish(ctx: DecisionContext, input: CheckInput): CheckDecision {
+    try {
+      return allowed(ctx, input);
+    } catch (e) {
+      return refusal(ctx, e);
+    }
+  }
+
+  function decide(input: CheckInput): CheckDecision | Promise<CheckDecision> {
     const gen = deps.current();
     const ctx = newContext(input, gen);
-    let decision: CheckDecision;
+    // The decision, or the stages still running (a key store lookup, a limiter lease).
+    let now: CheckDecision | Promise<void>;
     try {
       if (!trusted(gen.config.check.trusted, input.clientAddress)) {
         deps.onUntrusted?.(input.mode);
@@ -189,19 +237,13 @@ export function createDecider(deps: DeciderDeps): Decider {
       // Origin-form only: every shape sends path and query, so anything else is a wrong header.
       if (input.uri === undefined || input.uri.charCodeAt(0) !== 0x2f /* / */) throw originalMissing('URI');
       const r = runStages(chain, ctx);
-      if (r !== undefined) await r;
-      decision = allowed(ctx, input);
+      now = r instanceof Promise ? r : finish(ctx, input);
     } catch (e) {
-      const err = toGatewayError(e);
-      ctx.errorCode = err.code;
-      if (err.code === 'internal_error') deps.onFault?.(ctx, err);
-      decision = {
-        allowed: false, status: err.status, code: err.code, body: errorBody(err.code, err.message, ctx.id),
-        headers: { ...err.headers }, requestId: ctx.id,
-      };
+      now = refusal(ctx, e);
     }
-    deps.onDecided(ctx, input.mode, decision);
-    return decision;
+    // Observed outside the try: a throwing observer is a fault, never a second decision.
+    if (!(now instanceof Promise)) return decided(ctx, input, now);
+    return now.then(() => decided(ctx, input, finish(ctx, input)), (e: unknown) => decided(ctx, input, refusal(ctx, e)));
   }
 
   return { decide };

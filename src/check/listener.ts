@@ -18,17 +18,25 @@ export interface CheckListener {
   close(deadlineMs: number): Promise<void>;
 }
 
-/** The configured identity header names, listed once per config generation. */
-const namesOf = new WeakMap<Generation, readonly string[]>();
-function identityNames(gen: Generation): readonly string[] {
+type AllowedDecision = Extract<CheckDecision, { allowed: true }>;
+
+/** The configured identity header names, and each by its lower-case name, once per config generation. */
+interface IdentityNames {
+  list: readonly string[];
+  byLower: ReadonlyMap<string, string>;
+}
+const namesOf = new WeakMap<Generation, IdentityNames>();
+function identityNames(gen: Generation): IdentityNames {
   let names = namesOf.get(gen);
-  if (names === undefined) namesOf.set(gen, (names = Object.values(gen.config.identity.names)));
+  if (names === undefined) {
+    const list = Object.values(gen.config.identity.names);
+    namesOf.set(gen, (names = { list, byLower: new Map(list.map((n) => [n.toLowerCase(), n])) }));
+  }
   return names;
 }
 
 /** Reads the body Envoy buffered, bounded like any body credential (credentials.body.maxBytes). */
-async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
-  if (!envoySentWholeBody(req)) return null;
+async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -40,13 +48,32 @@ async function envoyBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 /**
+ * `x-envoy-auth-headers-to-remove` for an allowed Envoy HTTP answer. Envoy applies it *after*
+ * setting the `allowed_upstream_headers` from the answer (ext_authz.cc, onComplete), so a name
+ * keygate answers with a value must not be listed: the upstream would lose keygate's own header
+ * (a client sending `X-Authenticated-Org` would strip the org). Those names are overwritten
+ * instead, which is why docs/forward-auth.md requires `allowed_upstream_headers` to match every
+ * identity name. A name answered empty stays listed: set, then removed, the upstream gets none
+ * of it, whatever `allowed_upstream_headers` says. As the gRPC answer (to-check-response.ts).
+ */
+export function envoyRemovals(d: AllowedDecision, byLower: ReadonlyMap<string, string>): string {
+  let out = '';
+  for (const name of d.removeHeaders) {
+    const configured = byLower.get(name);
+    if (configured !== undefined && (d.identity[configured] ?? '') !== '') continue;
+    out = out === '' ? name : `${out},${name}`;
+  }
+  return out;
+}
+
+/**
  * Allowed: 200 with the identity as response headers, for auth_request_set, authResponseHeaders,
  * copy_headers, allowed_upstream_headers. Every identity header is sent, empty when it has no
  * value (no org, a public route): the proxy's copy then overwrites whatever the client sent
  * under that name, and Caddy 2.6, which copies a missing header as its literal placeholder
  * text, copies an empty value instead.
  */
-function answer(res: ServerResponse, d: CheckDecision, envoy: boolean, names: readonly string[]): void {
+function answer(res: ServerResponse, d: CheckDecision, envoy: boolean, names: IdentityNames): void {
   if (!d.allowed) {
     const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(d.body), 'cache-control': 'no-store', 'x-request-id': d.requestId, ...d.headers };
     res.writeHead(d.status, headers);
@@ -54,8 +81,11 @@ function answer(res: ServerResponse, d: CheckDecision, envoy: boolean, names: re
   }
   // A flat name/value list: node writes it as is, with no object to walk.
   const headers: string[] = ['cache-control', 'no-store', 'x-request-id', d.requestId, 'content-length', '0'];
-  for (const name of names) headers.push(name, d.identity[name] ?? '');
-  if (envoy && d.removeHeaders.length > 0) headers.push(ENVOY_REMOVE, d.removeHeaders.join(','));
+  for (const name of names.list) headers.push(name, d.identity[name] ?? '');
+  if (envoy) {
+    const remove = envoyRemovals(d, names.byLower);
+    if (remove !== '') headers.push(ENVOY_REMOVE, remove);
+  }
   res.writeHead(200, headers);
   res.end();
 }
@@ -74,14 +104,17 @@ export function createCheckServer(decider: Decider, current: () => Generation): 
       return sendError(res, err, '', true);
     }
     let body: Buffer | null = null;
-    if (shape === 'envoy-http') {
+    // Only a body Envoy says it buffered is read: no await otherwise, so a cached decision is
+    // answered in the tick that parsed it.
+    if (shape === 'envoy-http' && envoySentWholeBody(req, cfg)) {
       try {
         body = await envoyBody(req, gen.config.credentials.body.maxBytes);
       } catch (e) {
         return sendError(res, e instanceof GatewayError ? e : new GatewayError('invalid_request'), '', true);
       }
     }
-    answer(res, await decider.decide(checkInputOf(shape, req, cfg, body)), shape === 'envoy-http', identityNames(gen));
+    const d = decider.decide(checkInputOf(shape, req, cfg, body));
+    answer(res, d instanceof Promise ? await d : d, shape === 'envoy-http', identityNames(gen));
   }
 
   // The proxy listener's parser limits and timeouts (server.*): a check request is a request.
@@ -120,7 +153,9 @@ export async function startCheckListener(decider: Decider, current: () => Genera
   let inflight = 0;
   let draining = false;
   let drained: (() => void) | null = null;
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+  // Before the handler: a decision on a cached key is answered inside the handler's own call,
+  // so Connection: close must already be set by then.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     inflight++;
     // While draining, answer what is in flight but tell keep-alive clients to go elsewhere.
     if (draining) res.setHeader('connection', 'close');

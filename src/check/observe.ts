@@ -1,4 +1,5 @@
 import type { DecisionContext } from '../context.ts';
+import type { AccessLog } from '../log/access.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { CounterSeries, HistogramSeries, SeriesMap } from '../metrics/series.ts';
 import type { CheckDecision, CheckMode } from './decide.ts';
@@ -24,5 +25,27 @@ export function createCheckMetrics(m: Metrics, hrtime: () => bigint = process.hr
   return function observeCheck(ctx: DecisionContext, mode: CheckMode, d: CheckDecision): void {
     decisions.get(mode).get(ctx.match?.route.name ?? 'unmatched').get(checkResult(d)).inc();
     duration.get(mode).observe(Number(hrtime() - ctx.start) / 1e9);
+  };
+}
+
+/**
+ * `onDecided` of the decider: every decision into the audit trail and the metrics, and into the
+ * access log as `check.accessLog` says. `refusals` leaves out the allowed decisions the audit
+ * trail records (an authenticated principal: `authNs` set, audit/event.ts): in decision mode the
+ * proxy in front writes its own access line for every request, and the audit event has the
+ * principal, key, route and latency, so the line would repeat both. An allowed decision the trail
+ * does not record (a public route) keeps its line.
+ */
+export function createCheckObserver(deps: {
+  accessLog: AccessLog;
+  trail: { recordRequest(ctx: DecisionContext, status: number): void };
+  metrics: Metrics;
+}): (ctx: DecisionContext, mode: CheckMode, d: CheckDecision) => void {
+  const observeCheck = createCheckMetrics(deps.metrics);
+  return function onDecided(ctx, mode, d) {
+    const status = d.allowed ? 200 : d.status;
+    if (!d.allowed || ctx.authNs === null || ctx.gen.config.check.accessLog === 'all') deps.accessLog.request(ctx, status);
+    deps.trail.recordRequest(ctx, status);
+    observeCheck(ctx, mode, d);
   };
 }

@@ -19,29 +19,50 @@ const ENVOY_PARTIAL = 'x-envoy-auth-partial-body';
 /** The check path of nginx, ingress-nginx, Traefik and Caddy. */
 export const CHECK_PATH = '/check';
 
-type Headers = Record<string, string[]>;
+type Headers = Record<string, string | string[] | undefined>;
 
-/** Every header as sent, lower-case names, a repeated one as a list (so the stages see duplicates). */
+/** The shape headers as sets, for the one pass that leaves them out. */
+const BOTH_SET: ReadonlySet<string> = new Set([...NGINX, ...FORWARD]);
+const ENVOY_SET: ReadonlySet<string> = new Set([ENVOY_PARTIAL]);
+
+/**
+ * Every header as sent, lower-case names; a repeated one becomes a list (so the stages see
+ * duplicates), a single one stays a string: one object per request, no list per header.
+ */
 export function headerLists(req: IncomingMessage): Headers {
   const out: Headers = {};
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    (out[name] ??= []).push(raw[i + 1] as string);
-  }
+  for (let i = 0; i < raw.length; i += 2) add(out, (raw[i] as string).toLowerCase(), raw[i + 1] as string);
   return out;
+}
+
+function add(out: Headers, name: string, value: string): void {
+  const prev = out[name];
+  if (prev === undefined) out[name] = value;
+  else if (typeof prev === 'string') out[name] = [prev, value];
+  else prev.push(value);
 }
 
 /** A header that must be sent exactly once; sent twice, it names no one request. */
 function single(h: Headers, name: string): string | undefined {
   const v = h[name];
-  return v !== undefined && v.length === 1 ? v[0] : undefined;
+  return typeof v === 'string' ? v : undefined;
 }
 
-/** Removes a shape's own headers; `h` is the fresh object headerLists built for this request. */
-function without(h: Headers, names: readonly string[]): Headers {
-  for (const n of names) delete h[n];
-  return h;
+/**
+ * A shape's own headers (they describe the request, they are not part of it) apart from the
+ * original request's headers, in one pass over the raw list: no `delete`, which would turn the
+ * record into a slow dictionary for every later lookup.
+ */
+function split(req: IncomingMessage, own: ReadonlySet<string>): { own: Headers; rest: Headers } {
+  const mine: Headers = {};
+  const rest: Headers = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    add(own.has(name) ? mine : rest, name, raw[i + 1] as string);
+  }
+  return { own: mine, rest };
 }
 
 /** `http://host/path?q` → its host and its origin-form target; anything else → undefined. */
@@ -58,33 +79,23 @@ function splitAbsolute(url: string | undefined): { host: string; uri: string } |
  * passes the original Host (`proxy_set_header Host $host`); ingress-nginx sets X-Original-URL,
  * absolute, whose authority is the original host (its Host names the auth service).
  */
-function nginxShape(h: Headers, clientAddress: string): CheckInput {
-  const uri = single(h, 'x-original-uri');
-  const absolute = uri === undefined ? splitAbsolute(single(h, 'x-original-url')) : undefined;
+function nginxShape(own: Headers, h: Headers, clientAddress: string): CheckInput {
+  const uri = single(own, 'x-original-uri');
+  const absolute = uri === undefined ? splitAbsolute(single(own, 'x-original-url')) : undefined;
   const host = absolute?.host ?? single(h, 'host');
-  return {
-    mode: 'nginx',
-    method: single(h, 'x-original-method'),
-    uri: uri ?? absolute?.uri,
-    ...(host === undefined ? {} : { host }),
-    headers: without(h, NGINX),
-    clientAddress,
-  };
+  const input: CheckInput = { mode: 'nginx', method: single(own, 'x-original-method'), uri: uri ?? absolute?.uri, headers: h, clientAddress };
+  if (host !== undefined) input.host = host;
+  return input;
 }
 
 /** `/check` from Traefik or Caddy: X-Forwarded-Method, -Uri, -Host, -Proto. */
-function forwardShape(h: Headers, clientAddress: string): CheckInput {
-  const host = single(h, 'x-forwarded-host') ?? single(h, 'host');
-  const proto = single(h, 'x-forwarded-proto');
-  return {
-    mode: 'forward',
-    method: single(h, 'x-forwarded-method'),
-    uri: single(h, 'x-forwarded-uri'),
-    ...(host === undefined ? {} : { host }),
-    ...(proto === undefined ? {} : { proto }),
-    headers: without(h, FORWARD),
-    clientAddress,
-  };
+function forwardShape(own: Headers, h: Headers, clientAddress: string): CheckInput {
+  const host = single(own, 'x-forwarded-host') ?? single(h, 'host');
+  const proto = single(own, 'x-forwarded-proto');
+  const input: CheckInput = { mode: 'forward', method: single(own, 'x-forwarded-method'), uri: single(own, 'x-forwarded-uri'), headers: h, clientAddress };
+  if (host !== undefined) input.host = host;
+  if (proto !== undefined) input.proto = proto;
+  return input;
 }
 
 /**
@@ -110,12 +121,15 @@ export function shapeOf(req: IncomingMessage, cfg: CheckConfig): 'check' | 'envo
 }
 
 /** `/check`: nginx's shape or Traefik's and Caddy's; one naming neither is refused as nginx's, never decided about /check. */
-function checkShape(h: Headers, clientAddress: string): CheckInput {
-  const families = familiesOf(h);
+function checkShape(req: IncomingMessage, clientAddress: string): CheckInput {
+  // Both families out of the original's headers: whichever the shape is, the other family's
+  // headers are then visible to familiesOf and refused, never passed on as the original's.
+  const { own, rest } = split(req, BOTH_SET);
+  const families = familiesOf(own);
   if (families.length > 1) {
-    return { ...nginxShape(h, clientAddress), method: undefined, problem: `The check request names more than one original request (${families.join(', ')})` };
+    return { ...nginxShape(own, rest, clientAddress), method: undefined, problem: `The check request names more than one original request (${families.join(', ')})` };
   }
-  return families[0] === 'X-Forwarded-Method/-Uri' ? forwardShape(h, clientAddress) : nginxShape(h, clientAddress);
+  return families[0] === 'X-Forwarded-Method/-Uri' ? forwardShape(own, rest, clientAddress) : nginxShape(own, rest, clientAddress);
 }
 
 /**
@@ -123,23 +137,26 @@ function checkShape(h: Headers, clientAddress: string): CheckInput {
  * `path_prefix`. The body is the original's only when Envoy buffered it whole
  * (`with_request_body`, `x-envoy-auth-partial-body: false`); a partial body is as good as none.
  */
-function envoyShape(req: IncomingMessage, h: Headers, cfg: CheckConfig, body: Buffer | null): CheckInput {
+function envoyShape(req: IncomingMessage, cfg: CheckConfig, body: Buffer | null): CheckInput {
   return {
     mode: 'envoy-http',
     method: req.method,
     uri: (req.url ?? '').slice(cfg.pathPrefix.length),
-    headers: without(h, [ENVOY_PARTIAL]),
+    headers: split(req, ENVOY_SET).rest,
     body,
     clientAddress: req.socket.remoteAddress ?? '',
   };
 }
 
-/** Does Envoy say it sent the whole original body? */
-export function envoySentWholeBody(req: IncomingMessage): boolean {
-  return req.headers[ENVOY_PARTIAL] === 'false';
+/**
+ * Is the check request's body the whole original body? Only when `check.withRequestBody` says
+ * Envoy buffers bodies: it then sets `x-envoy-auth-partial-body` itself; otherwise that header
+ * can only be the client's, and the body is not read at all.
+ */
+export function envoySentWholeBody(req: IncomingMessage, cfg: CheckConfig): boolean {
+  return cfg.withRequestBody && req.headers[ENVOY_PARTIAL] === 'false';
 }
 
 export function checkInputOf(shape: 'check' | 'envoy-http', req: IncomingMessage, cfg: CheckConfig, body: Buffer | null): CheckInput {
-  const h = headerLists(req);
-  return shape === 'envoy-http' ? envoyShape(req, h, cfg, body) : checkShape(h, req.socket.remoteAddress ?? '');
+  return shape === 'envoy-http' ? envoyShape(req, cfg, body) : checkShape(req, req.socket.remoteAddress ?? '');
 }

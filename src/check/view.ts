@@ -20,14 +20,22 @@ export interface OriginalRequest {
 export function originalRequest(o: OriginalRequest): RequestView {
   const headers: IncomingHttpHeaders = {};
   const rawHeaders: string[] = [];
-  for (const [name, value] of Object.entries(o.headers)) {
+  const from = o.headers;
+  // for…in over the shapes' plain records: no entries array, no list per single header.
+  for (const name in from) {
+    const value = from[name];
     if (value === undefined || name === 'host') continue;
-    const values = Array.isArray(value) ? value : [value];
-    if (values.length === 0) continue;
-    for (const v of values) rawHeaders.push(name, v);
+    if (typeof value === 'string') {
+      rawHeaders.push(name, value);
+      if (name === 'set-cookie') headers['set-cookie'] = [value];
+      else headers[name] = value;
+      continue;
+    }
+    if (value.length === 0) continue;
+    for (const v of value) rawHeaders.push(name, v);
     // Node keeps the first of a repeated single-valued header; set-cookie alone stays a list.
-    if (name === 'set-cookie') headers['set-cookie'] = values;
-    else headers[name] = values[0];
+    if (name === 'set-cookie') headers['set-cookie'] = value;
+    else headers[name] = value[0];
   }
   if (o.host !== undefined) {
     headers.host = o.host;

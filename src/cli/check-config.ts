@@ -3,7 +3,7 @@ import { formatProblems, summarizeConfig } from '../config/format.ts';
 import type { ConfigProblem, GatewayConfig } from '../config/types.ts';
 import type { UnsetVariable } from '../config/placeholders.ts';
 import { shadowedRoutes } from '../routing/shadow.ts';
-import { servingModes } from '../check/modes.ts';
+import { servingModes, unservableRoutes } from '../check/modes.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
 
 export interface CheckConfigOptions {
@@ -15,7 +15,7 @@ export interface CheckConfigOptions {
 
 /** Config-level warnings: valid, but probably not what was meant. */
 function warnings(config: GatewayConfig): ConfigProblem[] {
-  return shadowedRoutes(config.routes, { caseSensitive: config.server.caseSensitivePaths })
+  return [...shadowedRoutes(config.routes, { caseSensitive: config.server.caseSensitivePaths }), ...unservableRoutes(config)]
     .map((s) => ({ file: config.file, line: s.route.line, column: 1, path: '/routes', message: s.message }));
 }
 

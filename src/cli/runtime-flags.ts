@@ -2,8 +2,10 @@
  * V8 flags keygate runs `serve` with, set by keygate itself (issue 12: not left to the user).
  *
  * Under load V8 grows the young generation to 64–128 MiB of semi-spaces in every Node process
- * here; capped at 8 MiB each, keygate's peak RSS fell from 330–356 to ≈221 MiB at no measurable
- * CPU cost (requests allocate little that survives a scavenge). The flag must be given at
+ * here; capped at 4–8 MiB each, keygate's peak RSS fell from 330–356 to ≈221 MiB at no measurable
+ * CPU cost (requests allocate little that survives a scavenge; issue 12's profile). 4 rather
+ * than 8: the 10k-key start-up peak 170–176 → 165–168 MiB, and 8 MiB less young generation
+ * under load, where a full audit ring brought the peak near the 230 MiB target. The flag must be given at
  * startup: `v8.setFlagsFromString` after the heap exists only half-works (measured: young
  * generation 64 → 32 MiB instead of 16, VmHWM 125 → 92 MiB instead of 76 on the same load).
  * So `keygate serve` re-executes itself once with the flag, in place (`process.execve`: same
@@ -13,7 +15,7 @@
  */
 import v8 from 'node:v8';
 
-export const SEMI_SPACE_FLAG = '--max-semi-space-size=8';
+export const SEMI_SPACE_FLAG = '--max-semi-space-size=4';
 /** Set in the re-executed process, so it never loops. */
 const MARK = 'KEYGATE_RUNTIME_FLAGS_APPLIED';
 

@@ -2,6 +2,8 @@ import cluster from 'node:cluster';
 import { createLogger } from '../log/logger.ts';
 import type { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from './exit-codes.ts';
+import { compactHeap } from '../memory/compact-heap.ts';
+import { startBufferCollector } from '../memory/buffer-collector.ts';
 import { resolveServeConfig } from './serve-config.ts';
 import { resolveWorkers } from '../workers/count.ts';
 import { PRIMARY_ENV, WORKER_SLOT_ENV } from '../workers/messages.ts';
@@ -70,6 +72,10 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     logger.flush();
     return EXIT.failure;
   }
+  // The config load's garbage and the pages it grew the heap into, given back once; then dead
+  // stream buffers collected by bytes, not left to pile up (src/memory/, issue 12).
+  compactHeap();
+  const buffers = startBufferCollector();
   const { createReloader } = await import('../config/reloader.ts');
   const reloader = createReloader({
     file, logger,
@@ -85,6 +91,7 @@ export async function serveCommand(flag: string | undefined): Promise<CommandRes
     stopping = true;
     logger.info({ signal }, 'draining');
     reloader.close();
+    buffers?.stop();
     running.shutdown().then(
       () => logger.flush(() => process.exit(EXIT.ok)),
       (e: unknown) => {

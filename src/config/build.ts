@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditConfig, CheckConfig, ConsoleConfig, ConsoleOidcConfig, KeysConfig, WebhookConfig, CredentialStyleName, CredentialsConfig, GatewayConfig, IdentityConfig, StoreConfig, TokensConfig } from './types.ts';
 import { bool, defined, duration, list, num, obj, str, strings, type Obj, type Report } from './raw.ts';
 import { parseDuration } from './duration.ts';
@@ -17,6 +18,9 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
   const keys = obj(data['keys']);
   const tokens = buildTokens(obj(data['tokens']), report);
   const credentials = buildCredentials(obj(data['credentials']));
+  if (credentials.body.maxBufferedBytes < credentials.body.maxBytes) {
+    report('/credentials/body/maxBufferedBytes', `smaller than maxBytes (${credentials.body.maxBytes}): no body of the largest size allowed could ever be read`);
+  }
   const roles = buildRoles(obj(data['roles']));
   const registry = new KeyRegistry(str(keys['pepper']), report, lineOf);
   const orgs = buildOrgs(obj(data['orgs']), registry);
@@ -43,7 +47,7 @@ export function buildConfig(data: Obj, file: string, report: Report, lineOf: (pa
       pathSemicolons: server['pathSemicolons'] === 'allow' ? 'allow' : 'reject',
     },
     admin: { port: num(admin['port']), host: str(admin['host']), token: str(admin['token']) },
-    check: buildCheck(data['check'], report),
+    check: buildCheck(data['check'], obj(data['audit'])['enabled'] !== false, report),
     store: buildStore(obj(data['store']), report),
     identity: buildIdentity(obj(data['identity']), report),
     credentials,
@@ -83,7 +87,7 @@ function checkWorkersStore(config: GatewayConfig, report: Report): void {
 }
 
 /** Absent section: the check listener is off. The schema fills the defaults of a present one. */
-function buildCheck(raw: unknown, report: Report): CheckConfig {
+function buildCheck(raw: unknown, audited: boolean, report: Report): CheckConfig {
   const c = obj(raw);
   const trustedClients = raw === undefined ? ['127.0.0.0/8', '::1'] : strings(c['trustedClients']);
   const nobody = { has: () => false };
@@ -95,6 +99,10 @@ function buildCheck(raw: unknown, report: Report): CheckConfig {
     pathPrefix: str(c['pathPrefix']),
     trustedClients,
     trusted: buildTrustedPeers(trustedClients, report, '/check/trustedClients') ?? nobody,
+    withRequestBody: c['withRequestBody'] === true,
+    // Unset: refusals only while the audit trail records every decision, else every one: an
+    // allowed decision is never left without a record of its own (docs/forward-auth.md).
+    accessLog: c['accessLog'] === 'all' || c['accessLog'] === 'refusals' ? c['accessLog'] : audited ? 'refusals' : 'all',
   };
 }
 
@@ -120,7 +128,16 @@ function buildKeys(raw: Obj, report: Report): KeysConfig {
   };
 }
 
-/** Names default to the URL's host and path (no credentials or query: the name is shown). */
+/**
+ * Names default to the URL's host and a digest of its path. The name is shown (delivery log,
+ * metrics labels, logs), and the path of a capability URL is the receiver's secret (Zapier's
+ * `/hooks/catch/<id>/<token>/`, Discord's, Slack's), as credentials and the query may be.
+ */
+export function defaultWebhookName(url: URL): string {
+  return url.pathname === '/' ? url.host : `${url.host}-${createHash('sha256').update(url.pathname).digest('hex').slice(0, 8)}`;
+}
+
+
 function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
   const names = new Set<string>();
   return raw.map(obj).map((w, i) => {
@@ -131,7 +148,7 @@ function buildWebhooks(raw: unknown[], report: Report): WebhookConfig[] {
       report(`/webhooks/${i}/url`, 'must be an absolute http(s) URL');
       url = new URL('http://invalid.invalid/');
     }
-    const name = str(w['name']) || `${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+    const name = str(w['name']) || defaultWebhookName(url);
     if (names.has(name)) report(`/webhooks/${i}/name`, `webhook name "${name}" is already used (give each receiver a name)`);
     names.add(name);
     const backoffMs = duration(w['backoff'], `/webhooks/${i}/backoff`, report);
@@ -248,7 +265,7 @@ function buildCredentials(raw: Obj): CredentialsConfig {
     hideCredentials: bool(raw['hideCredentials']),
     apiKey: { enabled: bool(apiKey['enabled']), scheme: str(apiKey['scheme']) },
     serviceKey: { enabled: bool(serviceKey['enabled']), orgHeader: str(serviceKey['orgHeader']), requireOrgKey: bool(serviceKey['requireOrgKey']) },
-    body: { enabled: bool(body['enabled']), field: str(body['field']), orgField: str(body['orgField']), maxBytes: num(body['maxBytes']), maxDepth: num(body['maxDepth']) },
+    body: { enabled: bool(body['enabled']), field: str(body['field']), orgField: str(body['orgField']), maxBytes: num(body['maxBytes']), maxDepth: num(body['maxDepth']), maxBufferedBytes: num(body['maxBufferedBytes']) },
     query: { enabled: bool(query['enabled']), param: str(query['param']) },
     requireUserKey: bool(raw['requireUserKey']),
   };

@@ -74,6 +74,13 @@ export interface CheckConfig {
   trustedClients: string[];
   /** `trustedClients` compiled once. */
   trusted: TrustedPeers;
+  /**
+   * Envoy buffers the body of every request reaching a body-credential route, so its
+   * `x-envoy-auth-partial-body: false` is believed; off, that header could be the client's. @default false
+   */
+  withRequestBody: boolean;
+  /** Access log lines for every decision, or for refusals only. @default "refusals" while the audit trail is on, else "all" */
+  accessLog: 'all' | 'refusals';
 }
 
 export interface AdminConfig {
@@ -135,7 +142,7 @@ export interface KeysConfig {
 
 /** One `webhooks[]` receiver of lifecycle events (src/webhooks/). */
 export interface WebhookConfig {
-  /** Delivery log and metrics label. @default the URL's host and path */
+  /** Delivery log and metrics label. @default the URL's host and a digest of its path (defaultWebhookName) */
   name: string;
   url: URL;
   /** HMAC-SHA256 key; never logged, never stored with a delivery. */
@@ -179,7 +186,7 @@ export interface CredentialsConfig {
   /** Contrast: `Authorization: base64(user:key)` or `Basic <same>`, plus an optional org key header. */
   serviceKey: { enabled: boolean; /** @default "API-Key" */ orgHeader: string; /** @default false */ requireOrgKey: boolean };
   /** Mend: a key field inside a JSON request body, only on routes that list `body`. */
-  body: { enabled: boolean; /** @default "userKey" */ field: string; /** @default "orgToken" */ orgField: string; /** @default 1 MiB */ maxBytes: number; /** @default 64 */ maxDepth: number };
+  body: { enabled: boolean; /** @default "userKey" */ field: string; /** @default "orgToken" */ orgField: string; /** @default 1 MiB */ maxBytes: number; /** @default 64 */ maxDepth: number; /** @default 256 MiB */ maxBufferedBytes: number };
   /** `?apiKey=` — discouraged (RFC 6750 §5.3: URLs end up in logs). @default off */
   query: { enabled: boolean; /** @default "apiKey" */ param: string };
   /** Mend's "enforce user level access": an org key alone is refused (401 user_key_required). @default false */

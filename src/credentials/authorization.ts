@@ -37,7 +37,10 @@ function serviceKey(b64: string): { user: string; key: string } | null {
  */
 export function parseAuthorization(value: string, creds: CredentialsConfig, tokens: boolean): AuthorizationValue {
   const trimmed = value.trim();
-  const space = trimmed.indexOf(' ');
+  // RFC 9110 §11.4 separates the scheme with SP only, but upstreams split on any whitespace
+  // (Go's strings.Fields, Python's split()): `Bearer<TAB>key` is a bearer token to them, so it
+  // is one here too, rather than an unknown header passed on beside another credential.
+  const space = trimmed.search(/[ \t]/);
   if (space === -1) {
     if (creds.serviceKey.enabled) {
       const sk = serviceKey(trimmed);

@@ -1,9 +1,18 @@
+import { createRequire } from 'node:module';
 import type { RequestView } from '../context.ts';
-import { applyEdits, createScanner, modify, parseTree } from 'jsonc-parser';
+
+/**
+ * jsonc-parser, loaded with the first body credential read rather than with the program: only
+ * routes that list `body` credentials use it (issue 12: idle RSS). CommonJS, so `require`.
+ */
+let lib: typeof import('jsonc-parser') | null = null;
+const jsonc = (): typeof import('jsonc-parser') => (lib ??= createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser'));
 
 /** jsonc-parser's SyntaxKind is a const enum, which type stripping cannot inline: its values. */
 const OPEN_BRACE = 1, CLOSE_BRACE = 2, OPEN_BRACKET = 3, CLOSE_BRACKET = 4, EOF = 17;
 import { GatewayError } from '../errors.ts';
+import { singleRawHeader } from './raw-headers.ts';
+import type { BodyBudget } from './body-budget.ts';
 
 export interface BodyCredential {
   /** The credential field's value (hashed by the caller at once). */
@@ -13,24 +22,41 @@ export interface BodyCredential {
   forward: Buffer;
 }
 
-/** Only JSON bodies carry a credential field (`application/json`, `application/*+json`). */
+/**
+ * Only JSON bodies carry a credential field (`application/json`, `application/*+json`). Media
+ * types are case-insensitive (RFC 9110 §8.3.1): an upstream reads `Application/JSON` as JSON, so
+ * keygate must too, or a body `userKey` would pass unchecked. Content-Type is read from the raw
+ * list: sent twice, Node keeps the first while both reach the upstream, which may take the last.
+ */
 export function isJson(req: RequestView): boolean {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''.toLowerCase();
+  const type = (singleRawHeader(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  // Two values joined (`text/plain, application/json`): how Envoy's gRPC check request and
+  // many stacks present a repeated header. Which one the upstream takes is anyone's guess.
+  if (type.includes(',')) throw new GatewayError('invalid_request', 'Content-Type has more than one value');
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-/** Reads at most `maxBytes`; more is 413 without reading further. */
-async function readLimited(req: RequestView, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads at most `maxBytes`; more is 413 without reading further. Each chunk is taken from the
+ * shared budget while the body is being read (the phase a stalled upload can drag out), and
+ * given back once it is read: past the budget, 503 without reading further.
+ */
+async function readLimited(req: RequestView, maxBytes: number, budget: BodyBudget | undefined): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new GatewayError('body_too_large');
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new GatewayError('body_too_large');
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (size + chunk.length > maxBytes) throw new GatewayError('body_too_large');
+      if (budget !== undefined && !budget.take(chunk.length)) throw new GatewayError('body_buffers_full');
+      size += chunk.length;
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size);
+  } finally {
+    budget?.give(size);
   }
-  return Buffer.concat(chunks, size);
 }
 
 /**
@@ -38,7 +64,7 @@ async function readLimited(req: RequestView, maxBytes: number): Promise<Buffer> 
  * built: a body of 100 000 `[` must not exhaust the stack of whatever parses it next.
  */
 function tooDeep(text: string, maxDepth: number): boolean {
-  const scanner = createScanner(text, true);
+  const scanner = jsonc().createScanner(text, true);
   let depth = 0;
   for (let t: number = scanner.scan(); t !== EOF; t = scanner.scan()) {
     if (t === OPEN_BRACE || t === OPEN_BRACKET) {
@@ -56,9 +82,9 @@ function tooDeep(text: string, maxDepth: number): boolean {
  */
 export async function readBodyCredential(
   req: RequestView,
-  opts: { field: string; orgField: string; maxBytes: number; maxDepth: number; hide: boolean },
+  opts: { field: string; orgField: string; maxBytes: number; maxDepth: number; hide: boolean; budget?: BodyBudget },
 ): Promise<BodyCredential> {
-  const raw = await readLimited(req, opts.maxBytes);
+  const raw = await readLimited(req, opts.maxBytes, opts.budget);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
@@ -67,7 +93,7 @@ export async function readBodyCredential(
   } catch {
     throw new GatewayError('invalid_json');
   }
-  const tree = parseTree(text);
+  const tree = jsonc().parseTree(text);
   if (tree === undefined || tree.type !== 'object') return { key: null, orgKey: null, forward: raw };
   const values = new Map<string, unknown[]>();
   for (const prop of tree.children ?? []) {
@@ -84,7 +110,12 @@ export async function readBodyCredential(
   };
   const key = one(opts.field);
   const orgKey = one(opts.orgField);
-  if (!opts.hide || key === null) return { key, orgKey, forward: raw };
-  const edited = applyEdits(text, modify(text, [opts.field], undefined, {}));
+  if (!opts.hide || (key === null && orgKey === null)) return { key, orgKey, forward: raw };
+  const { applyEdits, modify } = jsonc();
+  // The org key is a secret too: removed as the API-Key header is, so neither reaches the upstream.
+  let edited = text;
+  for (const [field, v] of [[opts.field, key], [opts.orgField, orgKey]] as const) {
+    if (v !== null) edited = applyEdits(edited, modify(edited, [field], undefined, {}));
+  }
   return { key, orgKey, forward: Buffer.from(edited, 'utf8') };
 }

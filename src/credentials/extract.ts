@@ -7,6 +7,7 @@ import { isJson, readBodyCredential } from './body.ts';
 import { checkSecretFormat } from './key-format.ts';
 import { queryKey, withoutParam } from './query.ts';
 import { singleRawHeader } from './raw-headers.ts';
+import { orgKeyFromHeader } from './org-key.ts';
 import type { VerifyResult } from '../tokens/signer.ts';
 import { must } from '../must.ts';
 
@@ -77,15 +78,6 @@ function verifyToken(ctx: DecisionContext, jwt: string): void | Promise<void> {
   return signer.verify(jwt, now).then(accept);
 }
 
-/** The org key header (Contrast `API-Key`), hashed like any secret. */
-function orgKeyHeader(ctx: DecisionContext): void {
-  const sk = ctx.gen.config.credentials.serviceKey;
-  if (!sk.enabled) return;
-  const name = sk.orgHeader.toLowerCase();
-  const value = singleRawHeader(ctx.req, name);
-  if (value !== undefined) ctx.orgKey = { hash: ctx.gen.hasher(value.trim()), source: { kind: 'header', name } };
-}
-
 function choose(ctx: DecisionContext, found: PresentedCredential[]): void {
   const first = found[0];
   if (first === undefined) {
@@ -109,7 +101,7 @@ async function withBody(ctx: DecisionContext, found: PresentedCredential[]): Pro
     ctx.res?.writeContinue();
     ctx.expectContinue = false;
   }
-  const r = await readBodyCredential(ctx.req, { ...b, hide: ctx.gen.config.credentials.hideCredentials });
+  const r = await readBodyCredential(ctx.req, { ...b, hide: ctx.gen.config.credentials.hideCredentials, budget: ctx.gen.bodyBudget });
   ctx.body = r.forward;
   if (r.orgKey !== null) {
     const hash = ctx.gen.hasher(r.orgKey);
@@ -134,7 +126,7 @@ function hasBody(ctx: DecisionContext): boolean {
 export function extractCredential(ctx: DecisionContext): void | Promise<void> {
   const accepted = acceptedStyles(ctx);
   const { found, jwt } = fromHeadersAndQuery(ctx, accepted);
-  orgKeyHeader(ctx);
+  ctx.orgKey = orgKeyFromHeader(ctx.gen, ctx.req);
   if (accepted.has('body') && hasBody(ctx) && isJson(ctx.req)) return withBody(ctx, found).then(() => tokenClaims(ctx, jwt));
   choose(ctx, found);
   return tokenClaims(ctx, jwt);

@@ -4,6 +4,7 @@ import { bearerChallenge } from '../credentials/bearer.ts';
 import type { KeyResolver, Resolution } from './resolve.ts';
 import type { KeyRecord } from './types.ts';
 import { must } from '../must.ts';
+import { checkOrgKey } from '../credentials/org-key.ts';
 
 type Refusal = Exclude<Resolution['status'], 'valid'>;
 
@@ -39,14 +40,11 @@ export function authenticate(resolver: KeyResolver, onAuthenticated?: (key: KeyR
     if (c.claimedUser !== undefined && c.claimedUser !== r.principal.name) throw refuse('invalid_key');
     // Tokens: only key pairs mint them, and the token must name the principal the key still has.
     if (c.token !== undefined && (r.key.type !== 'key_pair' || r.principal.id !== c.token.principalId)) throw refuse('invalid_key');
-    // An org key, when presented, must be valid and of the principal's own org.
-    if (ctx.orgKey !== null) {
-      const org = ctx.gen.orgKeys.get(ctx.orgKey.hash);
-      if (org === undefined || org !== r.principal.org) throw refuse('invalid_org_key');
-      ctx.org = org;
-    } else if (ctx.gen.config.credentials.serviceKey.requireOrgKey && c.style === 'service_key') {
-      throw refuse('invalid_org_key');
-    }
+    // The org key: of the principal's own org when sent, and under requireOrgKey sent by every
+    // principal of an org in every style, tokens included (credentials/org-key.ts).
+    const org = checkOrgKey(ctx.gen, ctx.orgKey, r.principal.org, c.style === 'service_key');
+    if (org.refused) throw refuse('invalid_org_key');
+    ctx.org = org.org;
     onAuthenticated?.(r.key, Date.now());
   }
   return function authenticateStage(ctx: DecisionContext): void | Promise<void> {

@@ -21,6 +21,7 @@ export const ADMIN_ERRORS = {
   read_only: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  too_many_failed_credentials: 429,
   internal_error: 500,
   store_unavailable: 503,
   outcome_unknown: 503,

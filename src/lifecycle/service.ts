@@ -413,6 +413,15 @@ export function createLifecycle(deps: LifecycleDeps) {
       const old = await key(id);
       const t = now();
       if (keyStatus(old, t) !== 'active') throw new AdminError('conflict', `Key "${id}" is not active and cannot be rotated`);
+      // Rotated out but still in its grace (active until then): its successor is what rotates.
+      if (old.rotatedTo !== undefined) throw new AdminError('conflict', `Key "${id}" was already rotated (to "${old.rotatedTo}"); rotate that key`);
+      // One grace period at a time: a graced rotation of a key whose predecessor still works
+      // would add a live key each time, past keys.maxPerPrincipal (which rotation does not
+      // count), without end. Without grace the old key ends at once: nothing is added.
+      const before = graceMs <= 0 || old.rotatedFrom === undefined ? null : await store.getKey(old.rotatedFrom);
+      if (before !== null && keyStatus(before, t) === 'active') {
+        throw new AdminError('conflict', `Key "${id}" replaced "${before.id}", which still works (its grace period): rotate without grace, or expire it first (POST /v1/keys/${before.id}/expire)`);
+      }
       const lifetimeMs = lifetimeForRotation(old, expiresInMs, policy());
       const secret = generateSecret(deps.keyPrefix);
       const next: KeyRecord = {

@@ -5,6 +5,7 @@ import type { KeyResolver } from '../keystore/resolve.ts';
 import type { Stage } from '../stages.ts';
 import { GatewayError } from '../errors.ts';
 import { clientOf } from '../proxy/client-address.ts';
+import { addressBucket } from './address-bucket.ts';
 
 /** The client's address: the peer, or behind `server.trustedProxies` the original client. */
 export function clientAddress(ctx: RequestContext): string {
@@ -13,6 +14,11 @@ export function clientAddress(ctx: RequestContext): string {
   if (trusted === null || !trusted.has(peer)) return peer;
   const xff = ctx.req.headers['x-forwarded-for'];
   return clientOf(Array.isArray(xff) ? xff.join(',') : xff, peer, trusted);
+}
+
+/** What the refused-credential limit counts a request by: its client address, an IPv6 one per /64. */
+export function clientBucket(ctx: RequestContext): string {
+  return addressBucket(clientAddress(ctx));
 }
 
 /** Refusals that say "no such key": unknown or malformed. Expired or revoked keys exist. */
@@ -24,16 +30,12 @@ export interface RefusedCredentialsEvents {
 }
 
 /**
- * Before the key store is asked: a token bucket per client address of refused credentials
- * (unknown or malformed keys). An address that has spent it — a miss storm, a guessing flood —
- * gets 429 `too_many_failed_credentials` without a lookup until the bucket refills, unless the
- * answer is already in memory (a cached key or a cached "no such key" costs the store nothing,
- * so a valid client behind the same NAT keeps working). Buckets for at most `clients` addresses
- * are kept (least recently seen forgotten), so a spread of source addresses cannot grow memory.
+ * A token bucket per client address of refused credentials (unknown or malformed keys). Buckets
+ * for at most `clients` addresses are kept (least recently seen forgotten), so a spread of
+ * source addresses cannot grow memory. Shared by the request chain and the token exchange, so a
+ * guesser has one budget whichever door it knocks on.
  */
-export function guardRefusedCredentials(
-  resolver: KeyResolver, config: () => LimiterConfig, steps: { extract: Stage; lookup: Stage }, events: RefusedCredentialsEvents = {},
-): Stage {
+export function createRefusedCredentials(config: () => LimiterConfig, events: RefusedCredentialsEvents = {}) {
   let buckets: LRUCache<string, { tokens: number; at: number }> | null = null;
   let size = 0;
   const table = (clients: number) => {
@@ -55,30 +57,52 @@ export function guardRefusedCredentials(
     return b;
   }
 
-  function refused(client: string, now: number): void {
-    const rc = config().refusedCredentials;
-    if (rc === null) return;
-    const b = level(client, now);
-    if (b === undefined) table(rc.clients).set(client, { tokens: rc.burst - 1, at: now });
-    else b.tokens = Math.max(0, b.tokens - 1);
-  }
+  return {
+    /**
+     * Throws 429 when `client` (a bucket key: clientBucket, addressBucket) has spent its bucket
+     * and the answer is not in memory; returns it otherwise.
+     */
+    admit(client: string, style: string, inMemory: () => boolean): string {
+      const now = Date.now();
+      const b = level(client, now);
+      if (b === undefined || b.tokens >= 1 || inMemory()) return client;
+      const rc = config().refusedCredentials;
+      const wait = rc === null ? 1 : Math.ceil(((1 - b.tokens) * rc.rate.periodMs) / rc.rate.count / 1000);
+      events.limited?.(style);
+      throw new GatewayError('too_many_failed_credentials', undefined, { headers: { 'retry-after': String(Math.max(1, wait)) } });
+    },
+    /** One refused credential from `client` (a bucket key from `admit`). */
+    refused(client: string): void {
+      const rc = config().refusedCredentials;
+      if (rc === null) return;
+      const now = Date.now();
+      const b = level(client, now);
+      if (b === undefined) table(rc.clients).set(client, { tokens: rc.burst - 1, at: now });
+      else b.tokens = Math.max(0, b.tokens - 1);
+    },
+  };
+}
 
+export type RefusedCredentials = ReturnType<typeof createRefusedCredentials>;
+
+/**
+ * Before the key store is asked: an address that has spent its bucket of refused credentials — a
+ * miss storm, a guessing flood — gets 429 `too_many_failed_credentials` without a lookup until
+ * the bucket refills, unless the answer is already in memory (a cached key or a cached "no such
+ * key" costs the store nothing, so a valid client behind the same NAT keeps working).
+ */
+export function guardRefusedCredentials(
+  resolver: KeyResolver, config: () => LimiterConfig, steps: { extract: Stage; lookup: Stage }, events: RefusedCredentialsEvents = {},
+  limiter: RefusedCredentials = createRefusedCredentials(config, events),
+): Stage {
   function check(ctx: RequestContext): string | null {
     if (ctx.credential === null && ctx.malformedStyle === null) return null;
-    const client = clientAddress(ctx);
-    const now = Date.now();
-    const b = level(client, now);
-    if (b === undefined || b.tokens >= 1) return client;
     const c = ctx.credential;
-    if (c !== null && c.token === undefined && resolver.inMemory?.(c.hash) === true) return client;
-    const rc = config().refusedCredentials;
-    const wait = rc === null ? 1 : Math.ceil(((1 - b.tokens) * rc.rate.periodMs) / rc.rate.count / 1000);
-    events.limited?.(c?.style ?? ctx.malformedStyle ?? 'none');
-    throw new GatewayError('too_many_failed_credentials', undefined, { headers: { 'retry-after': String(Math.max(1, wait)) } });
+    return limiter.admit(clientBucket(ctx), c?.style ?? ctx.malformedStyle ?? 'none', () => c !== null && c.token === undefined && resolver.inMemory?.(c.hash) === true);
   }
 
   function count(client: string | null, e: unknown): never {
-    if (client !== null && e instanceof GatewayError && GUESSES.has(e.code)) refused(client, Date.now());
+    if (client !== null && e instanceof GatewayError && GUESSES.has(e.code)) limiter.refused(client);
     throw e;
   }
 
@@ -97,7 +121,7 @@ export function guardRefusedCredentials(
       client = check(ctx);
       r = steps.lookup(ctx);
     } catch (e) {
-      count(client ?? clientAddress(ctx), e);
+      count(client ?? clientBucket(ctx), e);
     }
     if (r !== undefined) return r.catch((e: unknown) => count(client, e));
   };

@@ -47,7 +47,7 @@ export function createMetrics(registry = new Registry()) {
     checkDecisions: new Counter({ name: 'keygate_check_decisions_total', help: 'Decisions of the check listener (decision mode), by mode (nginx, forward, envoy-http, envoy-grpc), route (config name or "unmatched") and result (allowed, unauthenticated, forbidden, refused: the check request itself was refused, error)', labelNames: ['mode', 'route', 'result'] as const, registers: r }),
     checkDuration: new Histogram({ name: 'keygate_check_duration_seconds', help: 'Time to decide one check, from the decider being asked to its answer', labelNames: ['mode'] as const, buckets: AUTH_BUCKETS, registers: r }),
     checkUntrusted: new Counter({ name: 'keygate_check_untrusted_total', help: 'Check requests refused because they came from outside check.trustedClients, by mode', labelNames: ['mode'] as const, registers: r }),
-    headersDropped: new Counter({ name: 'keygate_request_headers_dropped_total', help: 'Client request headers removed before forwarding: underscore (name contains _), identity (client-sent identity header) or override (request-target or method override)', labelNames: ['reason'] as const, registers: r }),
+    headersDropped: new Counter({ name: 'keygate_request_headers_dropped_total', help: 'Client request headers removed before forwarding: underscore (name contains _, or a dotted name that folds onto a header keygate controls), identity (client-sent identity header) or override (request-target or method override)', labelNames: ['reason'] as const, registers: r }),
   };
   // Known label values start at 0, so rate() and alerts see the series before the first drop.
   for (const reason of ['queue_full', 'store_error', 'rate_limited']) m.auditDropped.labels(reason).inc(0);

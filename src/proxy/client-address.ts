@@ -66,10 +66,24 @@ export function clientOf(xff: string | undefined, peer: string, trusted: { has(a
   if (xff === undefined) return peer;
   const hops = xff.split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = (hops[i] as string).trim();
+    const hop = withoutPort((hops[i] as string).trim());
     if (hop !== '' && !trusted.has(hop)) return hop;
   }
   return peer;
+}
+
+/**
+ * Some proxies and load balancers (Azure's among them) write `ip:port` or `[ipv6]:port`: the
+ * port is the client's connection, not the client, so a new connection per request must not
+ * look like a new client (the refused-credential limit counts per address).
+ */
+function withoutPort(hop: string): string {
+  if (hop.startsWith('[')) {
+    const end = hop.indexOf(']');
+    return end > 0 ? hop.slice(1, end) : hop;
+  }
+  const colon = hop.indexOf(':');
+  return colon > 0 && colon === hop.lastIndexOf(':') && hop.includes('.') ? hop.slice(0, colon) : hop;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -4,6 +4,7 @@ import { connectionNamed, HOP_BY_HOP } from './hop-by-hop.ts';
 import { collectProxyHeader, PROXY_HEADERS, pushProxyHeaders, type SeenProxyHeaders } from './client-address.ts';
 import { isMethodOverride, METHOD_OVERRIDES, TARGET_OVERRIDES } from './override-headers.ts';
 import { must } from '../must.ts';
+import { withoutOwnCookies } from './own-cookies.ts';
 
 /** Headers keygate sets itself or that describe this hop's framing: never the client's. */
 const OWN = new Set(['host', 'expect', 'x-request-id', 'content-length']);
@@ -14,7 +15,8 @@ export type HeadersFor = 'http' | 'upgrade';
 /**
  * The header list sent upstream, built in one pass over the client's raw headers.
  * Order matters and is fixed: strip (hop-by-hop, Connection-named, `_` names, identity family,
- * request-target and method overrides, proxy headers, the credential, Expect, Host) first, then
+ * request-target and method overrides, proxy headers, the credential, keygate's own cookies,
+ * Expect, Host) first, then
  * inject, so nothing the client sends — not even `Connection: X-Authenticated-User` — can
  * remove or spoof what keygate sets. docs/security.md (Headers) states the rules.
  */
@@ -42,11 +44,18 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
       // CGI-style servers (WSGI, Rack, PHP) fold `_` and `-` together: `X_Authenticated_User`
       // and `Content_Length` reach them as the real thing. Dropped by default, as nginx does;
       // allowed, they still may not fold onto a header keygate controls.
-      if (!allowUnderscores || controlled(lower.replaceAll('_', '-'), ctx, named)) {
+      if (!allowUnderscores || controlled(folded(lower), ctx, named)) {
         drop(ctx, 'underscore');
         continue;
       }
       out.push(name, value);
+      continue;
+    }
+    // PHP registers `$_SERVER` names with `.` turned into `_` (php_register_variable), so behind a
+    // FastCGI front that passes names through (Caddy's php_fastcgi) `X.Authenticated.User` is
+    // read as the identity. Other dotted names pass (nginx would drop them all).
+    if (lower.includes('.') && controlled(folded(lower), ctx, named)) {
+      drop(ctx, 'underscore');
       continue;
     }
     // Host is the request's, not the connection's: `Connection: Host` must not take it away.
@@ -73,6 +82,11 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
     // undici refuses `expect`; node has already answered 100 Continue to the client.
     if (lower === 'expect' || lower === 'x-request-id') continue;
     if (lower === hideHeader || lower === hideOrgHeader || (buffered && lower === 'content-length')) continue;
+    if (lower === 'cookie') {
+      const rest = withoutOwnCookies(value);
+      if (rest !== null) out.push(name, rest);
+      continue;
+    }
     out.push(name, value);
   }
   pushProxyHeaders(out, ctx, host, proxy);
@@ -85,6 +99,9 @@ export function upstreamHeaders(ctx: RequestContext, kind: HeadersFor = 'http'):
   if (ctx.principal !== null && ctx.key !== null) out.push(...identityHeaders(cfg.identity, ctx.principal, ctx.key));
   return out;
 }
+
+/** A name as CGI and PHP fold it, in the header's own spelling: `_` and `.` read as `-`. */
+const folded = (lower: string): string => lower.replace(/[_.]/g, '-');
 
 function drop(ctx: RequestContext, reason: HeaderDropReason): void {
   (ctx.headerDrops ??= { underscore: 0, identity: 0, override: 0 })[reason]++;

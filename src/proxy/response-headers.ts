@@ -1,8 +1,10 @@
 import { HOP_BY_HOP } from './hop-by-hop.ts';
+import { setsOwnCookie } from './own-cookies.ts';
 
 /**
  * Upstream response headers for the client, from undici's raw list (duplicates and casing kept,
- * so several Set-Cookie values survive), minus hop-by-hop and Connection-named headers.
+ * so several Set-Cookie values survive), minus hop-by-hop and Connection-named headers and any
+ * Set-Cookie of keygate's own cookies (own-cookies.ts).
  */
 export function clientHeaders(raw: readonly (Buffer | string)[], requestId: string): string[] {
   // One conversion per header; latin1 keeps header bytes as they were sent (undici hands us Buffers).
@@ -23,6 +25,7 @@ export function clientHeaders(raw: readonly (Buffer | string)[], requestId: stri
   for (let i = 0; i < out.length; i += 2) {
     const lower = (out[i] as string).toLowerCase();
     if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
+    if (lower === 'set-cookie' && setsOwnCookie(out[i + 1] as string)) continue;
     out[w++] = out[i] as string;
     out[w++] = out[i + 1] as string;
   }

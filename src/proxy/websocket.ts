@@ -1,6 +1,7 @@
 import { Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { createProxyServer } from 'http-proxy-3';
+import type { ProxyServer } from 'http-proxy-3';
 import type { RequestContext } from '../context.ts';
 import { upstreamHeaders } from './request-headers.ts';
 import { upstreamPathOf } from './upstream-path.ts';
@@ -8,6 +9,7 @@ import { classifyUpstreamError, upstreamError } from './upstream-errors.ts';
 import { sendErrorOnSocket } from '../respond.ts';
 import { closeFrame, FrameGate } from './websocket-frames.ts';
 import { must } from '../must.ts';
+import { setsOwnCookie } from './own-cookies.ts';
 
 /** An open WebSocket session, for ending it when its credential stops being valid. */
 export interface WebSocketSession {
@@ -35,35 +37,60 @@ const CLOSE_GRACE_MS = 1000;
  * (request-headers.ts), so both paths strip and inject alike. http-proxy-3 copies
  * `req.headers`, so the built list replaces them; its own X-Forwarded-* (xfwd) stay off.
  */
+function withoutOwnSetCookies(res: IncomingMessage): void {
+  const sc = res.headers['set-cookie'];
+  if (sc === undefined) return;
+  const kept = sc.filter((v) => !setsOwnCookie(v));
+  if (kept.length === 0) delete res.headers['set-cookie'];
+  else res.headers['set-cookie'] = kept;
+}
+
 export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
-  const agent = new Agent({ keepAlive: true });
-  const proxy = createProxyServer({ agent, xfwd: false, ws: true });
   // The status of each handshake in flight, reported once: 101, the upstream's refusal, or ours.
   const pending = new WeakMap<IncomingMessage, (status: number) => void>();
-  proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
-    const report = pending.get(req);
-    if (report === undefined) return;
-    proxyReq.once('upgrade', () => report(101));
-    proxyReq.once('response', (res: IncomingMessage) => report(res.statusCode ?? 502));
-  });
   /** Upgrades on their way: the upstream socket (known at its 101) → the client's side. */
   const opening = new Map<Socket, { ctx: RequestContext; client: Socket }>();
   const contexts = new WeakMap<IncomingMessage, RequestContext>();
-  proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage, client: Socket) => {
-    const ctx = contexts.get(req);
-    if (ctx === undefined) return;
-    // Runs before http-proxy-3's own `upgrade` listener, which pipes the two sockets and then emits `open`.
-    proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
-      opening.set(upstream, { ctx, client });
-      upstream.once('close', () => opening.delete(upstream));
+  let agent: Agent | null = null;
+  let proxy: ProxyServer | null = null;
+
+  /**
+   * http-proxy-3 (and follow-redirects under it) loaded and its proxy built at the first
+   * upgrade, not at start: most gateways never see a WebSocket, and the modules are RSS held for
+   * nothing (issue 12). Synchronous (`require`, it is CommonJS), as the hand-off is.
+   */
+  function proxyServer(): ProxyServer {
+    if (proxy !== null) return proxy;
+    const { createProxyServer } = createRequire(import.meta.url)('http-proxy-3') as typeof import('http-proxy-3');
+    agent = new Agent({ keepAlive: true });
+    const p = (proxy = createProxyServer({ agent, xfwd: false, ws: true }));
+    p.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      // Registered before http-proxy-3's own listeners, which write `res.headers` to the client:
+      // the 101, or a refusal, must not set keygate's own cookies (own-cookies.ts).
+      proxyReq.once('upgrade', withoutOwnSetCookies);
+      proxyReq.once('response', withoutOwnSetCookies);
+      const report = pending.get(req);
+      if (report === undefined) return;
+      proxyReq.once('upgrade', () => report(101));
+      proxyReq.once('response', (res: IncomingMessage) => report(res.statusCode ?? 502));
     });
-  });
-  proxy.on('open', (upstream: Socket) => {
-    const o = opening.get(upstream);
-    if (o === undefined) return;
-    opening.delete(upstream);
-    gate(o.ctx, o.client, upstream);
-  });
+    p.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage, client: Socket) => {
+      const ctx = contexts.get(req);
+      if (ctx === undefined) return;
+      // Runs before http-proxy-3's own `upgrade` listener, which pipes the two sockets and then emits `open`.
+      proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
+        opening.set(upstream, { ctx, client });
+        upstream.once('close', () => opening.delete(upstream));
+      });
+    });
+    p.on('open', (upstream: Socket) => {
+      const o = opening.get(upstream);
+      if (o === undefined) return;
+      opening.delete(upstream);
+      gate(o.ctx, o.client, upstream);
+    });
+    return p;
+  }
 
   /**
    * Re-pipes the two sockets through frame gates (http-proxy-3 piped them directly a moment
@@ -110,7 +137,7 @@ export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
       ctx.req.url = upstreamPathOf(ctx);
       contexts.set(ctx.req, ctx);
       const options = { target: upstream.url.origin, changeOrigin: !upstream.preserveHost, connectTimeout: upstream.connectTimeoutMs };
-      proxy.ws(ctx.req, socket, head, options, (err: Error) => {
+      proxyServer().ws(ctx.req, socket, head, options, (err: Error) => {
         // Before the upstream answered, the client gets the same 502/504 as a plain request
         // rather than a silent hang-up; after the hand-off all that is left is to close.
         if (reported) return void socket.destroy();
@@ -122,8 +149,8 @@ export function createWebSocketProxy(options: WebSocketProxyOptions = {}) {
       });
     },
     close(): void {
-      proxy.close();
-      agent.destroy();
+      proxy?.close();
+      agent?.destroy();
     },
   };
 }

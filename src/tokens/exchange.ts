@@ -3,13 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../context.ts';
 import type { KeyResolver, Resolution } from '../keystore/resolve.ts';
 import { GatewayError } from '../errors.ts';
+import { checkOrgKey, orgKeyFromHeader } from '../credentials/org-key.ts';
+import { clientBucket, type RefusedCredentials } from '../limits/refused-credentials.ts';
 
 const MAX_BODY = 4096;
 
 export type ExchangeResult = 'issued' | 'invalid' | 'expired' | 'disabled' | 'error';
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? ''.toLowerCase();
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type !== 'application/json') throw new GatewayError('invalid_request', 'Send the key id and secret as application/json');
   const chunks: Buffer[] = [];
   let size = 0;
@@ -25,7 +27,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   throw new GatewayError('invalid_json');
 }
 
-function refuse(code: 'invalid_key' | 'key_expired' | 'key_revoked' | 'principal_disabled'): GatewayError {
+function refuse(code: 'invalid_key' | 'invalid_org_key' | 'key_expired' | 'key_revoked' | 'principal_disabled'): GatewayError {
   return new GatewayError(code);
 }
 
@@ -42,7 +44,7 @@ function sameHash(a: string, b: string): boolean {
  * secret and a key that is not a key pair get the same answer.
  */
 export function createTokenExchange(resolver: KeyResolver, onResult: (r: ExchangeResult) => void) {
-  return async function exchange(ctx: RequestContext, res: ServerResponse): Promise<void> {
+  return async function exchange(ctx: RequestContext, res: ServerResponse, refused: RefusedCredentials): Promise<void> {
     if (ctx.req.method !== 'POST') throw new GatewayError('invalid_request', 'Use POST');
     const body = await readJson(ctx.req);
     const id = body['key_id'];
@@ -53,6 +55,10 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
     }
     const now = Date.now();
     const presented = ctx.gen.hasher(secret);
+    // Each unknown id costs a key-store lookup, as an unknown key does on the proxy: the same
+    // per-address budget of refused credentials (limiter.refusedCredentials) applies here. No
+    // in-memory exception: a cached "no such key" for this secret says nothing about the id.
+    const client = refused.admit(clientBucket(ctx), 'exchange', () => false);
     let r: Resolution;
     try {
       r = await resolver.resolveId(id, now);
@@ -65,6 +71,7 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
     const match = sameHash(presented, known?.hash ?? presented.replace(/./g, '0')) && known !== null;
     if (!match || known.type !== 'key_pair') {
       onResult('invalid');
+      refused.refused(client);
       throw refuse('invalid_key');
     }
     // The id and the secret match: a refusal from here on is of a known key, recorded with its ids.
@@ -74,6 +81,15 @@ export function createTokenExchange(resolver: KeyResolver, onResult: (r: Exchang
       onResult(r.status === 'principal_disabled' ? 'disabled' : 'expired');
       throw refuse(r.status === 'expired' ? 'key_expired' : r.status === 'revoked' ? 'key_revoked' : r.status === 'principal_disabled' ? 'principal_disabled' : 'invalid_key');
     }
+    // The org rule of the proxy (credentials/org-key.ts), here too: a token is not a way for an
+    // org's principal to get around requireOrgKey, nor an org key guessed without a budget.
+    const org = checkOrgKey(ctx.gen, orgKeyFromHeader(ctx.gen, ctx.req), r.principal.org, false);
+    if (org.refused) {
+      onResult('invalid');
+      refused.refused(client);
+      throw refuse('invalid_org_key');
+    }
+    ctx.org = org.org;
     const tokens = ctx.gen.config.tokens;
     const ttl = Math.min(tokens.ttlMs, tokens.maxTtlMs);
     const expiresAt = Math.min(now + ttl, r.key.expiresAt?.getTime() ?? Infinity);

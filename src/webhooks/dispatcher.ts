@@ -35,10 +35,12 @@ export interface WebhookDispatcher {
   close(): Promise<void>;
 }
 
-/** Error text for the log: the status, or the socket error, never the URL's credentials or query. */
+/** Error text for the log: the status, or the socket error, never the URL's credentials, path (a capability URL's secret) or query. */
 function describe(e: unknown, url: URL): string {
   const msg = e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e);
-  return msg.split(url.href).join(`${url.origin}${url.pathname}`).slice(0, 300);
+  let out = msg.split(url.href).join(url.origin);
+  if (url.pathname !== '/') out = out.split(url.pathname).join('/…');
+  return out.slice(0, 300);
 }
 
 /**

@@ -1,6 +1,4 @@
 import cluster from 'node:cluster';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { loadConfigFile } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import { createReloader } from '../config/reloader.ts';
@@ -8,6 +6,8 @@ import { createLogger } from '../log/logger.ts';
 import { startGateway } from '../server.ts';
 import { EXIT, type CommandResult } from '../cli/exit-codes.ts';
 import { markAggregators } from './aggregate.ts';
+import { compactHeap } from '../memory/compact-heap.ts';
+import { startBufferCollector, type BufferCollector } from '../memory/buffer-collector.ts';
 import { isToWorker, WORKER_ADMIN_ENV, WORKER_SLOT_ENV, type ToPrimary } from './messages.ts';
 
 const send = (m: ToPrimary): void => {
@@ -67,9 +67,11 @@ export async function serveWorker(file: string): Promise<CommandResult> {
   });
 
   let stopping = false;
+  let buffers: BufferCollector | null = null;
   const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
+    buffers?.stop();
     logger.info({ signal: why }, 'draining');
     reloader.close();
     for (const p of pendingMetrics.values()) p.reject(new Error('draining'));
@@ -131,21 +133,11 @@ export async function serveWorker(file: string): Promise<CommandResult> {
     stop('primary exited');
   });
   send({ type: 'keygate:ready', port: running.port, adminPort: running.adminPort, checkPort: running.checkPort, grpcCheckPort: running.grpcCheckPort });
-  // Start-up leaves the config load's and the module graph's garbage in the old generation, and an
-  // idle process sees no major GC to return it for a long time: one full collection a second
-  // after start took a worker from ≈ 77 to ≈ 48 MiB PSS within 20 s (V8 returns the pages on its
-  // own schedule; without it, 77 MiB still at 40 s) — issue 12: ≤ 60 MiB per added worker.
-  // (h12-memory's compactHeap does the same for the single process; one helper once both land.)
-  setTimeout(collectStartupGarbage, 1_000).unref();
+  // As the single process does (cli/serve.ts, src/memory/): the start-up garbage and the pages it
+  // grew into given back once, then dead stream buffers collected by bytes. Without the first, an
+  // idle worker kept ≈ 77 MiB PSS (issue 12's target is ≤ 60 MiB per added worker).
+  compactHeap();
+  buffers = startBufferCollector();
   return EXIT.serving;
 }
 
-/** One full GC. `--expose-gc` set at run time exposes `gc` to new contexts only, hence vm. */
-function collectStartupGarbage(): void {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    /* a runtime without it: the memory is returned later, by V8's own schedule */
-  }
-}

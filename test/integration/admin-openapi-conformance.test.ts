@@ -41,7 +41,7 @@ function strict(s: unknown): unknown {
 }
 
 interface Sent { status: number; type: string; text: string; body: unknown; setCookie: string[] }
-interface SendOptions { auth?: string | null; body?: string; type?: string; accept?: string; headers?: Record<string, string> }
+interface SendOptions { auth?: string | null; body?: string; type?: string; accept?: string; headers?: Record<string, string>; localAddress?: string }
 
 /** One raw HTTP exchange with the admin listener (node:http: any method may carry any body). */
 function send(method: string, path: string, opts: SendOptions = {}): Promise<Sent> {
@@ -49,6 +49,7 @@ function send(method: string, path: string, opts: SendOptions = {}): Promise<Sen
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${gw.adminUrl}${path}`, {
       method,
+      ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
       headers: {
         ...(auth === null ? {} : { authorization: `Bearer ${auth}` }),
         ...(opts.type === undefined ? {} : { 'content-type': opts.type }),
@@ -370,6 +371,25 @@ for (const kind of ['memory', 'redis'] as const) describe(`every operation, as i
         expect([r.status, json<{ error: Rec }>(r).error['code']], `${method} ${template}`).toEqual([401, code]);
       }
     }
+  });
+
+  it('every operation: 429 too_many_failed_credentials from an address that spent its wrong-credential budget', async () => {
+    // Another loopback address, so this budget is not the one the other cases share (127.0.0.1).
+    // A fresh wrong key each time: a repeated one is answered from the negative cache, which costs
+    // the store nothing and so is not held back.
+    let n = 0;
+    const from = () => ({ auth: `kg_guess-${n++}`, localAddress: '127.0.0.2' });
+    let spent = false;
+    for (let i = 0; i < 500 && !spent; i++) spent = (await send('GET', '/v1/groups', from())).status === 429;
+    expect(spent, 'the wrong-credential budget of 127.0.0.2 ran out').toBe(true);
+    for (const [method, template] of operations()) {
+      // The bucket refills (10/s by default): a refilled token buys one more 401, then 429 again.
+      let r = await op(method, template, concrete(template), from());
+      for (let i = 0; i < 5 && r.status === 401; i++) r = await op(method, template, concrete(template), from());
+      expect(code(r), `${method} ${template}`).toEqual([429, 'too_many_failed_credentials']);
+    }
+    // The right admin token is still answered from that address: only guesses are held back.
+    expect((await op('GET', '/v1/groups', '/v1/groups', { localAddress: '127.0.0.2' })).status).toBe(200);
   });
 
   it('every operation: 401 session_required for a console cookie without a session', async () => {

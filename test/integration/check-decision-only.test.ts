@@ -14,7 +14,7 @@ import { newKey } from '../helpers/keys.ts';
  */
 const editor = newKey();
 const YAML = `
-check: { grpcPort: 9191 }
+check: { grpcPort: 9191, withRequestBody: true }
 credentials: { body: { enabled: true } }
 roles: { editor: { actions: ["application:*"] } }
 routes:
@@ -53,7 +53,7 @@ describe('decision-only routes', () => {
   it('without a check section, a route without an upstream is a config problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keygate-decision-only-'));
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, YAML.replace('check: { grpcPort: 9191 }', ''));
+    writeFileSync(bad, YAML.replace('check: { grpcPort: 9191, withRequestBody: true }', ''));
     const r = await runCli(['check-config', bad]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/\/upstreams: missing required field "upstreams"/);
@@ -74,6 +74,17 @@ describe('check-config', () => {
       apps: ['nginx', 'forward', 'envoy-http', 'envoy-grpc'],
     });
     expect(out.summary.routes[0]?.upstream).toBeNull();
+  });
+
+  it('without check.withRequestBody no shape serves a body-credential route', async () => {
+    const plain = join(mkdtempSync(join(tmpdir(), 'keygate-decision-only-')), 'keygate.yaml');
+    writeFileSync(plain, YAML.replace(', withRequestBody: true', ''));
+    const r = await runCli(['check-config', '--json', plain]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { warnings: { message: string }[]; summary: { routes: { name: string; servedBy: string[] }[] } };
+    expect(Object.fromEntries(out.summary.routes.map((x) => [x.name, x.servedBy]))['scan']).toEqual([]);
+    // Valid, but never an allowed request: said, not failed.
+    expect(out.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/^route "scan" can never be allowed: .*check\.withRequestBody: true/)]);
   });
 
   it('says it in the text summary too', async () => {

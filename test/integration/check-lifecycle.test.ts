@@ -59,7 +59,7 @@ describe('check listener lifecycle', () => {
   });
 
   it('shutdown answers an in-flight check, then the port is closed', async () => {
-    const gw = await startTestGateway(yaml('application:view'));
+    const gw = await startTestGateway(yaml('application:view', 'check: { withRequestBody: true }'));
     const port = gw.checkPort as number;
     // An Envoy check whose buffered body is still arriving when the shutdown starts.
     const socket = connect(port, '127.0.0.1');
@@ -83,6 +83,33 @@ describe('check listener lifecycle', () => {
       s.on('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
     });
     expect(refused).toBe('ECONNREFUSED');
+  });
+
+  it('a check that arrives while draining is answered at once with Connection: close', async () => {
+    // Decisions on a cached key are answered in the tick that parsed them: the drain listener
+    // must run before the answer is written, or setting Connection: close would throw.
+    const gw = await startTestGateway(yaml('application:view', 'check: { withRequestBody: true }'));
+    const port = gw.checkPort as number;
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    // Warm the key cache, so the second check below decides synchronously.
+    socket.write(`GET /check HTTP/1.1\r\nHost: api.test\r\nX-Original-Method: GET\r\nX-Original-URI: /api/applications/7/x\r\nAuthorization: Bearer ${viewer.secret}\r\n\r\n`);
+    await waitFor('the first answer', () => (answer.includes('\r\n\r\n') ? true : undefined));
+    // In flight when the shutdown starts: an Envoy check whose body is still arriving.
+    socket.write(`POST /envoy/agent/scan HTTP/1.1\r\nHost: api.test\r\nContent-Type: application/json\r\nx-envoy-auth-partial-body: false\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.subarray(0, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = gw.close();
+    // The rest of the body and, pipelined behind it, a check node parses only once draining.
+    socket.write(Buffer.concat([body.subarray(10), Buffer.from(`GET /check HTTP/1.1\r\nHost: api.test\r\nX-Original-Method: GET\r\nX-Original-URI: /api/applications/7/x\r\nAuthorization: Bearer ${viewer.secret}\r\n\r\n`)]));
+    await closed;
+    await stopped;
+    const statuses = [...answer.matchAll(/^HTTP\/1\.1 (\d+) /gm)].map((m) => m[1]);
+    expect(statuses).toEqual(['200', '200', '200']);
+    expect(answer.toLowerCase().split('http/1.1 ').at(-1)).toContain('connection: close');
   });
 
   it('rate limits apply to decisions as to proxied requests (429 with Retry-After)', async () => {

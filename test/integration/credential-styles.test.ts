@@ -171,11 +171,17 @@ describe('3. Service key (Contrast)', () => {
     expect((await send('/api/applications/app-1/x', { headers: { authorization: sk(), 'api-key': 'nonsense-org-key' } })).code).toBe('invalid_org_key');
   });
 
-  it('requireOrgKey: a service key without the org header is refused', async () => {
+  it('requireOrgKey: a key of an org\'s principal without the org header is refused, as a service key or as Bearer', async () => {
     const g = await startTestGateway(config().replace('orgHeader: API-Key }', 'orgHeader: API-Key, requireOrgKey: true }'));
     try {
       expect((await send('/api/applications/app-1/x', { headers: { authorization: sk() } }, g)).code).toBe('invalid_org_key');
       expect((await send('/api/applications/app-1/x', { headers: { authorization: sk(), 'api-key': acmeOrg.secret } }, g)).status).toBe(200);
+      const bearer = `Bearer ${keys['contrast']!.secret}`;
+      expect((await send('/api/applications/app-1/x', { headers: { authorization: bearer } }, g)).code).toBe('invalid_org_key');
+      const ok = await send('/api/applications/app-1/x', { headers: { authorization: bearer, 'api-key': acmeOrg.secret } }, g);
+      expect(ok.status).toBe(200);
+      expect(ok.seen!.headers.get('x-authenticated-org')).toEqual(['acme']);
+      expect(ok.seen!.headers.has('api-key')).toBe(false);
     } finally {
       await g.close();
     }

@@ -36,7 +36,7 @@ function config(ports: { port: number; adminPort: number; checkPort: number; grp
   return `
 server: { port: ${ports.port}, host: 127.0.0.1 }
 admin: { port: ${ports.adminPort}, host: 127.0.0.1, token: "${ADMIN_TOKEN}" }
-check: { port: ${ports.checkPort}, host: 127.0.0.1, grpcPort: ${ports.grpcPort}${trusted} }
+check: { port: ${ports.checkPort}, host: 127.0.0.1, grpcPort: ${ports.grpcPort}, withRequestBody: true${trusted} }
 upstreams: { app: { url: "${upstream.url}" } }
 credentials:
   body: { enabled: true, field: userKey }

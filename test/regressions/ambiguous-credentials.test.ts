@@ -121,6 +121,18 @@ describe('the same key in both: accepted, and the body copy is removed like any 
     const r = await send({ ...JSON_TYPE, authorization: `Bearer ${alice.secret}`, 'api-key': acme.secret }, mendBody(`"orgToken":"${acme.secret}",`));
     expect(r.status).toBe(200);
     expect(r.seen[0]!.headers.get('x-authenticated-org')).toEqual(['acme']);
+    // The org key is a secret like the API-Key header it matches: neither reaches the upstream.
+    const forwarded = r.seen[0]!.body.toString('utf8');
+    expect(forwarded).not.toContain(acme.secret);
+    expect(JSON.parse(forwarded)).toEqual({ requestType: 'getProjectVulnerabilityReport', projectToken: '438629e2da934b4ca68220c' });
+    expect(r.seen[0]!.headers.has('api-key')).toBe(false);
+  });
+
+  it('an orgToken in the body alone is removed before forwarding, every other byte as sent', async () => {
+    const r = await send({ ...JSON_TYPE, authorization: `Bearer ${alice.secret}` }, mendBody(`"orgToken":"${acme.secret}",`));
+    expect(r.status).toBe(200);
+    expect(r.seen[0]!.headers.get('x-authenticated-org')).toEqual(['acme']);
+    expect(r.seen[0]!.body.toString('utf8')).toBe(mendBody(''));
   });
 });
 

@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type * as OpenId from 'openid-client';
 import type { ConsoleOidcConfig } from '../../config/types.ts';
 import type { PrincipalRecord } from '../../keystore/types.ts';
 import type { Actor, NewPrincipal } from '../../lifecycle/service.ts';
@@ -60,6 +60,15 @@ function providerFailure(e: unknown): SignInErrorCode {
 }
 
 /**
+ * openid-client, imported with the first login's discovery rather than with the program: most
+ * gateways never configure OIDC, and it (with oauth4webapi) is RSS held for nothing (issue 12).
+ * Every use below runs after `await configuration()`, which sets it.
+ */
+let client: typeof OpenId;
+let loading: Promise<typeof OpenId> | null = null;
+const openid = (): Promise<typeof OpenId> => (loading ??= import('openid-client').then((m) => (client = m)));
+
+/**
  * OpenID Connect sign-in for people (issue 15): authorization code flow with PKCE (RFC 7636),
  * `state` and `nonce`, by openid-client. The provider's metadata is discovered on first use and
  * kept; a failed discovery is retried on the next login. What the callback checks against lives
@@ -69,14 +78,14 @@ function providerFailure(e: unknown): SignInErrorCode {
 export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
   const issuer = new URL(cfg.issuer);
   if (issuer.protocol !== 'https:' && !loopback(issuer)) throw new Error(`console.oidc.issuer: ${cfg.issuer} must be https (plain http only on loopback)`);
-  let discovered: Promise<client.Configuration> | null = null;
+  let discovered: Promise<OpenId.Configuration> | null = null;
 
-  function configuration(): Promise<client.Configuration> {
-    discovered ??= client.discovery(
+  function configuration(): Promise<OpenId.Configuration> {
+    discovered ??= openid().then((client) => client.discovery(
       issuer, cfg.clientId, cfg.clientSecret === '' ? undefined : cfg.clientSecret,
       cfg.clientSecret === '' ? client.None() : undefined,
       issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined,
-    ).catch((e: unknown) => {
+    )).catch((e: unknown) => {
       discovered = null;
       deps.logger.warn({ issuer: cfg.issuer, err: e instanceof Error ? e.message : String(e) }, 'OIDC discovery failed');
       throw new AdminError('oidc_unavailable', 'The OpenID Connect provider could not be reached (discovery failed); try again');
@@ -120,7 +129,10 @@ export function createOidcLogin(cfg: ConsoleOidcConfig, deps: OidcDeps) {
       const config = await configuration();
       const pending: Pending = { state: client.randomState(), nonce: client.randomNonce(), verifier: client.randomPKCECodeVerifier() };
       const binding = randomToken();
-      await deps.store.put(NS, storeId(binding), JSON.stringify(pending), LOGIN_TTL_MS);
+      // Anyone may start a login: bounded, so a flood cannot fill the Redis that holds the keys.
+      if (!(await deps.store.putBounded(NS, storeId(binding), JSON.stringify(pending), LOGIN_TTL_MS))) {
+        throw new AdminError('oidc_unavailable', 'Too many sign-ins were started in the last minutes; try again shortly');
+      }
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: cfg.redirectUri,
         scope: cfg.scopes.join(' '),

@@ -12,6 +12,13 @@ export interface SessionStore {
   get(ns: string, id: string): Promise<string | null>;
   /** Writes (or replaces) an entry that disappears after `ttlMs`. */
   put(ns: string, id: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * `put` for entries anyone may cause (pending OIDC logins): false, and nothing written, when
+   * the namespace has had its share of writes lately. In process the oldest entry gives way
+   * instead (the namespace is bounded anyway); in Redis, which holds the key store too, at most
+   * `max` such writes are made per `ttlMs`, fleet-wide.
+   */
+  putBounded(ns: string, id: string, value: string, ttlMs: number): Promise<boolean>;
   /** Reads and deletes in one step (a pending login is used once). */
   take(ns: string, id: string): Promise<string | null>;
   delete(ns: string, id: string): Promise<void>;
@@ -23,10 +30,14 @@ export interface SessionStoreOptions {
   now?: () => number;
   /** Embedded store: entries per namespace. @default 100_000 */
   memoryMax?: number;
+  /** Redis: `putBounded` writes per namespace per ttl window. @default 100_000 */
+  boundedMax?: number;
 }
 
 export function createSessionStore(store: StoreTarget, opts: SessionStoreOptions = {}): SessionStore {
-  return isRedis(store) ? redisSessions(openSideConnection(store), store.prefix) : memorySessions(opts.now ?? Date.now, opts.memoryMax ?? MEMORY_MAX);
+  return isRedis(store)
+    ? redisSessions(openSideConnection(store), store.prefix, opts.now ?? Date.now, opts.boundedMax ?? MEMORY_MAX)
+    : memorySessions(opts.now ?? Date.now, opts.memoryMax ?? MEMORY_MAX);
 }
 
 /**
@@ -65,6 +76,10 @@ function memorySessions(now: () => number, max: number): SessionStore {
       m.delete(id);
       m.set(id, { value, until: now() + ttlMs });
     },
+    async putBounded(ns, id, value, ttlMs) {
+      await this.put(ns, id, value, ttlMs);
+      return true;
+    },
     async take(ns, id) {
       const m = space(ns);
       const e = live(m, id);
@@ -80,7 +95,7 @@ function memorySessions(now: () => number, max: number): SessionStore {
   };
 }
 
-function redisSessions(side: SideConnection, prefix: string): SessionStore {
+function redisSessions(side: SideConnection, prefix: string, now: () => number, boundedMax: number): SessionStore {
   // Under the key store's hash tag, beside its records (redis-store.ts lists that layout).
   const key = (ns: string, id: string) => `{${prefix}}:console:${ns}:${id}`;
   async function call<T>(op: () => Promise<T>): Promise<T> {
@@ -95,6 +110,17 @@ function redisSessions(side: SideConnection, prefix: string): SessionStore {
     backend: 'redis',
     get: (ns, id) => call(() => side.conn.get(key(ns, id))),
     put: (ns, id, value, ttlMs) => call(async () => { await side.conn.set(key(ns, id), value, 'PX', Math.max(1, Math.ceil(ttlMs))); }),
+    // A counter per ttl window: entries of this window and the last can be alive, so at most
+    // twice `boundedMax` are ever held however many requests come.
+    putBounded: (ns, id, value, ttlMs) => call(async () => {
+      const ms = Math.max(1, Math.ceil(ttlMs));
+      const counter = key(`${ns}-writes`, String(Math.floor(now() / ms)));
+      const r = await side.conn.multi().incr(counter).pexpire(counter, 2 * ms).exec();
+      if (r?.[0]?.[0] != null) throw r[0][0];
+      if (Number(r?.[0]?.[1]) > boundedMax) return false;
+      await side.conn.set(key(ns, id), value, 'PX', ms);
+      return true;
+    }),
     take: (ns, id) => call(() => side.conn.getdel(key(ns, id))),
     delete: (ns, id) => call(async () => { await side.conn.del(key(ns, id)); }),
     close: () => side.close(),

@@ -42,6 +42,7 @@ export function exampleError(code: AdminErrorCode, route: AdminRoute, action: st
     case 'read_only': return new AdminError(code, 'Principal "ci-bot" is declared in the config file; change it there');
     case 'payload_too_large': return new AdminError(code, 'Request bodies are limited to 65536 bytes');
     case 'unsupported_media_type': return new AdminError(code, 'Send application/json');
+    case 'too_many_failed_credentials': return new AdminError(code, 'Too many wrong admin credentials from this address; retry later');
     case 'store_unavailable': return new AdminError(code, route.method === 'GET' ? 'The key store is unavailable' : 'The key store is unavailable; nothing was changed');
     case 'outcome_unknown':
       return new AdminError(code, `The key store did not confirm the write in time: it may or may not have been applied. Look up ${rec.type} "${rec.id}" before retrying`,

@@ -9,12 +9,14 @@ import { SESSION_COOKIE } from '../console/cookies.ts';
 /**
  * Refusals every /v1 operation can answer, whatever it does: the caller is authenticated before
  * routing (401, 403, and 503 when the key store cannot resolve an admin key; session_required
- * for the console's cookie), and any request may carry a body, which is read, size-checked and
+ * for the console's cookie; 429 once the client's address has sent too many wrong credentials), and any request may carry a body, which is read, size-checked and
  * type-checked before validation (400, 413, 415).
  */
 const COMMON: readonly AdminErrorCode[] = [
   'invalid_input', 'unauthorized', 'key_pair_secret_not_credential', 'session_required', 'forbidden',
   'payload_too_large', 'unsupported_media_type', 'store_unavailable',
+  // Wrong credentials are counted per client address before routing (limiter.refusedCredentials).
+  'too_many_failed_credentials',
 ];
 
 const WHY: Record<AdminErrorCode, string> = {
@@ -39,6 +41,7 @@ const WHY: Record<AdminErrorCode, string> = {
   unsupported_media_type: 'unsupported_media_type: a body that is not application/json',
   internal_error: 'internal_error',
   store_unavailable: 'store_unavailable: the key store is unavailable; nothing was changed',
+  too_many_failed_credentials: 'too_many_failed_credentials: this address sent too many wrong admin credentials lately (limiter.refusedCredentials); retry later',
   outcome_unknown: 'outcome_unknown: a write was sent but not confirmed; look up `error.resource` before retrying',
 };
 

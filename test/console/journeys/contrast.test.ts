@@ -130,7 +130,12 @@ describe('Contrast: an API-only user in an org, with access groups', () => {
   });
 
   it('needs the org key of its own org beside the service key', async () => {
-    expect(await through(rig, '/api/applications/payments-api/traces', { headers: { authorization } })).toMatchObject({ status: 401 });
+    expect(await through(rig, '/api/applications/payments-api/traces', { headers: { authorization } })).toMatchObject({ status: 401, code: 'invalid_org_key' });
+    // requireOrgKey is not a matter of the scheme: the same service key sent as Bearer needs it too.
+    expect(await through(rig, '/api/applications/payments-api/traces', { headers: { authorization: `Bearer ${secret}` } })).toMatchObject({ status: 401, code: 'invalid_org_key' });
+    const bearer = await through(rig, '/api/applications/payments-api/traces', { headers: { authorization: `Bearer ${secret}`, 'api-key': ORG.secret } });
+    expect(bearer.status).toBe(200);
+    expect(identityOf(bearer.seen)).toMatchObject({ user: USER, org: 'acme', keyId });
     expect(await through(rig, '/api/applications/payments-api/traces', { headers: { authorization, 'api-key': newKey('acme_org_').secret } })).toMatchObject({ status: 401, code: 'invalid_org_key' });
     // The same key under another user name is not a credential.
     const forged = Buffer.from(`someone-else:${secret}`, 'utf8').toString('base64');

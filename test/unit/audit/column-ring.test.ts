@@ -54,4 +54,28 @@ describe('column-stored audit ring (issue 12)', () => {
       ['d', '2026-05-01T00:00:02.000Z', null], ['c', '2026-05-01T00:00:01.000Z', null],
     ]);
   });
+
+  it('grows its columns as events arrive and still returns every event, across each doubling and the wrap', () => {
+    // The columns start at 1024 slots and double up to the capacity (issue 12: idle memory).
+    const sample = fc.sample(eventArb, { numRuns: 7000, seed: 12 });
+    const all = (ring: MemoryAuditSink): StoredAuditEvent[] => {
+      const out: StoredAuditEvent[] = [];
+      let cursor: string | undefined;
+      for (;;) {
+        const page = ring.query({ limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+        out.push(...page.items);
+        if (page.nextCursor === null) return out;
+        cursor = page.nextCursor;
+      }
+    };
+    for (const capacity of [1024, 1025, 2500, 10_000]) {
+      for (const n of [0, 1024, 1025, 2049, 7000]) {
+        const events = sample.slice(0, n);
+        const ring = new MemoryAuditSink(capacity);
+        for (const e of events) ring.write(e);
+        expect(ring.size).toBe(Math.min(n, capacity));
+        expect(all(ring)).toEqual(objectRing(capacity, events));
+      }
+    }
+  });
 });

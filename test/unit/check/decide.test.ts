@@ -17,7 +17,7 @@ const editor = newKey();
 const bodyUser = newKey();
 
 const YAML = `
-check: { trustedClients: [127.0.0.0/8, "10.1.0.0/16"] }
+check: { trustedClients: [127.0.0.0/8, "10.1.0.0/16"], withRequestBody: true }
 credentials: { body: { enabled: true } }
 upstreams: { app: { url: "http://127.0.0.1:1" } }
 roles:
@@ -64,13 +64,22 @@ function refused(d: CheckDecision): { status: number; code: string } {
 
 describe('decide', () => {
   it('allows with the identity of the key and names the credential and spoofed identity for removal', async () => {
-    const d = await decider.decide(input({ headers: { host: 'api.test', authorization: `Bearer ${editor.secret}`, 'x-authenticated-user': 'root', x_authenticated_roles: 'admin' }, method: 'DELETE' }));
+    const d = await decider.decide(input({ mode: 'envoy-http', headers: { host: 'api.test', authorization: `Bearer ${editor.secret}`, 'x-authenticated-user': 'root', x_authenticated_roles: 'admin' }, method: 'DELETE' }));
     expect(d).toMatchObject({
       allowed: true,
       identity: { 'X-Authenticated-User': 'alice', 'X-Authenticated-Id': 'cfg:alice', 'X-Authenticated-Kind': 'user', 'X-Authenticated-Key-Id': 'alice-1', 'X-Authenticated-Roles': 'editor', 'X-Authenticated-Org': 'acme' },
     });
     if (!d.allowed) return;
     expect(d.removeHeaders.sort()).toEqual(['authorization', 'x-authenticated-user', 'x_authenticated_roles']);
+  });
+
+  it('refuses an identity spelling that only folds onto one when the proxy cannot remove it (nginx, Traefik, Caddy)', async () => {
+    for (const mode of ['nginx', 'forward'] as const) {
+      const d = await decider.decide(input({ mode, headers: { host: 'api.test', authorization: `Bearer ${editor.secret}`, x_authenticated_roles: 'admin' } }));
+      expect(refused(d)).toEqual({ status: 400, code: 'check_identity_spelling' });
+    }
+    // The exact name is overwritten by the proxy's copy of the answer: allowed.
+    expect((await decider.decide(input({ headers: { host: 'api.test', authorization: `Bearer ${editor.secret}`, 'x-authenticated-roles': 'admin' } }))).allowed).toBe(true);
   });
 
   it('decides on the original method: a viewer DELETE is forbidden, a viewer GET allowed', async () => {

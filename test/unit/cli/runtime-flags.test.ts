@@ -15,15 +15,15 @@ function probe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ childPid:
 }
 
 describe('runtime flags (issue 12: keygate sets its own V8 flags)', () => {
-  it('serve re-executes in place with --max-semi-space-size=8, keeping pid and arguments', async () => {
+  it('serve re-executes in place with --max-semi-space-size=4, keeping pid and arguments', async () => {
     const { childPid, out } = await probe(['serve', '--config', 'x.yaml']);
-    expect(out.execArgv).toContain('--max-semi-space-size=8');
+    expect(out.execArgv).toContain('--max-semi-space-size=4');
     expect(out.pid).toBe(childPid);
     expect(out.argv).toEqual(['serve', '--config', 'x.yaml']);
   });
 
   it('other commands start as they are', async () => {
-    expect((await probe(['keys', 'list'])).out.execArgv).not.toContain('--max-semi-space-size=8');
+    expect((await probe(['keys', 'list'])).out.execArgv).not.toContain('--max-semi-space-size=4');
   });
 
   it("the operator's own flag wins, and KEYGATE_NODE_FLAGS=off turns it off", async () => {

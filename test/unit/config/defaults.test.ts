@@ -26,7 +26,7 @@ describe('defaults', () => {
       bearer: true, hideCredentials: true,
       apiKey: { enabled: false, scheme: 'APIKEY' },
       serviceKey: { enabled: false, orgHeader: 'API-Key', requireOrgKey: false },
-      body: { enabled: false, field: 'userKey', orgField: 'orgToken', maxBytes: 1_048_576, maxDepth: 64 },
+      body: { enabled: false, field: 'userKey', orgField: 'orgToken', maxBytes: 1_048_576, maxDepth: 64, maxBufferedBytes: 268_435_456 },
       query: { enabled: false, param: 'apiKey' },
       requireUserKey: false,
     });

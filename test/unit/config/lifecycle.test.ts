@@ -1,4 +1,5 @@
 /** `keys.maxLifetime` / `defaultLifetime` / `requireExpiry` / `expiryCheckInterval` and `webhooks[]` (issue 14). */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bad, good, MINIMAL } from './support.ts';
 
@@ -25,11 +26,11 @@ describe('keys lifetime policy', () => {
 });
 
 describe('webhooks', () => {
-  it('defaults every field but url and secret, naming the receiver after its host and path', () => {
+  it('defaults every field but url and secret, naming the receiver after its host and a digest of its path (a capability URL path is a secret)', () => {
     const c = good(`${base}\nwebhooks:\n  - { url: "https://hooks.example.com/k?token=x", secret: "\${S}" }`, { S: 'a-secret-of-sixteen+' });
     expect(c.webhooks).toHaveLength(1);
     const w = c.webhooks[0]!;
-    expect(w).toMatchObject({ name: 'hooks.example.com/k', secret: 'a-secret-of-sixteen+', timeoutMs: 10_000, maxAttempts: 12, backoffMs: 1_000, maxBackoffMs: 3_600_000 });
+    expect(w).toMatchObject({ name: `hooks.example.com-${createHash('sha256').update('/k').digest('hex').slice(0, 8)}`, secret: 'a-secret-of-sixteen+', timeoutMs: 10_000, maxAttempts: 12, backoffMs: 1_000, maxBackoffMs: 3_600_000 });
     expect([...w.events]).toEqual(['key.created', 'key.expiring', 'key.expired', 'key.rotated', 'key.revoked', 'principal.disabled', 'limit.exceeded']);
   });
 
